@@ -1,0 +1,31 @@
+# snnc: two commands.  `make setup` prepares both environments; `make test` runs the whole suite.
+# Setup is idempotent: stamps record what was installed, so a second run returns at once.
+
+PYTHON311 ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+VENV      := .venv
+LAVA_VENV := .venv-lava
+PY        := $(VENV)/bin/python
+LAVA_PY   := $(LAVA_VENV)/bin/python
+
+.PHONY: setup setup-main setup-lava test bench clean-venvs
+setup: setup-main setup-lava
+
+setup-main: $(VENV)/.snnc-stamp
+setup-lava: $(LAVA_VENV)/.snnc-stamp
+
+$(VENV)/.snnc-stamp: pyproject.toml
+	@scripts/setup-main.sh "$(PYTHON311)" "$(VENV)"
+	@touch $@
+
+$(LAVA_VENV)/.snnc-stamp: pyproject.toml
+	@scripts/setup-lava.sh "$(LAVA_VENV)"
+	@touch $@
+
+test: setup
+	@scripts/test.sh
+
+bench: setup-main
+	$(PY) bench/run_all.py
+
+clean-venvs:
+	rm -rf $(VENV) $(LAVA_VENV)

@@ -1,0 +1,8 @@
+"""The IR primitives (DESIGN §3): one small frozen dataclass each, registered by name.
+
+Importing this package registers every built-in primitive in `snnc.compiler.ir.PRIMITIVES`.
+"""
+from snnc.compiler.primitives.basic import Input, Dense
+from snnc.compiler.primitives.lif import LIF, CubaLIF, ALIF, LI, RESET_MODES
+
+__all__ = ["Input", "Dense", "LIF", "CubaLIF", "ALIF", "LI", "RESET_MODES"]

@@ -1,0 +1,59 @@
+"""Graph inputs and synapses."""
+from __future__ import annotations
+
+import numpy as np
+
+from snnc.compiler.errors import PrimitiveError
+from snnc.compiler.ir import ANY, GRADED, SPIKE, Primitive, primitive
+
+
+@primitive
+class Input(Primitive):
+    """A graph input: x[t] of shape [B, size] at every step t."""
+
+    n: int  # features per sample
+    kind: str = GRADED  # "spike" (0/1 values) or "graded"
+
+    ports = {}
+
+    @property
+    def size(self) -> int:
+        return int(self.n)
+
+    @property
+    def out_kind(self) -> str:
+        return self.kind
+
+    def check(self) -> None:
+        if int(self.n) <= 0:
+            raise PrimitiveError(f"Input: size must be positive, got {self.n}")
+        if self.kind not in (SPIKE, GRADED):
+            raise PrimitiveError(f"Input: kind must be 'spike' or 'graded', got {self.kind!r}")
+
+
+@primitive
+class Dense(Primitive):
+    """y = W·x + b (a synapse population; no state)."""
+
+    W: np.ndarray  # weights [out, in]
+    b: np.ndarray  # bias [out] (zeros for none)
+
+    ports = {"in": ANY}
+
+    @property
+    def size(self) -> int:
+        return int(self.W.shape[0])
+
+    def in_size(self, port: str) -> int:
+        return int(self.W.shape[1])
+
+    def check(self) -> None:
+        if self.W.ndim != 2:
+            raise PrimitiveError(f"Dense: W must be 2-D [out, in], got shape {self.W.shape}")
+        if self.b.shape != (self.W.shape[0],):
+            raise PrimitiveError(f"Dense: b has shape {self.b.shape}, expected ({self.W.shape[0]},)")
+
+    @classmethod
+    def of(cls, W: np.ndarray, b: np.ndarray | None = None) -> "Dense":
+        W = np.asarray(W)
+        return cls(W, np.zeros(W.shape[0]) if b is None else b)

@@ -1,0 +1,94 @@
+"""Leaky integrate-and-fire neurons: LIF, CubaLIF, ALIF (seed 000) and the LI readout.
+
+H(x) = 1 if x > 0 else 0 (strict); s⁻ is the neuron's own spike of step t-1.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from snnc.compiler.errors import PrimitiveError
+from snnc.compiler.ir import GRADED, SPIKE, Primitive, primitive
+
+RESET_MODES = ("zero", "subtract", "none")
+
+
+class _Spiking(Primitive):
+    @property
+    def out_kind(self) -> str:
+        return SPIKE
+
+    def _check_reset(self) -> None:
+        if self.reset not in RESET_MODES:
+            raise PrimitiveError(f"{type(self).__name__}: reset must be one of {', '.join(RESET_MODES)}, got {self.reset!r}")
+
+
+@primitive
+class LIF(_Spiking):
+    """v = alpha·v + gain·I; s = H(v − theta); reset: zero v·(1−s), subtract v − theta·s, or none."""
+
+    alpha: np.ndarray  # membrane decay per step, exp(-dt/tau_m)
+    gain: np.ndarray  # input gain, e.g. (1 − alpha)·R
+    theta: np.ndarray  # firing threshold
+    reset: str = "zero"  # reset mode after a spike
+    v0: np.ndarray = 0.0  # initial membrane potential
+
+    states = {"v": "v0"}
+    per_neuron = ("alpha", "gain", "theta", "v0")
+
+    def check(self) -> None:
+        self._check_reset()
+
+
+@primitive
+class CubaLIF(_Spiking):
+    """i = alpha_syn·i + I; v = alpha_mem·v + gain·i + bias; s = H(v − theta); reset as LIF."""
+
+    alpha_syn: np.ndarray  # synaptic current decay per step
+    alpha_mem: np.ndarray  # membrane decay per step
+    gain: np.ndarray  # current-to-membrane gain
+    theta: np.ndarray  # firing threshold
+    bias: np.ndarray = 0.0  # constant membrane input per step
+    reset: str = "zero"  # reset mode after a spike
+    i0: np.ndarray = 0.0  # initial synaptic current
+    v0: np.ndarray = 0.0  # initial membrane potential
+
+    states = {"i": "i0", "v": "v0"}
+    per_neuron = ("alpha_syn", "alpha_mem", "gain", "theta", "bias", "i0", "v0")
+
+    def check(self) -> None:
+        self._check_reset()
+
+
+@primitive
+class ALIF(_Spiking):
+    """Adaptive LIF of seed 000 (Yin et al. 2021):
+
+    b = rho·b + (1−rho)·s⁻;  B = b0 + beta·b;  v = alpha·v + (1−alpha)·R·I − B·s⁻;  s = H(v − B).
+    """
+
+    alpha: np.ndarray  # membrane decay per step, exp(-dt/tau_m)
+    rho: np.ndarray  # adaptation decay per step, exp(-dt/tau_adp)
+    b0: np.ndarray  # baseline threshold
+    beta: np.ndarray  # adaptation strength (0 gives a plain LIF with soft reset)
+    R: np.ndarray = 1.0  # membrane resistance
+    v0: np.ndarray = 0.0  # initial membrane potential
+    b_init: np.ndarray = 0.0  # initial adaptation variable
+
+    states = {"v": "v0", "b": "b_init", "s": None}
+    per_neuron = ("alpha", "rho", "b0", "beta", "R", "v0", "b_init")
+
+
+@primitive
+class LI(Primitive):
+    """v = alpha·v + gain·I (graded readout; the output is v)."""
+
+    alpha: np.ndarray  # membrane decay per step
+    gain: np.ndarray  # input gain, e.g. (1 − alpha)·R
+    v0: np.ndarray = 0.0  # initial membrane potential
+
+    states = {"v": "v0"}
+    per_neuron = ("alpha", "gain", "v0")
+
+    @property
+    def out_kind(self) -> str:
+        return GRADED

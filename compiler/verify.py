@@ -1,0 +1,93 @@
+"""`verify(graph)`: check names, shapes, kinds, parameters and causality; errors name the fault."""
+from __future__ import annotations
+
+import numpy as np
+
+from snnc.compiler.errors import GraphError
+from snnc.compiler.ir import ANY, PRIMITIVES, Graph, Primitive
+
+
+def find_zero_delay_cycle(graph: Graph) -> list[str]:
+    """One cycle made only of zero-delay edges, as a list of node names ([] if none)."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_nodes_from(graph.nodes)
+    g.add_edges_from((e.src, e.dst) for e in graph.edges if e.delay == 0 and e.src in graph.nodes and e.dst in graph.nodes)
+    try:
+        cyc = nx.find_cycle(g)
+    except nx.NetworkXNoCycle:
+        return []
+    return [u for u, _ in cyc]
+
+
+def _check_params(name: str, node: Primitive) -> None:
+    for f in node.array_fields():
+        a = getattr(node, f)
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            bad = np.argwhere(~np.isfinite(a))[0]
+            what = "NaN" if np.isnan(a[tuple(bad)]) else "inf"
+            raise GraphError(f"node '{name}' ({type(node).__name__}): parameter '{f}' has {what} at index {tuple(int(i) for i in bad)}")
+
+
+def verify(graph: Graph) -> Graph:
+    """Raise GraphError naming the first fault; return the graph unchanged when it is well formed."""
+    if not graph.nodes:
+        raise GraphError("graph has no nodes")
+    for name, node in graph.nodes.items():
+        if not isinstance(name, str) or not name:
+            raise GraphError(f"invalid node name {name!r}")
+        if not isinstance(node, Primitive) or type(node).__name__ not in PRIMITIVES:
+            raise GraphError(f"node '{name}': {type(node).__name__} is not a registered primitive")
+        _check_params(name, node)
+    if not graph.inputs:
+        raise GraphError("graph has no inputs")
+    for n in graph.inputs:
+        if n not in graph.nodes:
+            raise GraphError(f"graph input '{n}' is an unknown node")
+        if type(graph.nodes[n]).__name__ != "Input":
+            raise GraphError(f"graph input '{n}' is a {type(graph.nodes[n]).__name__}, not an Input node")
+    stray = [n for n, v in graph.nodes.items() if type(v).__name__ == "Input" and n not in graph.inputs]
+    if stray:
+        raise GraphError(f"Input node '{stray[0]}' is not listed among the graph inputs")
+    if not graph.outputs:
+        raise GraphError("graph has no outputs")
+    for n in graph.outputs:
+        if n not in graph.nodes:
+            raise GraphError(f"graph output '{n}' is an unknown node")
+    if len(set(graph.outputs)) != len(graph.outputs):
+        raise GraphError(f"graph outputs list a node twice: {graph.outputs}")
+
+    seen = set()
+    for e in graph.edges:
+        for end in (e.src, e.dst):
+            if end not in graph.nodes:
+                raise GraphError(f"edge {e}: unknown node '{end}' (dangling edge)")
+        if not isinstance(e.delay, (int, np.integer)) or e.delay < 0:
+            raise GraphError(f"edge {e}: delay must be a non-negative integer, got {e.delay!r}")
+        src, dst = graph.nodes[e.src], graph.nodes[e.dst]
+        if e.port not in dst.ports:
+            ports = ", ".join(dst.ports) or "none"
+            raise GraphError(f"edge {e}: {type(dst).__name__} '{e.dst}' has no port '{e.port}' (ports: {ports})")
+        want = dst.in_size(e.port)
+        if src.size != want:
+            raise GraphError(f"edge {e}: shape ({src.size},) != ({want},) expected by {type(dst).__name__} '{e.dst}' port '{e.port}'")
+        accepts = dst.ports[e.port]
+        if accepts != ANY and src.out_kind != accepts:
+            raise GraphError(f"edge {e}: kind mismatch: '{e.src}' emits {src.out_kind} values but "
+                             f"{type(dst).__name__} '{e.dst}' port '{e.port}' takes {accepts}")
+        key = (e.src, e.dst, e.port, e.delay)
+        if key in seen:
+            raise GraphError(f"edge {e} appears twice")
+        seen.add(key)
+
+    for name, node in graph.nodes.items():
+        for port in node.ports:
+            if not graph.in_edges(name, port):
+                raise GraphError(f"node '{name}' ({type(node).__name__}): port '{port}' has no incoming edge (dangling input)")
+
+    cyc = find_zero_delay_cycle(graph)
+    if cyc:
+        raise GraphError("zero-delay cycle (algebraic loop): " + " -> ".join(cyc + cyc[:1])
+                         + "; give one edge of the cycle a delay >= 1")
+    return graph
