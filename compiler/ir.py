@@ -33,6 +33,8 @@ class Primitive:
     states: ClassVar[dict[str, str | None]] = {}
     # fields that hold one value per neuron; 0-d values are broadcast to the population
     per_neuron: ClassVar[tuple[str, ...]] = ()
+    # True for fixed-point primitives (after quantize): the NumPy runtime keeps their states as int64
+    integer: ClassVar[bool] = False
 
     @property
     def out_kind(self) -> str:

@@ -39,9 +39,11 @@ class NumpyRuntime:
         self.hist: dict[str, np.ndarray] = {}
         for p in self.program.plans:
             init = p.node.initial_state()
-            self.state[p.name] = {k: np.repeat(v.astype(self.dtype)[None, :], batch, axis=0) for k, v in init.items()}
+            # quantized (fixed-point) primitives keep exact integer states and outputs
+            dt = np.int64 if p.node.integer else self.dtype
+            self.state[p.name] = {k: np.repeat(v.astype(dt)[None, :], batch, axis=0) for k, v in init.items()}
             if p.history:
-                self.hist[p.name] = np.zeros((p.history, batch, p.node.size), self.dtype)
+                self.hist[p.name] = np.zeros((p.history, batch, p.node.size), dt)
         self._nz: dict[str, list[np.ndarray]] = {p.name: [] for p in self.program.plans}
         self._tr: dict[str, dict[str, list[np.ndarray]]] = {n: {} for n in self.record}
 
