@@ -1,0 +1,339 @@
+"""Op counts measured from a run's `Activity` (DESIGN §7): one frozen `Cost` record per node.
+
+`count(graph, activity)` walks the graph with the rule table `COST_RULES[type(node)]`
+(like the backends' kernel tables); each rule returns the node's `Cost` with every
+field an array [B]: per sample, summed over the steps that sample actually ran.
+Event-driven counts come from the spikes and nonzero inputs that happened;
+dense-equivalent counts (every weight, every step) sit beside them. Definitions:
+docs/costs.md.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir import SPIKE, Edge, Graph, Primitive
+from snnc.compiler.primitives import ALIF, LI, LIF, CubaLIF, Dense, Input
+from snnc.runtime.activity import Activity
+
+
+class CostError(SnncError):
+    """A graph or activity record the cost model cannot count."""
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Operation counts; each field a number or an array [B] (per sample, summed over steps)."""
+
+    acs: float = 0.0  # event-driven synaptic accumulates: binary spike in x nonzero weight
+    macs: float = 0.0  # event-driven synaptic MACs: nonzero graded input x nonzero weight
+    dense_acs: float = 0.0  # dense equivalent of acs: every weight (zeros too) at every step, spiking inputs
+    dense_macs: float = 0.0  # dense equivalent of macs: graded inputs
+    update_macs: float = 0.0  # multiplies (each with its add) inside neuron/cell updates
+    update_acs: float = 0.0  # adds and threshold compares inside neuron updates, bias adds
+    nonlinear: float = 0.0  # sigmoid / tanh / exp evaluations
+    neuron_updates: float = 0.0  # neuron-steps evaluated
+    active_updates: float = 0.0  # neuron-steps whose summed input was nonzero
+    spikes: float = 0.0  # spikes emitted (input spikes for Input nodes)
+    weight_reads: float = 0.0  # one weight word per synaptic op (event-driven)
+    state_reads: float = 0.0  # state words read: neuron updates x state variables
+    state_writes: float = 0.0  # state words written: neuron updates x state variables
+    spikes_core: float = 0.0  # spike messages to a block on the same core (needs a placement)
+    spikes_chip: float = 0.0  # spike messages to another core on the same chip
+    spikes_offchip: float = 0.0  # spike messages to another chip
+
+    def __add__(self, other: "Cost") -> "Cost":
+        return Cost(**{f: getattr(self, f) + getattr(other, f) for f in FIELDS})
+
+    def __mul__(self, k: float) -> "Cost":
+        return Cost(**{f: getattr(self, f) * k for f in FIELDS})
+
+    __rmul__ = __mul__
+
+    @property
+    def inactive_updates(self) -> float:
+        return self.neuron_updates - self.active_updates
+
+    @property
+    def synaptic_ops(self) -> float:
+        return self.acs + self.macs
+
+    def get(self, name: str) -> float:
+        """A field or a derived count (inactive_updates, synaptic_ops) by name."""
+        return getattr(self, name)
+
+    def reduce(self, fn: Callable[[np.ndarray], float]) -> "Cost":
+        """Apply `fn` (e.g. np.sum, np.mean) to every per-sample field; returns plain floats."""
+        return Cost(**{f: float(fn(np.asarray(getattr(self, f), dtype=np.float64))) for f in FIELDS})
+
+    def sample(self, b: int) -> "Cost":
+        """Sample b's counts (plain floats)."""
+        return Cost(**{f: float(np.asarray(v)[b]) if np.ndim(v) else float(v) for f, v in self._items()})
+
+    def _items(self) -> list[tuple[str, float]]:
+        return [(f, getattr(self, f)) for f in FIELDS]
+
+    def to_dict(self) -> dict[str, float]:
+        return {f: float(getattr(self, f)) for f in FIELDS}
+
+
+FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Cost))
+
+
+@dataclass
+class CostTable:
+    """Per-node costs of one run (fields [B]), the steps each sample ran, and notes on estimates."""
+
+    nodes: dict[str, Cost]
+    primitives: dict[str, str]
+    steps: np.ndarray  # [B] steps actually run per sample
+    notes: list[str] = field(default_factory=list)
+
+    def total(self) -> Cost:
+        """Sum over nodes, still per sample [B]."""
+        out = Cost(**{f: np.zeros(len(self.steps)) for f in FIELDS})
+        for c in self.nodes.values():
+            out = out + c
+        return out
+
+    def per_inference(self, c: Cost) -> Cost:
+        """Mean over samples of the per-sample totals (NeuroBench's per-sample convention)."""
+        return c.reduce(np.mean)
+
+    def per_step(self, c: Cost) -> Cost:
+        """Per sample and step: the batch total divided by all sample-steps run."""
+        return c.reduce(np.sum) * (1.0 / max(1, int(self.steps.sum())))
+
+
+class Context:
+    """What a cost rule sees: the node, its wiring, the run's activity and the valid-step mask."""
+
+    def __init__(self, graph: Graph, activity: Activity, name: str, notes: list[str]):
+        self.graph, self.activity, self.name, self.notes = graph, activity, name, notes
+        self.node: Primitive = graph.nodes[name]
+        T, B = activity.T, activity.batch
+        # a sample that exited early (EarlyExit) did no work after its last step
+        self.mask = (np.arange(T)[:, None] < np.asarray(activity.steps)[None, :]).astype(np.float64)
+        self.steps = np.asarray(activity.steps, dtype=np.float64)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def nonzero(self, src: str) -> np.ndarray:
+        """[T, B] nonzero outputs of `src`, or an error naming the node if the run did not record it."""
+        if src not in self.activity.nonzero:
+            raise CostError(f"node '{src}': the activity record has no counts for it (was it run?)")
+        return np.asarray(self.activity.nonzero[src], dtype=np.float64)
+
+    def trace(self, src: str) -> np.ndarray | None:
+        """[T, B, n] recorded outputs of `src`, if the run recorded them."""
+        return self.activity.traces.get(src, {}).get("out")
+
+    def _shift(self, a: np.ndarray, d: int) -> np.ndarray:
+        """a[t - d] aligned to step t (zeros for t < d), keeping only valid steps of this node."""
+        out = np.zeros_like(a)
+        if d < a.shape[0]:
+            out[d:] = a[: a.shape[0] - d]
+        return out * self.mask.reshape(self.mask.shape + (1,) * (a.ndim - 2))
+
+    def edge_per_neuron(self, e: Edge) -> np.ndarray | None:
+        """[B, n_src]: how often each source neuron's value on edge `e` was nonzero (None untraced)."""
+        tr = self.trace(e.src)
+        if tr is None:
+            return None
+        return self._shift((np.asarray(tr) != 0).astype(np.float64), e.delay).sum(axis=0)
+
+    def edge_total(self, e: Edge) -> np.ndarray:
+        """[B]: nonzero values delivered on edge `e` at this node's valid steps."""
+        return self._shift(self.nonzero(e.src), e.delay).sum(axis=0)
+
+    def active_inputs(self) -> np.ndarray:
+        """[B]: neuron-steps whose summed input (all ports) was nonzero; exact when sources are traced."""
+        edges = self.graph.in_edges(self.name)
+        if not edges:
+            return np.zeros(len(self.steps))
+        traces = [self.trace(e.src) for e in edges]
+        if all(t is not None for t in traces):
+            acc = 0.0
+            for e, tr in zip(edges, traces):
+                acc = acc + self._shift(np.asarray(tr, dtype=np.float64), e.delay)
+            return (acc != 0).sum(axis=(0, 2)).astype(np.float64)
+        if len(edges) > 1:
+            self.note("active neuron updates are upper bounds where several untraced edges meet "
+                      "(min(n, sum of nonzero inputs)); record the sources for exact counts")
+        tot = sum(self._shift(self.nonzero(e.src), e.delay) for e in edges)
+        return np.minimum(tot, self.node.size).sum(axis=0)
+
+    def is_spike(self, src: str) -> bool:
+        return self.graph.nodes[src].out_kind == SPIKE
+
+
+Rule = Callable[[Context], Cost]
+COST_RULES: dict[type, Rule] = {}
+
+
+def cost_rule(*types: type) -> Callable[[Rule], Rule]:
+    """Register a cost rule for one or more primitive types."""
+    def deco(fn: Rule) -> Rule:
+        for t in types:
+            COST_RULES[t] = fn
+        return fn
+    return deco
+
+
+def synapse_counts(ctx: Context, W: np.ndarray, port: str | None = None) -> dict[str, np.ndarray]:
+    """acs/macs (event-driven) and their dense equivalents for weights W[out, in] on `port`'s edges."""
+    fan = np.count_nonzero(W, axis=0).astype(np.float64)  # nonzero fan-out of each input
+    B = len(ctx.steps)
+    out = {k: np.zeros(B) for k in ("acs", "macs", "dense_acs", "dense_macs")}
+    for e in ctx.graph.in_edges(ctx.name, port):
+        per = ctx.edge_per_neuron(e)
+        if per is not None:
+            ev = per @ fan
+        else:
+            ev = ctx.edge_total(e) * fan.mean()
+            ctx.note(f"node '{e.src}' was not traced: its events into '{ctx.name}' assume inputs spread "
+                     "uniformly over its population (mean nonzero fan-out)")
+        kind = "acs" if ctx.is_spike(e.src) else "macs"
+        out[kind] = out[kind] + ev
+        out["dense_" + kind] = out["dense_" + kind] + ctx.steps * W.size
+    return out
+
+
+@cost_rule(Dense)
+def _dense(ctx: Context) -> Cost:
+    c = synapse_counts(ctx, ctx.node.W)
+    # bias adds are per output per step, only for nonzero biases
+    bias = ctx.steps * float(np.count_nonzero(ctx.node.b))
+    return Cost(**c, update_acs=bias, weight_reads=c["acs"] + c["macs"])
+
+
+@cost_rule(Input)
+def _input(ctx: Context) -> Cost:
+    spikes = (ctx.nonzero(ctx.name) * ctx.mask).sum(axis=0) if ctx.node.out_kind == SPIKE else 0.0
+    return Cost(spikes=spikes)
+
+
+def neuron_rule(update_macs: float, update_acs: float, nonlinear: float = 0.0,
+                extra_acs: Callable[[Primitive], float] = lambda n: 0.0) -> Rule:
+    """A rule for a neuron population doing fixed per-neuron work every step.
+
+    update_macs / update_acs / nonlinear are per neuron update; `extra_acs(node)`
+    adds node-dependent adds (e.g. a subtractive reset).
+    """
+    def rule(ctx: Context) -> Cost:
+        n = float(ctx.node.size)
+        upd = ctx.steps * n
+        own = (ctx.nonzero(ctx.name) * ctx.mask).sum(axis=0)
+        return Cost(
+            update_macs=upd * update_macs, update_acs=upd * (update_acs + extra_acs(ctx.node)),
+            nonlinear=upd * nonlinear, neuron_updates=upd, active_updates=ctx.active_inputs(),
+            spikes=own if ctx.node.out_kind == SPIKE else 0.0,
+            state_reads=upd * len(ctx.node.states), state_writes=upd * len(ctx.node.states))
+    return rule
+
+
+def _reset_acs(node: Primitive) -> float:
+    return 1.0 if getattr(node, "reset", "zero") == "subtract" else 0.0
+
+
+# LIF: alpha·v, gain·I (2 MACs); compare v−theta (1 add); zero reset is a select, subtract an add
+COST_RULES[LIF] = neuron_rule(2, 1, extra_acs=_reset_acs)
+# CubaLIF: alpha_syn·i + I, alpha_mem·v, gain·i (3 MACs); + bias, compare (2 adds)
+COST_RULES[CubaLIF] = neuron_rule(3, 2, extra_acs=_reset_acs)
+# ALIF: rho·b, beta·b (+b0), alpha·v, (1−alpha)R·I (4 MACs); (1−rho)·s⁻ and B·s⁻ are selects
+# with an add each, plus the compare v−B (3 adds)
+COST_RULES[ALIF] = neuron_rule(4, 3)
+# LI: alpha·v, gain·I (2 MACs)
+COST_RULES[LI] = neuron_rule(2, 0)
+
+
+def count(graph: Graph, activity: Activity) -> CostTable:
+    """Per-node Cost (fields per sample [B], summed over the steps each sample ran) of one run."""
+    notes: list[str] = []
+    nodes, prims = {}, {}
+    for name in graph.schedule():
+        node = graph.nodes[name]
+        rule = COST_RULES.get(type(node))
+        if rule is None:
+            raise CostError(f"node '{name}' ({type(node).__name__}): no cost rule; add one to "
+                            "COST_RULES in snnc.compiler.cost")
+        nodes[name] = rule(Context(graph, activity, name, notes))
+        prims[name] = type(node).__name__
+    table = CostTable(nodes, prims, np.asarray(activity.steps, dtype=np.int64), notes)
+    if graph.meta.get("placement"):
+        _add_traffic(graph, activity, table)
+    return table
+
+
+# -- spike traffic of a partitioned graph --------------------------------------------------
+Block = tuple[int, int, int, int]  # (start, stop, core, chip)
+
+
+def _blocks(graph: Graph, name: str) -> list[Block] | None:
+    """Placement blocks of node `name` (contract of the partition pass), or None if unplaced."""
+    entry = graph.meta["placement"].get(name)
+    if entry is None:
+        return None
+    try:
+        return [(int(b["neurons"][0]), int(b["neurons"][1]), int(b["core"]), int(b["chip"])) for b in entry["blocks"]]
+    except (KeyError, TypeError, IndexError, ValueError) as e:
+        raise CostError(f"node '{name}': malformed placement entry in graph.meta['placement'] ({e!r})") from None
+
+
+def _destinations(graph: Graph, src: str) -> list[tuple[np.ndarray, list[Block]]]:
+    """For each synapse population fed by `src`: (connectivity [out, n_src] bool, blocks of its targets)."""
+    out = []
+    n = graph.nodes[src].size
+    for e in graph.out_edges(src):
+        dst = graph.nodes[e.dst]
+        if isinstance(dst, Dense):
+            conn = dst.W != 0
+            blocks = _blocks(graph, e.dst)
+            if blocks is None:  # synapses live with the neurons they feed
+                targets = [f.dst for f in graph.out_edges(e.dst) if _blocks(graph, f.dst) is not None]
+                for t in targets:
+                    out.append((conn, _blocks(graph, t)))
+                continue
+            out.append((conn, blocks))
+        elif _blocks(graph, e.dst) is not None:  # one-to-one spike edge
+            out.append((np.eye(dst.size, n, dtype=bool), _blocks(graph, e.dst)))
+    return out
+
+
+def _add_traffic(graph: Graph, activity: Activity, table: CostTable) -> None:
+    """Spike messages per (source neuron spike, destination block it has a synapse in), by distance."""
+    mask = (np.arange(activity.T)[:, None] < np.asarray(activity.steps)[None, :]).astype(np.float64)
+    for name, node in graph.nodes.items():
+        src_blocks = _blocks(graph, name)
+        if node.out_kind != SPIKE or src_blocks is None:
+            continue
+        tr = activity.traces.get(name, {}).get("out")
+        if tr is not None:
+            per = ((np.asarray(tr) != 0) * mask[:, :, None]).sum(axis=0)  # [B, n]
+        else:
+            tot = (np.asarray(activity.nonzero[name], dtype=np.float64) * mask).sum(axis=0)
+            per = np.repeat(tot[:, None] / node.size, node.size, axis=1)
+            note = f"node '{name}' was not traced: its spike traffic assumes spikes spread uniformly over its neurons"
+            if note not in table.notes:
+                table.notes.append(note)
+        B = per.shape[0]
+        core, chip, off = np.zeros(B), np.zeros(B), np.zeros(B)
+        for conn, dst_blocks in _destinations(graph, name):
+            for (a, b, c_src, k_src) in src_blocks:
+                for (lo, hi, c_dst, k_dst) in dst_blocks:
+                    # a spike travels to a destination block only if it has a synapse there
+                    reach = conn[lo:hi, a:b].any(axis=0).astype(np.float64)
+                    msgs = per[:, a:b] @ reach
+                    if k_src != k_dst:
+                        off += msgs
+                    elif c_src != c_dst:
+                        chip += msgs
+                    else:
+                        core += msgs
+        table.nodes[name] = table.nodes[name] + Cost(spikes_core=core, spikes_chip=chip, spikes_offchip=off)

@@ -1,0 +1,177 @@
+"""Trainable PyTorch layers with the semantics of seed 000 (adaptive spiking RNNs, Yin et al. 2021).
+
+Every layer takes a whole sequence x [T, B, F] (time first, as the IR) and loops
+over time inside, so a user writes the paper's `700 -> 128r -> 128r -> 20` as
+
+    nn.Sequential(ALIFLayer(700, 128, recurrent=True),
+                  ALIFLayer(128, 128, recurrent=True),
+                  LIReadout(128, 20))
+
+and trains it with BPTT. Time constants are learned per neuron; the decays are
+alpha = exp(-dt/tau). The per-step equations are exactly the IR primitives'
+(compiler/primitives/lif.py), written in the same order of floating-point
+operations so that float32 results match the NumPy runtime closely.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from snnc.frontends.surrogate import SURROGATES
+
+RESETS = ("zero", "subtract", "none")
+
+
+def _init_tau(n: int, init: float | Sequence[float]) -> torch.Tensor:
+    """Per-neuron time constants: a constant, or (mean, std) of a normal distribution."""
+    if isinstance(init, (int, float)):
+        return torch.full((n,), float(init))
+    mean, std = init
+    return torch.empty(n).normal_(mean, std).clamp_(min=1e-3)  # a tau <= 0 has no decay
+
+
+class SpikingLayer(nn.Module):
+    """Shared machinery: input weights `fc`, optional recurrent weights `rec`, recording of traces."""
+
+    def __init__(self, in_features: int, out_features: int, recurrent: bool = False, dt: float = 1.0, bias: bool = True):
+        super().__init__()
+        self.in_features, self.out_features, self.recurrent, self.dt = in_features, out_features, recurrent, float(dt)
+        self.fc = nn.Linear(in_features, out_features, bias=bias)
+        nn.init.xavier_uniform_(self.fc.weight)
+        if bias:
+            nn.init.zeros_(self.fc.bias)
+        self.rec = None
+        if recurrent:
+            self.rec = nn.Linear(out_features, out_features, bias=bias)
+            nn.init.orthogonal_(self.rec.weight)
+            if bias:
+                nn.init.zeros_(self.rec.bias)
+        self.record = False  # when True, forward() keeps self.trace = {"out", state...} as [T, B, n]
+        self.trace: dict[str, torch.Tensor] = {}
+
+    def _decay(self, tau: torch.Tensor) -> torch.Tensor:
+        return torch.exp(-self.dt / tau)
+
+    def _start(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+        if x.dim() != 3 or x.shape[-1] != self.in_features:
+            raise ValueError(f"{type(self).__name__}: expected input [T, B, {self.in_features}], got {tuple(x.shape)}")
+        return self.fc(x), x.shape[0], x.shape[1]  # input currents of all steps in one matmul
+
+    def _state(self, init: float | torch.Tensor, B: int, like: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(init, dtype=like.dtype, device=like.device).expand(B, self.out_features).clone()
+
+    def _keep(self, **seqs: list[torch.Tensor]) -> None:
+        if self.record:
+            self.trace = {k: torch.stack(v).detach() for k, v in seqs.items()}
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features} -> {self.out_features}{'r' if self.recurrent else ''}, dt={self.dt}"
+
+
+class ALIFLayer(SpikingLayer):
+    """Adaptive LIF layer (seed 000). Per step, with s⁻ the layer's spikes of the previous step:
+
+    I = fc(x_t) [+ rec(s⁻)];  b = rho·b + (1−rho)·s⁻;  B = b0 + beta·b;
+    v = alpha·v + (1−alpha)·R·I − B·s⁻;  s = H(v − B)
+    with alpha = exp(−dt/tau_m), rho = exp(−dt/tau_adp) learned per neuron.
+    """
+
+    def __init__(self, in_features: int, out_features: int, recurrent: bool = True, *,
+                 tau_m: float | Sequence[float] = (20.0, 5.0), tau_adp: float | Sequence[float] = (200.0, 25.0),
+                 b0: float = 0.01, beta: float = 1.8, R: float = 1.0, dt: float = 1.0,
+                 v_init: float = 0.0, b_init: float | None = None, learn_tau: bool = True,
+                 surrogate: str = "multi_gaussian", bias: bool = True):
+        super().__init__(in_features, out_features, recurrent, dt, bias)
+        self.tau_m = nn.Parameter(_init_tau(out_features, tau_m), requires_grad=learn_tau)
+        self.tau_adp = nn.Parameter(_init_tau(out_features, tau_adp), requires_grad=learn_tau)
+        self.b0, self.beta, self.R = float(b0), float(beta), float(R)
+        self.v_init = float(v_init)
+        self.b_init = float(b0 if b_init is None else b_init)  # the seed starts b at b0
+        self.spike = SURROGATES[surrogate]
+
+    def decays(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(alpha, rho) per neuron."""
+        return self._decay(self.tau_m), self._decay(self.tau_adp)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        I_ff, T, B = self._start(x)
+        alpha, rho = self.decays()
+        v, b = self._state(self.v_init, B, I_ff), self._state(self.b_init, B, I_ff)
+        s = torch.zeros_like(v)
+        outs, vs, bs = [], [], []
+        for t in range(T):
+            I = I_ff[t] + self.rec(s) if self.rec is not None else I_ff[t]
+            b = rho * b + (1 - rho) * s
+            Bt = self.b0 + self.beta * b
+            v = alpha * v + (1 - alpha) * self.R * I - Bt * s
+            s = self.spike(v - Bt)
+            outs.append(s), vs.append(v), bs.append(b)
+        self._keep(out=outs, v=vs, b=bs)
+        return torch.stack(outs)
+
+
+class LIFLayer(SpikingLayer):
+    """LIF layer: I = fc(x_t) [+ rec(s⁻)];  v = alpha·v + gain·I with gain = (1−alpha)·R;
+    s = H(v − theta);  reset zero (v·(1−s)), subtract (v − theta·s) or none."""
+
+    def __init__(self, in_features: int, out_features: int, recurrent: bool = False, *,
+                 tau_m: float | Sequence[float] = (20.0, 5.0), theta: float = 1.0, R: float = 1.0,
+                 reset: str = "zero", dt: float = 1.0, v_init: float = 0.0, learn_tau: bool = True,
+                 surrogate: str = "multi_gaussian", bias: bool = True):
+        super().__init__(in_features, out_features, recurrent, dt, bias)
+        if reset not in RESETS:
+            raise ValueError(f"LIFLayer: reset must be one of {', '.join(RESETS)}, got {reset!r}")
+        self.tau_m = nn.Parameter(_init_tau(out_features, tau_m), requires_grad=learn_tau)
+        self.theta, self.R, self.reset, self.v_init = float(theta), float(R), reset, float(v_init)
+        self.spike = SURROGATES[surrogate]
+
+    def decays(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(alpha, gain) per neuron."""
+        alpha = self._decay(self.tau_m)
+        return alpha, (1 - alpha) * self.R
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        I_ff, T, B = self._start(x)
+        alpha, gain = self.decays()
+        v = self._state(self.v_init, B, I_ff)
+        s = torch.zeros_like(v)
+        outs, vs = [], []
+        for t in range(T):
+            I = I_ff[t] + self.rec(s) if self.rec is not None else I_ff[t]
+            v = alpha * v + gain * I
+            s = self.spike(v - self.theta)
+            if self.reset == "zero":
+                v = v * (1 - s)
+            elif self.reset == "subtract":
+                v = v - self.theta * s
+            outs.append(s), vs.append(v)
+        self._keep(out=outs, v=vs)
+        return torch.stack(outs)
+
+
+class LIReadout(SpikingLayer):
+    """Leaky-integrator readout: v = alpha·v + gain·fc(x_t) with gain = (1−alpha)·R; the output is v [T, B, n]."""
+
+    def __init__(self, in_features: int, out_features: int, *, tau_m: float | Sequence[float] = (20.0, 5.0),
+                 R: float = 1.0, dt: float = 1.0, v_init: float = 0.0, learn_tau: bool = True, bias: bool = True):
+        super().__init__(in_features, out_features, False, dt, bias)
+        self.tau_m = nn.Parameter(_init_tau(out_features, tau_m), requires_grad=learn_tau)
+        self.R, self.v_init = float(R), float(v_init)
+
+    def decays(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(alpha, gain) per neuron."""
+        alpha = self._decay(self.tau_m)
+        return alpha, (1 - alpha) * self.R
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        I_ff, T, B = self._start(x)
+        alpha, gain = self.decays()
+        v = self._state(self.v_init, B, I_ff)
+        vs = []
+        for t in range(T):
+            v = alpha * v + gain * I_ff[t]
+            vs.append(v)
+        self._keep(out=vs, v=vs)
+        return torch.stack(vs)
