@@ -179,3 +179,6 @@ def _li(em: Emitter, node: LI, inp: dict[str, str]) -> str:
     v = em.op("Add", [decay, em.op("Mul", [em.const("gain", p.gain), inp["in"]], "gain_I")], "v")
     em.set_state("v", v)
     return v
+
+
+import snnc.backends.onnx_seed_rules  # noqa: E402,F401  (registers the seed-family rules)

@@ -13,7 +13,7 @@ from snnc.backends.onnx_backend import lower  # noqa: E402
 from snnc.backends.onnx_rules import ONNX_RULES  # noqa: E402
 from snnc.compiler.errors import InputError, LoweringError, SnncError  # noqa: E402
 from snnc.compiler.ir import Graph  # noqa: E402
-from snnc.compiler.primitives import ALIF, LI, LIF, CubaLIF, Dense, Input  # noqa: E402
+from snnc.compiler.primitives import AHP, ALIF, LI, LIF, LSTM, LTC, SPSN, CubaLIF, Dense, Input, LTCReadout  # noqa: E402
 from snnc.compiler.targets import get_target, target_for_artifact  # noqa: E402
 from snnc.runtime.numpy_runtime import NumpyRuntime  # noqa: E402
 from snnc.runtime.onnx_runtime import OnnxRuntime  # noqa: E402
@@ -33,10 +33,24 @@ def neuron(kind: str, n: int, rng: np.random.Generator):
         return ALIF(alpha=a, rho=rng.uniform(0.9, 0.99, n), b0=0.3, beta=1.8, R=1.5, v0=rng.uniform(0, 0.1, n))
     if kind == "LI":
         return LI(alpha=a, gain=1 - a, v0=0.1)
+    gate = lambda: (rng.normal(0, 0.4, (n, 2 * n)), rng.normal(0, 0.5, n))  # noqa: E731
+    if kind == "LTC":
+        (Wa, ba), (Wr, br) = gate(), gate()
+        return LTC(Wa, ba, Wr, br, b0=0.1, beta=0.5, v0=rng.uniform(0, 0.1, n))
+    if kind == "LTCReadout":
+        return LTCReadout(*gate(), v0=0.05)
+    if kind == "AHP":
+        return AHP(alpha=a, alpha_aux=rng.uniform(0.5, 0.9, n), w_ahp=-rng.uniform(0.1, 0.5, n), gain=1 - a, theta=0.3)
+    if kind.startswith("SPSN"):
+        return SPSN(alpha=rng.uniform(0.5, 0.9, n), beta=a, stochastic=kind == "SPSN-stochastic")
+    if kind == "LSTM":
+        return LSTM(rng.normal(0, 0.4, (4 * n, n)), rng.normal(0, 0.3, (4 * n, n)), rng.normal(0, 0.2, 4 * n))
     raise ValueError(kind)
 
 
-KINDS = [f"LIF-{r}" for r in ("zero", "subtract", "none")] + [f"CubaLIF-{r}" for r in ("zero", "subtract", "none")] + ["ALIF", "LI"]
+KINDS = ([f"LIF-{r}" for r in ("zero", "subtract", "none")] + [f"CubaLIF-{r}" for r in ("zero", "subtract", "none")]
+         + ["ALIF", "LI", "LTC", "LTCReadout", "AHP", "SPSN-stochastic", "SPSN-deterministic", "LSTM"])
+GRADED_ONLY = ("LI", "LTCReadout", "LSTM")  # no recurrent Dense in their single-node test graph
 
 
 def single(kind: str, seed: int = 0) -> Graph:
@@ -48,7 +62,10 @@ def single(kind: str, seed: int = 0) -> Graph:
     g.add("pop", neuron(kind, 16, rng))
     g.connect("in", "fc")
     g.connect("fc", "pop")
-    if kind != "LI":
+    if kind == "SPSN-stochastic":  # the uniform noise is a model input, so every backend sees the same numbers
+        g.add("noise", Input(16))
+        g.connect("noise", "pop", port="noise")
+    if kind not in GRADED_ONLY:
         g.add("rec", Dense.of(rng.normal(0, 0.3, (16, 16))))
         g.connect("pop", "rec", delay=1)
         g.connect("rec", "pop")
@@ -82,11 +99,16 @@ def multilayer(seed: int = 1) -> Graph:
     return g
 
 
-def inputs(g: Graph, T: int = T, B: int = B, seed: int = 2) -> np.ndarray:
+def inputs(g: Graph, T: int = T, B: int = B, seed: int = 2) -> np.ndarray | dict[str, np.ndarray]:
+    """Spikes or Gaussian currents for "in", uniform noise for a "noise" input."""
     rng = np.random.default_rng(seed)
     if g.nodes["in"].kind == "spike":
-        return (rng.random((T, B, F)) < 0.3).astype(np.float32)
-    return rng.normal(0.3, 0.8, (T, B, F)).astype(np.float32)
+        x = (rng.random((T, B, F)) < 0.3).astype(np.float32)
+    else:
+        x = rng.normal(0.3, 0.8, (T, B, F)).astype(np.float32)
+    if "noise" in g.nodes:
+        return {"in": x, "noise": rng.random((T, B, g.nodes["noise"].size)).astype(np.float32)}
+    return x
 
 
 def compare(g: Graph, x: np.ndarray, dtype: str = "float32", tol: float = 1e-5) -> None:
@@ -122,9 +144,10 @@ def test_step_model_states_match_numpy_membranes(kind: str) -> None:
     model = lower(g, mode="step")
     rt = OnnxRuntime(model)
     rt.reset(B)
-    for t in range(x.shape[0]):
+    xs = x if isinstance(x, dict) else {"in": x}
+    for t in range(xs["in"].shape[0]):
         prev = dict(rt.state)
-        rt.step(x[t])
+        rt.step({k: v[t] for k, v in xs.items()})
         for var in g.nodes["pop"].states:
             got = rt.state[f"pop.{var}"]
             assert prev[f"pop.{var}"] is not got
