@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from snnc.compiler.errors import SnncError
-from snnc.compiler.ir import SPIKE, Edge, Graph, Primitive
+from snnc.compiler.ir import PRIMITIVES, SPIKE, Edge, Graph, Primitive
 from snnc.compiler.primitives import ALIF, LI, LIF, CubaLIF, Dense, Input
 from snnc.runtime.activity import Activity
 
@@ -127,7 +127,12 @@ class Context:
     def nonzero(self, src: str) -> np.ndarray:
         """[T, B] nonzero outputs of `src`, or an error naming the node if the run did not record it."""
         if src not in self.activity.nonzero:
-            raise CostError(f"node '{src}': the activity record has no counts for it (was it run?)")
+            if self.graph.nodes[src].out_kind == SPIKE:
+                raise CostError(f"node '{src}': the activity record has no spike counts for it")
+            # some runtimes count only spikes: a graded value is then taken as always nonzero
+            self.note(f"the activity has no nonzero counts for graded node '{src}': all its values are "
+                      "assumed nonzero (an upper bound)")
+            return np.full((self.activity.T, self.activity.batch), float(self.graph.nodes[src].size))
         return np.asarray(self.activity.nonzero[src], dtype=np.float64)
 
     def trace(self, src: str) -> np.ndarray | None:
@@ -152,9 +157,9 @@ class Context:
         """[B]: nonzero values delivered on edge `e` at this node's valid steps."""
         return self._shift(self.nonzero(e.src), e.delay).sum(axis=0)
 
-    def active_inputs(self) -> np.ndarray:
-        """[B]: neuron-steps whose summed input (all ports) was nonzero; exact when sources are traced."""
-        edges = self.graph.in_edges(self.name)
+    def active_inputs(self, port: str = "in") -> np.ndarray:
+        """[B]: neuron-steps whose summed input on `port` was nonzero; exact when sources are traced."""
+        edges = self.graph.in_edges(self.name, port)
         if not edges:
             return np.zeros(len(self.steps))
         traces = [self.trace(e.src) for e in edges]
@@ -205,12 +210,19 @@ def synapse_counts(ctx: Context, W: np.ndarray, port: str | None = None) -> dict
     return out
 
 
-@cost_rule(Dense)
+def _by_name(*names: str) -> tuple[type, ...]:
+    """Registered primitive types among `names` (rules for primitives not in this build are skipped)."""
+    return tuple(PRIMITIVES[n] for n in names if n in PRIMITIVES)
+
+
+@cost_rule(Dense, *_by_name("LoihiDense", "Int8Dense"))
 def _dense(ctx: Context) -> Cost:
     c = synapse_counts(ctx, ctx.node.W)
     # bias adds are per output per step, only for nonzero biases
-    bias = ctx.steps * float(np.count_nonzero(ctx.node.b))
-    return Cost(**c, update_acs=bias, weight_reads=c["acs"] + c["macs"])
+    acs = ctx.steps * float(np.count_nonzero(getattr(ctx.node, "b", 0)))
+    # Int8Dense rescales every output (w_scale·x_scale) once per step: one multiply each
+    macs = ctx.steps * ctx.node.size if type(ctx.node).__name__ == "Int8Dense" else 0.0
+    return Cost(**c, update_acs=acs, update_macs=macs, weight_reads=c["acs"] + c["macs"])
 
 
 @cost_rule(Input)
@@ -219,38 +231,96 @@ def _input(ctx: Context) -> Cost:
     return Cost(spikes=spikes)
 
 
+@cost_rule(*_by_name("Affine"))
+def _affine(ctx: Context) -> Cost:
+    return Cost(update_macs=ctx.steps * ctx.node.size)  # scale·x + shift per feature
+
+
 def neuron_rule(update_macs: float, update_acs: float, nonlinear: float = 0.0,
-                extra_acs: Callable[[Primitive], float] = lambda n: 0.0) -> Rule:
+                extra: Callable[[Context], Cost] | None = None) -> Rule:
     """A rule for a neuron population doing fixed per-neuron work every step.
 
-    update_macs / update_acs / nonlinear are per neuron update; `extra_acs(node)`
-    adds node-dependent adds (e.g. a subtractive reset).
+    update_macs / update_acs / nonlinear are per neuron update; `extra(ctx)` adds
+    node-dependent counts (a subtractive reset, gate weights, ...).
     """
     def rule(ctx: Context) -> Cost:
-        n = float(ctx.node.size)
-        upd = ctx.steps * n
+        upd = ctx.steps * float(ctx.node.size)
         own = (ctx.nonzero(ctx.name) * ctx.mask).sum(axis=0)
-        return Cost(
-            update_macs=upd * update_macs, update_acs=upd * (update_acs + extra_acs(ctx.node)),
-            nonlinear=upd * nonlinear, neuron_updates=upd, active_updates=ctx.active_inputs(),
-            spikes=own if ctx.node.out_kind == SPIKE else 0.0,
-            state_reads=upd * len(ctx.node.states), state_writes=upd * len(ctx.node.states))
+        c = Cost(update_macs=upd * update_macs, update_acs=upd * update_acs, nonlinear=upd * nonlinear,
+                 neuron_updates=upd, active_updates=ctx.active_inputs(),
+                 spikes=own if ctx.node.out_kind == SPIKE else 0.0,
+                 state_reads=upd * len(ctx.node.states), state_writes=upd * len(ctx.node.states))
+        return c + extra(ctx) if extra else c
     return rule
 
 
-def _reset_acs(node: Primitive) -> float:
-    return 1.0 if getattr(node, "reset", "zero") == "subtract" else 0.0
+def _subtract_reset(ctx: Context) -> Cost:
+    return Cost(update_acs=ctx.steps * ctx.node.size * float(getattr(ctx.node, "reset", "") == "subtract"))
+
+
+def _gates(*fields: str) -> Callable[[Context], Cost]:
+    """Gate weights inside a neuron act on graded states every step: counted dense (all nonzero weights)."""
+    def extra(ctx: Context) -> Cost:
+        nnz = sum(np.count_nonzero(getattr(ctx.node, f)) for f in fields)
+        size = sum(getattr(ctx.node, f).size for f in fields)
+        return Cost(macs=ctx.steps * nnz, dense_macs=ctx.steps * size, weight_reads=ctx.steps * nnz)
+    return extra
 
 
 # LIF: alpha·v, gain·I (2 MACs); compare v−theta (1 add); zero reset is a select, subtract an add
-COST_RULES[LIF] = neuron_rule(2, 1, extra_acs=_reset_acs)
+COST_RULES[LIF] = neuron_rule(2, 1, extra=_subtract_reset)
 # CubaLIF: alpha_syn·i + I, alpha_mem·v, gain·i (3 MACs); + bias, compare (2 adds)
-COST_RULES[CubaLIF] = neuron_rule(3, 2, extra_acs=_reset_acs)
+COST_RULES[CubaLIF] = neuron_rule(3, 2, extra=_subtract_reset)
 # ALIF: rho·b, beta·b (+b0), alpha·v, (1−alpha)R·I (4 MACs); (1−rho)·s⁻ and B·s⁻ are selects
 # with an add each, plus the compare v−B (3 adds)
 COST_RULES[ALIF] = neuron_rule(4, 3)
 # LI: alpha·v, gain·I (2 MACs)
 COST_RULES[LI] = neuron_rule(2, 0)
+_FAMILIES: dict[str, Rule] = {
+    # u·(4096−du−1) + a_in<<6, v·(4096−dv) (2 MACs); + u, + bias, compare (3 adds)
+    "LoihiLIF": neuron_rule(2, 3, extra=_subtract_reset),
+    # v·(4096−dv) (1 MAC); + a_in<<6, + bias (2 adds)
+    "LoihiLI": neuron_rule(1, 2),
+    # b·(4096−dr), beta·b, v·(4096−dv) (3 MACs); + (dr<<6)·s⁻, + a_in, + bias, − B·s⁻, compare (5 adds)
+    "LoihiALIF": neuron_rule(3, 5),
+    # alpha_aux·aux, alpha·v, gain·I (3 MACs); + w_ahp·s⁻ (select), + aux, compare (3 adds)
+    "AHP": neuron_rule(3, 3),
+    # alpha·i, beta·v, (1−beta)·i (3 MACs); compare (1 add); σ(v) when stochastic
+    "SPSN": lambda ctx: neuron_rule(3, 1, float(bool(ctx.node.stochastic)))(ctx),
+    # gates Wa·[I, v], Wr·[I, b] (dense MACs) + ba, br; σ twice; r·b, beta·b, (1−a)·v, a·I (4 MACs);
+    # 1−r, (1−r)·s⁻ select, 1−a, compare (4 adds + 2 bias adds)
+    "LTC": neuron_rule(4, 6, 2, extra=_gates("Wa", "Wr")),
+    # gate Wa·[I, v] + ba; σ; (1−a)·v, a·I (2 MACs); 1−a, + ba (2 adds)
+    "LTCReadout": neuron_rule(2, 2, 1, extra=_gates("Wa")),
+}
+for _name, _rule in _FAMILIES.items():
+    for _t in _by_name(_name):
+        COST_RULES[_t] = _rule
+
+
+def _lstm_synapses(ctx: Context) -> Cost:
+    """W_ih on the inputs (event-driven) and W_hh on the cell's own h from the previous step."""
+    c = synapse_counts(ctx, ctx.node.W_ih, "in")
+    fan = np.count_nonzero(ctx.node.W_hh, axis=0).astype(np.float64)
+    own = Edge(ctx.name, ctx.name, "h", 1)
+    per = ctx.edge_per_neuron(own)
+    hh = per @ fan if per is not None else ctx.edge_total(own) * fan.mean()
+    return Cost(acs=c["acs"], macs=c["macs"] + hh, dense_acs=c["dense_acs"],
+                dense_macs=c["dense_macs"] + ctx.steps * ctx.node.W_hh.size,
+                weight_reads=c["acs"] + c["macs"] + hh)
+
+
+for _t in _by_name("LSTM"):
+    # per unit: + b (4 adds); σ(i, f, o), tanh(g), tanh(c) (5 nonlinear); f·c + i·g, o·tanh(c) (3 MACs)
+    COST_RULES[_t] = neuron_rule(3, 4, 5, extra=_lstm_synapses)
+
+
+@cost_rule(*_by_name("EarlyExit"))
+def _early_exit(ctx: Context) -> Cost:
+    n = ctx.steps * ctx.node.size
+    if ctx.node.readout == "softmax":  # exp, sum, divide, max per class
+        return Cost(nonlinear=n, update_macs=n, update_acs=2 * n)
+    return Cost(nonlinear=n, update_acs=n)  # sigmoid, max
 
 
 def count(graph: Graph, activity: Activity) -> CostTable:

@@ -1,0 +1,348 @@
+"""`snnc report ARTIFACT`: op counts measured from a run's activity, energy with sources, --compare.
+
+The CLI (compiler/cli.py) calls `add_arguments(parser)` and `run(args)`. The
+report itself is a plain dict (`build_report`) whose JSON form is described by
+docs/report.schema.json; the table and the PNG are views of it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from snnc.compiler.cost import FIELDS, Cost, CostTable, count
+from snnc.compiler.energy import EnergyModel, footprint_bytes, load_model, nonspiking_cost, nonspiking_footprint
+from snnc.compiler.errors import InputError, SnncError
+from snnc.compiler.ir import SPIKE, Graph
+from snnc.runtime.activity import Activity
+
+FORMAT, VERSION = "snnc-report", 1
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The `report` subcommand's options."""
+    p.add_argument("artifact", help="a compiled artifact (.snn, .onnx, Lava network directory)")
+    p.add_argument("--input", help="input .npy [T, B, F] (or .npz with one array per graph input); "
+                                   "default: seeded random spikes")
+    p.add_argument("--energy-model", default="cpu45nm",
+                   help="cpu45nm, loihi1, loihi2, or a JSON constants file (default cpu45nm)")
+    p.add_argument("--precision", help="arithmetic precision to price (cpu45nm: fp32, int8, int32); "
+                                       "default: int8 for a quantized graph, else the model's default")
+    p.add_argument("--json", dest="json_out", metavar="OUT.json", help="write the report as JSON (docs/report.schema.json)")
+    p.add_argument("--plot", metavar="OUT.png", help="write per-layer ops/energy bars and a spike raster")
+    p.add_argument("--compare", choices=["rnn", "gru", "lstm"],
+                   help="MACs and energy of a non-spiking network of the same layer sizes and steps")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="runtime dtype (default float32)")
+    p.add_argument("--steps", type=int, default=100, help="T of the random input when no --input (default 100)")
+    p.add_argument("--batch", type=int, default=1, help="B of the random input when no --input (default 1)")
+    p.add_argument("--rate", type=float, default=0.1, help="spike probability of the random input (default 0.1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
+
+
+def graph_of_artifact(target_name: str, module: Any, path: Path) -> Graph:
+    """The IR graph behind an artifact: .snn directly, other targets through their `load_graph(path)`."""
+    if target_name == "numpy":
+        from snnc.compiler.serialize import load
+        return load(path)
+    loader = getattr(module, "load_graph", None)
+    if loader is None:
+        raise SnncError(f"{path}: target '{target_name}' cannot give back its graph yet (no load_graph); "
+                        "report on the .snn graph instead")
+    return loader(path)
+
+
+def load_input(path: str | None, graph: Graph, steps: int, batch: int, rate: float, seed: int) -> tuple[Any, dict]:
+    """The input arrays and a description of where they came from."""
+    sizes = {n: graph.nodes[n].size for n in graph.inputs}
+    if path is None:
+        if steps <= 0 or batch <= 0 or not 0 <= rate <= 1:
+            raise InputError(f"random input: need --steps > 0, --batch > 0 and 0 <= --rate <= 1, "
+                             f"got {steps}, {batch}, {rate}")
+        rng = np.random.default_rng(seed)
+        x = {n: (rng.random((steps, batch, f)) < rate).astype(np.float64) for n, f in sizes.items()}
+        info = {"source": "random", "path": None, "seed": seed, "rate": rate}
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise InputError(f"--input {path}: no such file")
+        try:
+            z = np.load(p, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise InputError(f"--input {path}: not a readable .npy/.npz file ({e})") from None
+        if isinstance(z, np.ndarray):
+            if len(sizes) != 1:
+                raise InputError(f"--input {path}: the graph has {len(sizes)} inputs; give an .npz with arrays "
+                                 + ", ".join(sizes))
+            x = {graph.inputs[0]: z}
+        else:
+            with z:
+                x = {k: z[k] for k in z.files}
+        info = {"source": "file", "path": str(p), "seed": None, "rate": None}
+    info["shape"] = {n: list(np.shape(a)) for n, a in x.items()}
+    return (x if len(x) > 1 else next(iter(x.values()))), info
+
+
+def default_precision(graph: Graph, model: EnergyModel) -> str:
+    """int8 for a quantized (integer) graph when the model prices it, else the model's default."""
+    if any(n.integer for n in graph.nodes.values()) and "int8" in model.precisions:
+        return "int8"
+    return model.default_precision
+
+
+def build_report(graph: Graph, activity: Activity, energy_model: str = "cpu45nm", precision: str | None = None,
+                 compare: str | None = None, meta: dict | None = None) -> dict:
+    """The whole report as a JSON-ready dict (schema: docs/report.schema.json)."""
+    model = load_model(energy_model)
+    prec = model.precision(precision or default_precision(graph, model))
+    table: CostTable = count(graph, activity)
+    fp = footprint_bytes(graph, model, prec)
+    total = table.total()
+    per_inf, per_step = table.per_inference(total), table.per_step(total)
+    e_total = model.energy(per_inf, prec, fp)
+    nodes = []
+    for name, c in table.nodes.items():
+        pi = table.per_inference(c)
+        e = model.energy(pi, prec, fp)
+        nodes.append({"name": name, "primitive": table.primitives[name], "per_inference": pi.to_dict(),
+                      "per_step": table.per_step(c).to_dict(),
+                      "energy_pJ": {"total": sum(e.values()), "by_count": e}})
+    n_steps = int(table.steps.sum())
+    e_inf = sum(e_total.values())
+    doc: dict[str, Any] = {
+        "format": FORMAT, "version": VERSION, **(meta or {}),
+        "steps": {"T": int(activity.T), "batch": int(activity.batch),
+                  "per_sample": [int(s) for s in table.steps], "mean": float(table.steps.mean())},
+        "energy_model": _model_doc(model, prec, fp, per_inf),
+        "nodes": nodes,
+        "total": {"per_inference": per_inf.to_dict(), "per_step": per_step.to_dict(),
+                  "per_sample": [total.sample(b).to_dict() for b in range(activity.batch)],
+                  "energy_pJ": {"per_inference": e_inf, "per_step": e_inf * activity.batch / max(1, n_steps),
+                                "by_count": e_total}},
+        "neurobench": {"Effective_ACs": per_inf.acs, "Effective_MACs": per_inf.macs,
+                       "Dense": per_inf.dense_acs + per_inf.dense_macs},
+        "compare": None,
+        "notes": list(table.notes) + list(model.notes),
+    }
+    if compare:
+        doc["compare"] = _compare(graph, compare, float(table.steps.mean()), model, precision, per_inf, e_inf)
+    return doc
+
+
+def _model_doc(model: EnergyModel, prec: str, fp: float, cost: Cost) -> dict:
+    used = model.used_constants(prec, fp)
+    return {"name": model.name, "origin": model.origin, "description": model.description, "precision": prec,
+            "footprint_bytes": fp, "memory_tier": model.memory_tier(fp),
+            "constants": {k: {"pJ": model.constants[k].pJ, "source": model.constants[k].source} for k in used},
+            "unit_prices_pJ": model.unit_prices(prec, fp), "included": dict(model.included),
+            "unpriced": model.unpriced_nonzero(cost),
+            "memory_rule": (model.memory or {}).get("rule")}
+
+
+def _compare(graph: Graph, cell: str, steps: float, model: EnergyModel, precision: str | None, snn: Cost,
+             e_snn: float) -> dict:
+    """The seed-000 comparison: the non-spiking network priced by the model's baseline (a CPU model).
+
+    The baseline runs at the precision the user asked for if it has it, else at its default (fp32 for
+    cpu45nm, as seed 000 compared fp32 MACs with fp32 ACs).
+    """
+    base = load_model(model.baseline) if model.baseline != model.name else model
+    bprec = precision if precision in base.precisions else base.default_precision
+    layers, rnn = nonspiking_cost(graph, cell, steps)
+    bfp = nonspiking_footprint(layers, base, bprec)
+    e_rnn = sum(base.energy(rnn, bprec, bfp).values())
+    e_snn_same = sum(base.energy(snn, bprec, footprint_bytes(graph, base, bprec)).values())
+    used = base.used_constants(bprec, bfp)
+    return {
+        "network": cell, "steps": steps, "energy_model": base.name, "precision": bprec,
+        "layers": [{"node": lay["node"], "layer": lay["layer"], "macs": lay["cost"].macs + lay["cost"].update_macs,
+                    "energy_pJ": sum(base.energy(lay["cost"], bprec, bfp).values())} for lay in layers],
+        "per_inference": rnn.to_dict(), "energy_pJ": e_rnn, "snn_energy_pJ": e_snn,
+        "snn_energy_pJ_same_model": e_snn_same,
+        "ratio_energy": e_rnn / e_snn if e_snn else None,
+        "ratio_energy_same_model": e_rnn / e_snn_same if e_snn_same else None,
+        "ratio_synaptic_ops": rnn.macs / snn.synaptic_ops if snn.synaptic_ops else None,
+        "constants": {k: {"pJ": base.constants[k].pJ, "source": base.constants[k].source} for k in used},
+        "unpriced": base.unpriced_nonzero(rnn),
+    }
+
+
+def _n(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if float(x).is_integer() and abs(x) < 1e12:
+        return f"{int(x):,}"
+    return f"{x:,.2f}" if abs(x) < 1e6 else f"{x:.3e}"
+
+
+def _e(pj: float) -> str:
+    """Energy with a readable unit."""
+    for unit, k in (("mJ", 1e9), ("uJ", 1e6), ("nJ", 1e3)):
+        if abs(pj) >= k:
+            return f"{pj / k:.3f} {unit}"
+    return f"{pj:.2f} pJ"
+
+
+def format_report(doc: dict) -> str:
+    """The human-readable table of a report dict."""
+    em, st = doc["energy_model"], doc["steps"]
+    inp = doc.get("input", {})
+    lines = [f"snnc report: {doc.get('artifact', '?')} (target {doc.get('target', '?')}, dtype {doc.get('dtype', '?')})"]
+    if inp.get("source") == "random":
+        lines.append(f"input: no --input given: seeded random spikes, seed {inp['seed']}, rate {inp['rate']}, "
+                     f"shape {inp['shape']}")
+    elif inp:
+        lines.append(f"input: {inp['path']} shape {inp['shape']}")
+    lines.append(f"steps: T={st['T']} batch={st['batch']} mean steps run per sample {st['mean']:.1f}")
+    lines.append(f"energy model: {em['name']} ({em['origin']}), precision {em['precision']}")
+    lines.append("")
+    lines.append("per inference (per sample, summed over its steps):")
+    hdr = f"{'node':<14}{'primitive':<10}{'ACs':>12}{'MACs':>12}{'dense':>13}{'upd ops':>12}{'neuron upd':>12}" \
+          f"{'spikes':>10}{'mem r+w':>13}{'energy':>13}"
+    lines += [hdr, "-" * len(hdr)]
+    rows = [(n["name"], n["primitive"], n["per_inference"], n["energy_pJ"]["total"]) for n in doc["nodes"]]
+    rows.append(("TOTAL", "", doc["total"]["per_inference"], doc["total"]["energy_pJ"]["per_inference"]))
+    for name, prim, c, e in rows:
+        if name == "TOTAL":
+            lines.append("-" * len(hdr))
+        lines.append(f"{name[:13]:<14}{prim[:9]:<10}{_n(c['acs']):>12}{_n(c['macs']):>12}"
+                     f"{_n(c['dense_acs'] + c['dense_macs']):>13}{_n(c['update_macs'] + c['update_acs']):>12}"
+                     f"{_n(c['neuron_updates']):>12}{_n(c['spikes']):>10}"
+                     f"{_n(c['weight_reads'] + c['state_reads'] + c['state_writes']):>13}{_e(e):>13}")
+    ps = doc["total"]["per_step"]
+    lines.append(f"per step (per sample): ACs {_n(ps['acs'])}, MACs {_n(ps['macs'])}, spikes {_n(ps['spikes'])}, "
+                 f"energy {_e(doc['total']['energy_pJ']['per_step'])}")
+    pi = doc["total"]["per_inference"]
+    if pi["spikes_core"] + pi["spikes_chip"] + pi["spikes_offchip"]:
+        lines.append(f"spike messages: within a core {_n(pi['spikes_core'])}, between cores {_n(pi['spikes_chip'])}, "
+                     f"between chips {_n(pi['spikes_offchip'])}")
+    nb = doc["neurobench"]
+    lines.append(f"NeuroBench (per sample): Effective_ACs {_n(nb['Effective_ACs'])}, "
+                 f"Effective_MACs {_n(nb['Effective_MACs'])}, Dense {_n(nb['Dense'])}")
+    lines.append("")
+    lines.append(f"energy per inference by count ({em['name']}, {em['precision']}):")
+    for f, pj in doc["total"]["energy_pJ"]["by_count"].items():
+        lines.append(f"  {f:<17}{_n(pi.get(f, pi['neuron_updates'] - pi['active_updates'])):>16} x "
+                     f"{em['unit_prices_pJ'][f]:.4g} pJ = {_e(pj)}")
+    if em["memory_tier"]:
+        lines.append(f"  memory: model footprint {_n(em['footprint_bytes'])} bytes -> {em['memory_tier']}; {em['memory_rule']}")
+    lines.append("constants and sources:")
+    for k, c in em["constants"].items():
+        lines.append(f"  {k:<16}{c['pJ']:>9.4g} pJ  {c['source']}")
+    for f, why in em["unpriced"].items():
+        lines.append(f"  not priced: {f} ({why})")
+    for f, why in em["included"].items():
+        lines.append(f"  included elsewhere: {f} ({why})")
+    cmp_ = doc.get("compare")
+    if cmp_:
+        lines.append("")
+        lines.append(f"comparison with a non-spiking {cmp_['network'].upper()} of the same layer sizes, "
+                     f"{cmp_['steps']:.1f} steps, priced with {cmp_['energy_model']} {cmp_['precision']}:")
+        for lay in cmp_["layers"]:
+            lines.append(f"  {lay['layer']:<24}{_n(lay['macs']):>16} MACs  {_e(lay['energy_pJ'])}")
+        lines.append(f"  {cmp_['network'].upper()}: {_n(cmp_['per_inference']['macs'])} synaptic MACs, "
+                     f"{_e(cmp_['energy_pJ'])} per inference")
+        lines.append(f"  SNN: {_e(cmp_['snn_energy_pJ'])} ({em['name']}), {_e(cmp_['snn_energy_pJ_same_model'])} "
+                     f"({cmp_['energy_model']} {cmp_['precision']})")
+        r = cmp_["ratio_energy"]
+        lines.append(f"  ratio {cmp_['network'].upper()}/SNN energy: {r:.1f}x ({em['name']} SNN), "
+                     f"{cmp_['ratio_energy_same_model']:.1f}x (same model); synaptic ops ratio "
+                     f"{_n(cmp_['ratio_synaptic_ops'])}" if r is not None else "  ratio: SNN energy is zero")
+        for k, c in cmp_["constants"].items():
+            if k not in em["constants"]:
+                lines.append(f"  {k:<16}{c['pJ']:>9.4g} pJ  {c['source']}")
+    if doc["notes"]:
+        lines.append("")
+        lines += [f"note: {n}" for n in doc["notes"]]
+    return "\n".join(lines)
+
+
+def plot_report(doc: dict, activity: Activity, out: str | Path) -> None:
+    """PNG: per-layer ops and energy bars, and a spike raster of sample 0 (recorded spiking nodes)."""
+    import matplotlib
+    matplotlib.use("Agg")  # no display: the report runs headless
+    import matplotlib.pyplot as plt
+
+    from snnc.compiler.files import atomic_path
+
+    names = [n["name"] for n in doc["nodes"]]
+    pi = [n["per_inference"] for n in doc["nodes"]]
+    fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(10, 11))
+    x = np.arange(len(names))
+    parts = [("ACs", [c["acs"] for c in pi]), ("MACs", [c["macs"] for c in pi]),
+             ("update ops", [c["update_macs"] + c["update_acs"] for c in pi]),
+             ("dense equiv.", [c["dense_acs"] + c["dense_macs"] for c in pi])]
+    for i, (label, vals) in enumerate(parts):
+        ax1.bar(x + (i - 1.5) * 0.2, vals, 0.2, label=label)
+    ax1.set_yscale("symlog")
+    ax1.set_xticks(x, names, rotation=30, ha="right")
+    ax1.set_ylabel("ops per inference")
+    ax1.legend(fontsize=8)
+    ax1.set_title("operations per inference (per sample)")
+    em = doc["energy_model"]
+    ax2.bar(x, [n["energy_pJ"]["total"] for n in doc["nodes"]], color="tab:red")
+    ax2.set_xticks(x, names, rotation=30, ha="right")
+    ax2.set_ylabel("pJ per inference")
+    ax2.set_title(f"energy per inference ({em['name']}, {em['precision']}); "
+                  f"total {_e(doc['total']['energy_pJ']['per_inference'])}")
+    offset, ticks = 0, []
+    for name in names:
+        tr = activity.traces.get(name, {}).get("out")
+        if tr is None or activity.kinds.get(name) != SPIKE:
+            continue
+        t, i = np.nonzero(np.asarray(tr)[:, 0, :])
+        ax3.scatter(t, i + offset, s=8, marker="|")
+        ticks.append((offset + tr.shape[2] / 2, name))
+        offset += tr.shape[2]
+    if ticks:
+        ax3.set_yticks([p for p, _ in ticks], [n for _, n in ticks])
+        ax3.set_title("spike raster, sample 0")
+    else:
+        ax3.set_title("spike raster: no spiking node was recorded")
+    ax3.set_xlabel("step")
+    ax3.set_xlim(-0.5, activity.T - 0.5)
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+
+
+def record_list(graph: Graph) -> list[str]:
+    """Nodes whose per-neuron outputs the cost model needs: every edge source and every spiking node."""
+    names = {e.src for e in graph.edges} | {n for n, node in graph.nodes.items() if node.out_kind == SPIKE}
+    return [n for n in graph.nodes if n in names]
+
+
+def attach_inputs(activity: Activity, graph: Graph, x: Any) -> None:
+    """Give the activity the graph inputs' values as traces: every backend then counts input events exactly."""
+    xs = x if isinstance(x, dict) else {graph.inputs[0]: x}
+    for name, a in xs.items():
+        if "out" not in activity.traces.get(name, {}):
+            activity.traces.setdefault(name, {})["out"] = np.asarray(a)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of `snnc report`."""
+    from snnc.compiler.targets import target_for_artifact
+
+    path = Path(args.artifact)
+    tname, module = target_for_artifact(path)
+    graph = graph_of_artifact(tname, module, path)
+    load_model(args.energy_model)  # a bad model name fails before the run
+    x, info = load_input(args.input, graph, args.steps, args.batch, args.rate, args.seed)
+    _, activity = module.run_artifact(path, x, {"dtype": args.dtype, "record": record_list(graph)})
+    attach_inputs(activity, graph, x)
+    doc = build_report(graph, activity, args.energy_model, args.precision, args.compare,
+                       {"artifact": str(path), "target": tname, "dtype": args.dtype, "input": info})
+    print(format_report(doc))
+    if args.json_out:
+        from snnc.compiler.files import atomic_path
+        with atomic_path(args.json_out) as tmp:
+            Path(tmp).write_text(json.dumps(doc, indent=2))
+        print(f"wrote {args.json_out}")
+    if args.plot:
+        plot_report(doc, activity, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
