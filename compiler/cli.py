@@ -16,7 +16,8 @@ TARGET_NAMES = ["numpy", "onnx", "loihi"]
 
 def _common() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    # SUPPRESS: a subcommand's default must not undo `snnc --debug COMMAND`
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors")
     return p
 
 
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
+    args.debug = getattr(args, "debug", False)
     if not getattr(args, "fn", None):
         ap.print_help(sys.stderr)
         return 2

@@ -116,6 +116,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     p = Path(args.artifact)
     if p.suffix == ".pt" or (":" in args.artifact and not p.exists()):
         from snnc.compiler.printer import format_graph, to_dot
+        args.model = args.artifact
         graph, _ = model_graph(args)
         print(to_dot(graph, p.stem) if args.dot else format_graph(graph, args.artifact), end="\n")
         return 0

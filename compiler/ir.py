@@ -52,6 +52,11 @@ class Primitive:
     def check(self) -> None:
         """Structural validation beyond the generic per-neuron broadcast; raise PrimitiveError."""
 
+    @classmethod
+    def example(cls, n: int = 4, rng: np.random.Generator | None = None) -> "Primitive":
+        """A valid instance with `n` outputs and random parameters (tests are parametrised over these)."""
+        raise NotImplementedError(f"primitive {cls.__name__} has no example(); every primitive needs one for the tests")
+
     # -- generic machinery -------------------------------------------------
     @classmethod
     def array_fields(cls) -> tuple[str, ...]:

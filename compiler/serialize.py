@@ -12,6 +12,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,7 @@ def from_bytes(data: bytes, where: str = "<bytes>") -> Graph:
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
         bad = z.testzip()
-    except (zipfile.BadZipFile, EOFError, OSError) as e:
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as e:
         raise FileFormatError(f"{where}: not a valid .snn file (truncated or corrupt: {e})") from None
     if bad is not None:
         raise FileFormatError(f"{where}: corrupt .snn file (checksum error in member {bad})")
@@ -89,7 +90,7 @@ def from_bytes(data: bytes, where: str = "<bytes>") -> Graph:
             doc = json.loads(z.read("graph.json"))
         except KeyError:
             raise FileFormatError(f"{where}: not a .snn file (no graph.json inside)") from None
-        except (ValueError, zipfile.BadZipFile) as e:
+        except (ValueError, zipfile.BadZipFile, zlib.error) as e:
             raise FileFormatError(f"{where}: corrupt graph.json ({e})") from None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise FileFormatError(f"{where}: not a .snn graph file (format {doc.get('format') if isinstance(doc, dict) else None!r})")
@@ -119,7 +120,7 @@ def from_bytes(data: bytes, where: str = "<bytes>") -> Graph:
             g.outputs = list(doc["outputs"])
         except SnncError:
             raise
-        except (KeyError, TypeError, ValueError, zipfile.BadZipFile) as e:
+        except (KeyError, TypeError, ValueError, zipfile.BadZipFile, zlib.error, OSError) as e:
             raise FileFormatError(f"{where}: corrupt .snn file ({type(e).__name__}: {e})") from None
     return g
 

@@ -148,7 +148,11 @@ class _Tracer(fx.Tracer):
 
 
 def _fn_name(target) -> str:
-    return getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or str(target)
+    """'torch.sigmoid', 'operator.add', ... for an fx call_function target."""
+    name = getattr(target, "__name__", None) or str(target)
+    mod = getattr(target, "__module__", None) or "torch"
+    mod = {"_operator": "operator"}.get(mod, "torch" if mod.startswith("torch._C") else mod)
+    return f"{mod}.{name}"
 
 
 def trace(module: nn.Module, example_input: torch.Tensor) -> Graph:
@@ -200,10 +204,11 @@ def trace(module: nn.Module, example_input: torch.Tensor) -> Graph:
                     outputs.append(env[r])
             else:
                 where = n.meta.get("nn_module_stack")
-                path = list(where)[-1] if where else "<root>"
-                what = _fn_name(n.target) if n.op == "call_function" else f"{n.op} {n.target}"
-                raise TraceError(f"unsupported {n.op.replace('_', ' ')} '{what}' (fx node '{n.name}', in module '{path}' "
-                                 f"{type(module).__qualname__ if path == '<root>' else ''}); only modules with a converter can be traced".replace(" )", ")"))
+                path = f"module '{list(where)[-1]}'" if where else f"the forward() of {type(module).__qualname__}"
+                what = {"call_function": f"function {_fn_name(n.target)}", "call_method": f"tensor method .{n.target}()",
+                        "get_attr": f"attribute access {n.target}"}.get(n.op, f"{n.op} {n.target}")
+                raise TraceError(f"unsupported {what} (fx node '{n.name}') in {path}; "
+                                 "only modules with a converter can be traced")
         g = b.graph
         g.outputs = list(dict.fromkeys(outputs))
         dts = {float(m.dt) for m in module.modules() if hasattr(m, "dt") and isinstance(getattr(m, "dt"), (int, float))}

@@ -30,6 +30,10 @@ class Input(Primitive):
         if self.kind not in (SPIKE, GRADED):
             raise PrimitiveError(f"Input: kind must be 'spike' or 'graded', got {self.kind!r}")
 
+    @classmethod
+    def example(cls, n=4, rng=None):
+        return cls(n, SPIKE)
+
 
 @primitive
 class Dense(Primitive):
@@ -52,6 +56,11 @@ class Dense(Primitive):
             raise PrimitiveError(f"Dense: W must be 2-D [out, in], got shape {self.W.shape}")
         if self.b.shape != (self.W.shape[0],):
             raise PrimitiveError(f"Dense: b has shape {self.b.shape}, expected ({self.W.shape[0]},)")
+
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        return cls(rng.normal(0, 1, (n, n + 2)), rng.normal(0, 0.1, n))
 
     @classmethod
     def of(cls, W: np.ndarray, b: np.ndarray | None = None) -> "Dense":

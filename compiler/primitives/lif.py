@@ -35,6 +35,11 @@ class LIF(_Spiking):
     states = {"v": "v0"}
     per_neuron = ("alpha", "gain", "theta", "v0")
 
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        return cls(rng.uniform(0.8, 0.99, n), rng.uniform(0.1, 1, n), rng.uniform(0.5, 1.5, n), "subtract", rng.uniform(0, 0.5, n))
+
     def check(self) -> None:
         self._check_reset()
 
@@ -54,6 +59,12 @@ class CubaLIF(_Spiking):
 
     states = {"i": "i0", "v": "v0"}
     per_neuron = ("alpha_syn", "alpha_mem", "gain", "theta", "bias", "i0", "v0")
+
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        u = lambda lo, hi: rng.uniform(lo, hi, n)  # noqa: E731
+        return cls(u(0.5, 0.9), u(0.8, 0.99), u(0.1, 1), u(0.5, 1.5), u(0, 0.05), "zero", u(0, 0.1), u(0, 0.5))
 
     def check(self) -> None:
         self._check_reset()
@@ -77,6 +88,11 @@ class ALIF(_Spiking):
     states = {"v": "v0", "b": "b_init", "s": None}
     per_neuron = ("alpha", "rho", "b0", "beta", "R", "v0", "b_init")
 
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        return cls(rng.uniform(0.8, 0.99, n), rng.uniform(0.9, 0.999, n), 0.01, 1.8, 1.0, rng.uniform(0, 0.5, n), 0.01)
+
 
 @primitive
 class LI(Primitive):
@@ -88,6 +104,11 @@ class LI(Primitive):
 
     states = {"v": "v0"}
     per_neuron = ("alpha", "gain", "v0")
+
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        return cls(rng.uniform(0.8, 0.99, n), rng.uniform(0.1, 1, n), rng.uniform(0, 0.5, n))
 
     @property
     def out_kind(self) -> str:

@@ -1,0 +1,201 @@
+"""NumPy reference runtime: kernels equal DESIGN §3 written out by hand, step == run, delays, inputs, activity."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import recurrent_graph, spikes
+from snnc.backends.numpy_backend import KERNELS, lower
+from snnc.compiler import ALIF, LI, LIF, CubaLIF, Dense, Graph, Input, InputError, LoweringError, PRIMITIVES
+from snnc.compiler.ir import Primitive, primitive
+from snnc.runtime.numpy_runtime import NumpyRuntime, run
+
+
+def single(node, T=40, seed=0):
+    """One population fed directly by a graded input (no Dense), its input sequence and recorded traces."""
+    g = Graph()
+    g.add("x", Input(node.size))
+    g.add("n", node)
+    g.connect("x", "n")
+    g.outputs = ["n"]
+    I = np.random.default_rng(seed).normal(0.3, 0.8, (T, 2, node.size))
+    out, act = NumpyRuntime(g, "float64", record=True).run(I)
+    return I, out["n"], act.traces["n"]
+
+
+@pytest.mark.parametrize("reset", ["zero", "subtract", "none"])
+def test_lif_kernel_matches_equations(reset):
+    node = LIF(alpha=np.array([0.9, 0.8, 0.95]), gain=np.array([1.0, 0.5, 2.0]), theta=np.array([1.0, 0.7, 1.2]), reset=reset, v0=0.1)
+    I, out, tr = single(node)
+    v = np.full((2, 3), 0.1)
+    for t in range(len(I)):
+        v = node.alpha * v + node.gain * I[t]
+        s = (v - node.theta > 0).astype(float)
+        v = v * (1 - s) if reset == "zero" else (v - node.theta * s if reset == "subtract" else v)
+        np.testing.assert_array_equal(out[t], s)
+        np.testing.assert_allclose(tr["v"][t], v, rtol=0, atol=1e-12)
+    assert out.sum() > 0  # the test exercised spikes
+
+
+def test_cubalif_kernel_matches_equations():
+    node = CubaLIF.example(3)
+    I, out, tr = single(node)
+    i, v = np.broadcast_to(node.i0, (2, 3)).copy(), np.broadcast_to(node.v0, (2, 3)).copy()
+    for t in range(len(I)):
+        i = node.alpha_syn * i + I[t]
+        v = node.alpha_mem * v + node.gain * i + node.bias
+        s = (v > node.theta).astype(float)
+        v = v * (1 - s)
+        np.testing.assert_array_equal(out[t], s)
+        np.testing.assert_allclose(tr["v"][t], v, atol=1e-12)
+        np.testing.assert_allclose(tr["i"][t], i, atol=1e-12)
+    assert out.sum() > 0
+
+
+def test_alif_kernel_matches_equations():
+    node = ALIF(alpha=np.array([0.9, 0.95]), rho=np.array([0.99, 0.9]), b0=0.3, beta=1.8, R=2.0, b_init=0.01)
+    I, out, tr = single(node, T=60)
+    v, b, s = np.zeros((2, 2)), np.full((2, 2), 0.01), np.zeros((2, 2))
+    for t in range(len(I)):
+        b = node.rho * b + (1 - node.rho) * s
+        B = node.b0 + node.beta * b
+        v = node.alpha * v + (1 - node.alpha) * node.R * I[t] - B * s
+        s = (v - B > 0).astype(float)
+        np.testing.assert_array_equal(out[t], s)
+        np.testing.assert_allclose(tr["v"][t], v, atol=1e-12)
+        np.testing.assert_allclose(tr["b"][t], b, atol=1e-12)
+    assert out.sum() > 0
+
+
+def test_li_kernel_matches_equations():
+    node = LI(alpha=np.array([0.5, 0.9]), gain=np.array([1.0, 0.1]), v0=np.array([1.0, -1.0]))
+    I, out, _ = single(node)
+    v = np.array([[1.0, -1.0]] * 2)
+    for t in range(len(I)):
+        v = node.alpha * v + node.gain * I[t]
+        np.testing.assert_allclose(out[t], v, atol=1e-12)
+
+
+def test_dense_and_edge_sums():
+    """Several edges into one port add up; a Dense computes W·x + b."""
+    g = Graph()
+    g.add("x", Input(2))
+    g.add("a", Dense(np.array([[1.0, 2.0]]), np.array([0.5])))
+    g.add("b", Dense(np.array([[-1.0, 3.0]]), np.array([0.0])))
+    g.add("o", LI(alpha=0.0, gain=np.array([1.0])))
+    for e in (("x", "a"), ("x", "b"), ("a", "o"), ("b", "o")):
+        g.connect(*e)
+    g.outputs = ["o"]
+    x = np.array([[[1.0, 1.0]], [[2.0, 0.0]]])
+    out, _ = run(g, x)
+    np.testing.assert_allclose(out["o"][:, 0, 0], [1 + 2 + 0.5 - 1 + 3, 2 + 0.5 - 2])
+
+
+@pytest.mark.parametrize("delay", [1, 2, 5])
+def test_delayed_edge_delivers_t_minus_d(delay):
+    g = Graph()
+    g.add("x", Input(1))
+    g.add("o", LI(alpha=0.0, gain=np.array([1.0])))  # output = input of this step
+    g.connect("x", "o", delay=delay)
+    g.outputs = ["o"]
+    x = np.arange(1, 11, dtype=float).reshape(10, 1, 1)
+    out, _ = run(g, x)
+    expect = np.concatenate([np.zeros(delay), np.arange(1, 11 - delay)])
+    np.testing.assert_array_equal(out["o"][:, 0, 0], expect)
+
+
+@pytest.mark.parametrize("kind", ["LIF", "CubaLIF", "ALIF"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_step_equals_run(kind, dtype):
+    g = recurrent_graph(kind, sizes=(7, 6, 3), delay=2)
+    x = spikes(120, 3, 7)
+    ref, act = NumpyRuntime(g, dtype).run(x)
+    rt = NumpyRuntime(g, dtype)
+    rt.reset(3)
+    ys = np.stack([rt.step(x[t])["out"] for t in range(len(x))])
+    np.testing.assert_array_equal(ys, ref["out"])
+    assert act.nonzero["n1"].sum() > 0
+    np.testing.assert_array_equal(rt.activity().nonzero["n1"], act.nonzero["n1"])
+
+
+def test_float32_close_to_float64():
+    g = recurrent_graph("ALIF", sizes=(20, 32, 4))
+    x = spikes(150, 4, 20)
+    o64, a64 = NumpyRuntime(g, "float64", record=["n1"]).run(x)
+    o32, a32 = NumpyRuntime(g, "float32", record=["n1"]).run(x)
+    assert o32["out"].dtype == np.float32
+    agree = (a32.traces["n1"]["out"] == a64.traces["n1"]["out"]).mean()
+    assert agree >= 0.999
+
+
+def test_activity_counts_spikes_per_step_and_sample():
+    g = recurrent_graph("LIF")
+    x = spikes(30, 2, 6)
+    _, act = NumpyRuntime(g, record=["n1"]).run(x)
+    np.testing.assert_array_equal(act.nonzero["n1"], act.traces["n1"]["out"].sum(axis=2))
+    np.testing.assert_array_equal(act.nonzero["x"], x.sum(axis=2))
+    assert act.kinds["n1"] == "spike" and act.kinds["out"] == "graded"
+    assert act.steps.tolist() == [30, 30]
+    assert act.total_spikes() == int(x.sum() + act.nonzero["n1"].sum())
+
+
+def test_activity_save_load_round_trip(tmp_path):
+    _, act = NumpyRuntime(recurrent_graph(), record=True).run(spikes(10, 2, 6))
+    act.save(tmp_path / "a.npz")
+    b = type(act).load(tmp_path / "a.npz")
+    assert b.T == 10 and b.batch == 2 and b.kinds == act.kinds
+    for n in act.nonzero:
+        np.testing.assert_array_equal(b.nonzero[n], act.nonzero[n])
+    np.testing.assert_array_equal(b.traces["n1"]["v"], act.traces["n1"]["v"])
+
+
+@pytest.mark.parametrize("x, message", [
+    (np.zeros((10, 6)), r"expected rank 3 \[T, B, 6\], got shape \(10, 6\); add a batch axis"),
+    (np.zeros((10, 2, 5)), r"expected \[T, B, 6\] features, got shape \(10, 2, 5\)"),
+    (np.zeros((10, 2, 6), dtype=complex), r"dtype complex128 is not numeric"),
+    (np.full((3, 1, 6), np.nan), r"contains NaN or inf"),
+    (np.zeros((0, 1, 6)), r"empty sequence or batch"),
+    ({"y": np.zeros((2, 1, 6))}, r"missing input\(s\) x"),
+])
+def test_bad_inputs_are_named(x, message):
+    with pytest.raises(InputError, match=message):
+        NumpyRuntime(recurrent_graph()).run(x)
+
+
+def test_integer_and_bool_inputs_are_accepted():
+    g = recurrent_graph()
+    x = spikes(10, 2, 6)
+    ref, _ = run(g, x)
+    out, _ = run(g, x.astype(bool))
+    np.testing.assert_array_equal(out["out"], ref["out"])
+
+
+def test_step_batch_change_is_an_error():
+    rt = NumpyRuntime(recurrent_graph())
+    rt.step(np.zeros((2, 6)))
+    with pytest.raises(InputError, match="batch 3 differs from the running batch 2"):
+        rt.step(np.zeros((3, 6)))
+
+
+def test_every_primitive_has_a_numpy_kernel():
+    missing = [n for n, cls in PRIMITIVES.items() if cls not in KERNELS]
+    assert not missing, f"primitives without a NumPy kernel: {missing}"
+
+
+def test_unknown_primitive_is_a_lowering_error():
+    @primitive
+    class Mystery(Primitive):
+        """Test-only primitive without a kernel."""
+        w: np.ndarray
+        per_neuron = ("w",)
+
+    try:
+        g = Graph()
+        g.add("x", Input(2))
+        g.add("m", Mystery(np.ones(2)))
+        g.connect("x", "m")
+        g.outputs = ["m"]
+        with pytest.raises(LoweringError, match=r"node 'm' \(Mystery\): no lowering rule for backend 'numpy'"):
+            lower(g)
+    finally:
+        PRIMITIVES.pop("Mystery", None)
