@@ -156,3 +156,5 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64") -> Program:
             inputs[e.port].append((e.src, e.delay))
         plans.append(NodePlan(name, node, fn, params, inputs, graph.max_delay(name)))
     return Program(graph, dtype, plans, list(graph.inputs), list(graph.outputs))
+
+from snnc.backends import numpy_fixed_kernels  # noqa: F401,E402

@@ -4,5 +4,6 @@ Importing this package registers every built-in primitive in `snnc.compiler.ir.P
 """
 from snnc.compiler.primitives.basic import Input, Dense
 from snnc.compiler.primitives.lif import LIF, CubaLIF, ALIF, LI, RESET_MODES
+from snnc.compiler.primitives.fixed import LoihiDense, LoihiLIF, LoihiLI, LoihiALIF, Int8Dense, Affine  # noqa: F401
 
 __all__ = ["Input", "Dense", "LIF", "CubaLIF", "ALIF", "LI", "RESET_MODES"]
