@@ -13,11 +13,11 @@ setup: setup-main setup-lava
 setup-main: $(VENV)/.snnc-stamp
 setup-lava: $(LAVA_VENV)/.snnc-stamp
 
-$(VENV)/.snnc-stamp: pyproject.toml
+$(VENV)/.snnc-stamp: pyproject.toml scripts/setup-main.sh
 	@scripts/setup-main.sh "$(PYTHON311)" "$(VENV)"
 	@touch $@
 
-$(LAVA_VENV)/.snnc-stamp: pyproject.toml
+$(LAVA_VENV)/.snnc-stamp: pyproject.toml scripts/setup-lava.sh
 	@scripts/setup-lava.sh "$(LAVA_VENV)"
 	@touch $@
 
