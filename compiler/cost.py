@@ -125,7 +125,7 @@ class Context:
             self.notes.append(text)
 
     def nonzero(self, src: str) -> np.ndarray:
-        """[T, B] nonzero outputs of `src`, or an error naming the node if the run did not record it."""
+        """[T, B] nonzero outputs of `src`; a graded node the runtime did not count is taken as all nonzero."""
         if src not in self.activity.nonzero:
             if self.graph.nodes[src].out_kind == SPIKE:
                 raise CostError(f"node '{src}': the activity record has no spike counts for it")

@@ -20,6 +20,7 @@ from snnc.compiler.ir import SPIKE, Graph
 from snnc.runtime.activity import Activity
 
 FORMAT, VERSION = "snnc-report", 1
+COMPUTE = ("acs", "macs", "update_macs", "update_acs")  # arithmetic counts, as opposed to memory and spikes
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -126,6 +127,10 @@ def build_report(graph: Graph, activity: Activity, energy_model: str = "cpu45nm"
         "compare": None,
         "notes": list(table.notes) + list(model.notes),
     }
+    prices = model.unit_prices(prec, fp)
+    if not graph.meta.get("placement") and ("spikes_core" in prices or "spikes_chip" in prices):
+        doc["notes"].append("the graph has no placement (run the partition pass): spike messages between "
+                            "neurons are not counted or priced")
     if compare:
         doc["compare"] = _compare(graph, compare, float(table.steps.mean()), model, precision, per_inf, e_inf)
     return doc
@@ -152,8 +157,11 @@ def _compare(graph: Graph, cell: str, steps: float, model: EnergyModel, precisio
     bprec = precision if precision in base.precisions else base.default_precision
     layers, rnn = nonspiking_cost(graph, cell, steps)
     bfp = nonspiking_footprint(layers, base, bprec)
-    e_rnn = sum(base.energy(rnn, bprec, bfp).values())
-    e_snn_same = sum(base.energy(snn, bprec, footprint_bytes(graph, base, bprec)).values())
+    by_rnn = base.energy(rnn, bprec, bfp)
+    by_snn = base.energy(snn, bprec, footprint_bytes(graph, base, bprec))
+    e_rnn, e_snn_same = sum(by_rnn.values()), sum(by_snn.values())
+    # arithmetic only (seed 000 compared MACs with ACs): memory left out on both sides
+    c_rnn, c_snn = (sum(v for k, v in by.items() if k in COMPUTE) for by in (by_rnn, by_snn))
     used = base.used_constants(bprec, bfp)
     return {
         "network": cell, "steps": steps, "energy_model": base.name, "precision": bprec,
@@ -164,6 +172,8 @@ def _compare(graph: Graph, cell: str, steps: float, model: EnergyModel, precisio
         "ratio_energy": e_rnn / e_snn if e_snn else None,
         "ratio_energy_same_model": e_rnn / e_snn_same if e_snn_same else None,
         "ratio_synaptic_ops": rnn.macs / snn.synaptic_ops if snn.synaptic_ops else None,
+        "energy_by_count": by_rnn, "compute_energy_pJ": c_rnn, "snn_compute_energy_pJ_same_model": c_snn,
+        "ratio_compute_same_model": c_rnn / c_snn if c_snn else None,
         "constants": {k: {"pJ": base.constants[k].pJ, "source": base.constants[k].source} for k in used},
         "unpriced": base.unpriced_nonzero(rnn),
     }
@@ -246,10 +256,14 @@ def format_report(doc: dict) -> str:
                      f"{_e(cmp_['energy_pJ'])} per inference")
         lines.append(f"  SNN: {_e(cmp_['snn_energy_pJ'])} ({em['name']}), {_e(cmp_['snn_energy_pJ_same_model'])} "
                      f"({cmp_['energy_model']} {cmp_['precision']})")
-        r = cmp_["ratio_energy"]
-        lines.append(f"  ratio {cmp_['network'].upper()}/SNN energy: {r:.1f}x ({em['name']} SNN), "
-                     f"{cmp_['ratio_energy_same_model']:.1f}x (same model); synaptic ops ratio "
-                     f"{_n(cmp_['ratio_synaptic_ops'])}" if r is not None else "  ratio: SNN energy is zero")
+        mem = cmp_["energy_pJ"] - cmp_["compute_energy_pJ"]
+        lines.append(f"  {cmp_['network'].upper()} energy: arithmetic {_e(cmp_['compute_energy_pJ'])}, "
+                     f"memory and the rest {_e(mem)}")
+        r, net = cmp_["ratio_energy"], cmp_["network"].upper()
+        rr = lambda v: "n/a (SNN count is zero)" if v is None else f"{v:.1f}x"  # noqa: E731
+        lines.append(f"  ratio {net}/SNN energy: {rr(r)} ({em['name']} SNN), {rr(cmp_['ratio_energy_same_model'])} "
+                     f"(both {cmp_['energy_model']}), arithmetic only {rr(cmp_['ratio_compute_same_model'])}; "
+                     f"synaptic ops {rr(cmp_['ratio_synaptic_ops'])}")
         for k, c in cmp_["constants"].items():
             if k not in em["constants"]:
                 lines.append(f"  {k:<16}{c['pJ']:>9.4g} pJ  {c['source']}")

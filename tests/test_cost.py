@@ -300,3 +300,23 @@ def test_loihi_fixed_point_rules():
     t = counts(g, X)
     assert list(t.nodes["fc"].acs) == [6, 3]  # same nonzero pattern as W
     assert list(t.nodes["n"].update_macs) == [16, 16] and list(t.nodes["n"].update_acs) == [24, 24]
+
+
+def test_traffic_with_the_partition_pass():
+    from snnc.compiler.passes.partition import partition
+    g = partition(recurrent_graph("ALIF", sizes=(8, 6, 3), seed=2), "loihi1")
+    place = g.meta["placement"]
+    assert set(place) >= {"n1", "out"}
+    _, act = run(g, spikes(20, 2, 8, rate=0.4), record=True)
+    t = count(g, act)
+    c = t.nodes["n1"]
+    s = act.traces["n1"]["out"].sum(axis=0)  # [B, n]
+    # n1 spikes reach n1 (through rec1) and out (through fc2): one message per destination block reached
+    expect = np.zeros(2)
+    for dense, dst in (("rec1", "n1"), ("fc2", "out")):
+        W = g.nodes[dense].W
+        for blk in place[dst]["blocks"]:
+            lo, hi = blk["neurons"]
+            expect += s @ (W[lo:hi] != 0).any(axis=0)
+    np.testing.assert_array_equal(c.spikes_core + c.spikes_chip + c.spikes_offchip, expect)
+    assert expect.sum() > 0
