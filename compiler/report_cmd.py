@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from snnc.compiler.cost import FIELDS, Cost, CostTable, count
+from snnc.compiler.cost import Cost, CostTable, count
 from snnc.compiler.energy import EnergyModel, footprint_bytes, load_model, nonspiking_cost, nonspiking_footprint
 from snnc.compiler.errors import InputError, SnncError
 from snnc.compiler.ir import SPIKE, Graph

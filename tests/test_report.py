@@ -150,3 +150,33 @@ def test_builtin_models_cite_every_constant():
     assert all("borrowed from Loihi 1" in c.source for c in load_model("loihi2").constants.values())
     assert load_model("cpu45nm").unit_prices("fp32", 1e9)["acs"] == 0.9
     assert load_model("cpu45nm").memory_tier(2e6) == "dram"
+
+
+def test_graph_of_artifact_asks_the_target(tmp_path):
+    from types import SimpleNamespace
+
+    from snnc.compiler.errors import SnncError
+    from snnc.compiler.report_cmd import graph_of_artifact
+    g = recurrent_graph("LIF")
+    save(g, tmp_path / "m.snn")
+    assert list(graph_of_artifact("numpy", None, tmp_path / "m.snn").nodes) == list(g.nodes)
+    assert graph_of_artifact("onnx", SimpleNamespace(load_graph=lambda p: g), tmp_path / "m.onnx") is g
+    with pytest.raises(SnncError, match="target 'loihi' cannot give back its graph yet"):
+        graph_of_artifact("loihi", SimpleNamespace(), tmp_path / "net")
+
+
+def test_quantized_graph_is_priced_in_int8():
+    from snnc.compiler import Graph, Input
+    from snnc.compiler.ir import PRIMITIVES as P
+    g = Graph()
+    g.add("x", Input(3, "spike"))
+    g.add("fc", P["LoihiDense"](np.array([[2, 0, 4], [0, 0, -6]])))
+    g.add("n", P["LoihiLIF"](du=np.full(2, 4095), dv=np.zeros(2, int), vth=np.full(2, 10)))
+    g.connect("x", "fc")
+    g.connect("fc", "n")
+    g.outputs = ["n"]
+    r = _report(g, spikes(10, 1, 3), "float64")
+    assert r["energy_model"]["precision"] == "int8"
+    pi = r["total"]["per_inference"]
+    assert r["total"]["energy_pJ"]["by_count"]["acs"] == pytest.approx(0.1 * pi["acs"])  # int32 accumulate
+    assert r["total"]["energy_pJ"]["by_count"]["weight_reads"] == pytest.approx(10.0 * 8 / 64 * pi["weight_reads"])
