@@ -158,3 +158,4 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64") -> Program:
     return Program(graph, dtype, plans, list(graph.inputs), list(graph.outputs))
 
 from snnc.backends import numpy_fixed_kernels  # noqa: F401,E402
+import snnc.backends.numpy_seed_kernels  # noqa: E402,F401  (registers the seed-family kernels)

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from snnc.compiler.primitives.rc import DECISION, TIME
 from snnc.runtime.activity import Activity
 
 
@@ -70,6 +71,15 @@ def compare_counts(what: str, ref: np.ndarray, got: np.ndarray) -> Check:
                  "compared as spike counts per step and sample")
 
 
+def compare_exact(what: str, ref: np.ndarray, got: np.ndarray) -> Check:
+    """Entries that are exactly equal (decisions and decision times of an early exit)."""
+    if ref.shape != got.shape:
+        return Check(what, 0, int(ref.size), float("inf"), f"shape {got.shape} != reference {ref.shape}")
+    same = ref == got
+    return Check(what, int(same.sum()), int(same.size), float(np.abs(got.astype(np.float64) - ref).max()) if ref.size else 0.0,
+                 "compared exactly")
+
+
 def agreement(target: str, ref_outputs: dict[str, np.ndarray], ref_spikes: dict[str, np.ndarray],
               outputs: dict[str, np.ndarray], activity: Activity, kinds: dict[str, str],
               atol: float, rtol: float, min_fraction: float) -> Agreement:
@@ -79,6 +89,8 @@ def agreement(target: str, ref_outputs: dict[str, np.ndarray], ref_spikes: dict[
         got = outputs.get(name)
         if got is None:
             ag.checks.append(Check(f"output {name}", 0, int(ref.size), float("inf"), "missing from the target's outputs"))
+        elif name.endswith((DECISION, TIME)):
+            ag.checks.append(compare_exact(f"{name[name.rindex(':') + 1:]}s {name[:name.rindex(':')]}", ref, got))
         elif kinds.get(name) == "spike":
             ag.checks.append(compare_spikes(f"output {name} (spikes)", ref, got))
         else:

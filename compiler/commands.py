@@ -173,10 +173,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
         source = f"{args.input} {list(x.shape)}"
     from snnc.runtime.inputs import check_inputs
     x = check_inputs({graph.inputs[0]: F}, x, np.dtype(args.dtype))[graph.inputs[0]]
+    from snnc.runtime.inputs import fill_noise, noise_inputs
+    notes = []
+    if noise_inputs(graph):  # stochastic layers: both runs get the same noise, drawn once here
+        import warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            x = fill_noise(graph, x, seed=args.seed, where="verify")
+        notes = [str(w.message) for w in caught]
     from snnc.frontends.reference import torch_reference
     ref_out, ref_spikes = torch_reference(module, graph, x)
     kinds = {n: graph.nodes[n].out_kind for n in graph.outputs}
     print(f"verify {args.model}: input {source}, dtype {args.dtype}, reference PyTorch")
+    for note in notes:
+        print(note)
     ok = True
     for t, mod in mods.items():
         outs, act = mod.run_graph(graph, x, {"dtype": args.dtype, "record": list(ref_spikes), "progress": True,

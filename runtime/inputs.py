@@ -49,3 +49,59 @@ def check_inputs(sizes: Mapping[str, int], x, dtype: np.dtype, where: str = "inp
             raise InputError(f"{where} '{n}': contains NaN or inf")
         out[n] = np.ascontiguousarray(a, dtype=dtype)
     return out
+
+
+# -- uniform noise of stochastic neurons (SPSN) ------------------------------------
+
+class NoiseWarning(UserWarning):
+    """A stochastic model ran without its noise input: snnc drew it from a seeded generator."""
+
+
+def noise_inputs(graph) -> list[str]:
+    """Graph inputs that feed only `noise` ports (the uniform noise of stochastic neurons)."""
+    out = []
+    for n in graph.inputs:
+        edges = graph.out_edges(n)
+        if edges and all(e.port == "noise" for e in edges):
+            out.append(n)
+    return out
+
+
+def fill_noise(graph, x, seed: int = 0, where: str = "input") -> dict[str, np.ndarray]:
+    """Inputs by name with every missing noise input drawn as U(0, 1) from numpy default_rng(seed).
+
+    Given noise must be [T, B, n] like the data and lie in [0, 1); drawing missing
+    noise warns (NoiseWarning) and names the seed, so the run can be repeated.
+    """
+    noise = noise_inputs(graph)
+    data = [n for n in graph.inputs if n not in noise]
+    if not isinstance(x, Mapping):
+        if len(data) != 1:
+            raise InputError(f"{where}: the graph has {len(data)} data inputs ({', '.join(data)}); pass a dict by name")
+        x = {data[0]: x}
+    x = dict(x)
+    given = [np.shape(x[n]) for n in data if n in x]
+    if not given or len(given[0]) != 3:
+        return x  # check_inputs names the problem
+    T, B = given[0][:2]
+    missing = [n for n in noise if n not in x]
+    if missing:
+        rng = np.random.default_rng(seed)  # one generator, drawn in graph-input order
+        for n in missing:
+            x[n] = rng.random((T, B, graph.nodes[n].size))
+        import warnings
+        warnings.warn(f"{where}: noise input(s) {', '.join(missing)} not given; drew uniform noise "
+                      f"from numpy.random.default_rng(seed={seed})", NoiseWarning, stacklevel=3)
+    for n in noise:
+        if n in missing:
+            continue
+        size = graph.nodes[n].size
+        a = np.asarray(x[n])
+        if a.shape != (T, B, size):
+            raise InputError(f"{where}: noise input '{n}' must have shape [T, B, {size}] = {(T, B, size)}, got {a.shape}")
+        if a.dtype.kind not in "fiub":
+            raise InputError(f"{where}: noise input '{n}' has non-numeric dtype {a.dtype}")
+        if a.size and (a.min() < 0 or a.max() >= 1):
+            raise InputError(f"{where}: noise input '{n}' must hold uniform samples in [0, 1), got values in [{a.min()}, {a.max()}]")
+        x[n] = a
+    return x

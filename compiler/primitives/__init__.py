@@ -7,3 +7,9 @@ from snnc.compiler.primitives.lif import LIF, CubaLIF, ALIF, LI, RESET_MODES
 from snnc.compiler.primitives.fixed import LoihiDense, LoihiLIF, LoihiLI, LoihiALIF, Int8Dense, Affine  # noqa: F401
 
 __all__ = ["Input", "Dense", "LIF", "CubaLIF", "ALIF", "LI", "RESET_MODES"]
+from snnc.compiler.primitives.ltc import LTC, LTCReadout
+from snnc.compiler.primitives.rc import LSTM, EarlyExit
+from snnc.compiler.primitives.ahp import AHP
+from snnc.compiler.primitives.spsn import SPSN
+
+__all__ += ["LTC", "LTCReadout", "LSTM", "EarlyExit", "AHP", "SPSN"]

@@ -1,0 +1,74 @@
+"""Rank-coded recurrent networks of seed 001 (Jeffares et al. 2022): an LSTM and the EarlyExit decision node.
+
+EarlyExit turns a readout into a rank-coded decision: per sample, the first step
+at which the confidence max_k p_k exceeds theta fixes the decision argmax_k p_k
+and the decision time; samples that never cross decide at the last step. The
+runtime stops computing a sample once it has decided, and reports decisions and
+decision times as extra outputs named `<node>:decision` and `<node>:time` [B].
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from snnc.compiler.errors import PrimitiveError
+from snnc.compiler.ir import GRADED, Primitive, primitive
+
+READOUTS = ("softmax", "sigmoid")
+DECISION, TIME = ":decision", ":time"  # suffixes of the per-sample outputs an EarlyExit node adds
+
+
+@primitive
+class LSTM(Primitive):
+    """PyTorch's LSTM cell, gate order i, f, g, o:  z = W_ih·x + W_hh·h + b;  i, f, o = σ(z_i), σ(z_f), σ(z_o);
+    g = tanh(z_g);  c = f·c + i·g;  h = o·tanh(c)  (graded output h)."""
+
+    W_ih: np.ndarray  # input weights [4n, in]
+    W_hh: np.ndarray  # recurrent weights [4n, n]
+    b: np.ndarray  # b_ih + b_hh [4n]
+
+    states = {"h": None, "c": None}
+
+    @property
+    def size(self) -> int:
+        return int(self.W_hh.shape[1])
+
+    def in_size(self, port: str) -> int:
+        return int(self.W_ih.shape[1])
+
+    def check(self) -> None:
+        n = self.W_hh.shape[1] if self.W_hh.ndim == 2 else -1
+        if self.W_hh.ndim != 2 or self.W_hh.shape != (4 * n, n):
+            raise PrimitiveError(f"LSTM: W_hh must be [4n, n], got shape {self.W_hh.shape}")
+        if self.W_ih.ndim != 2 or self.W_ih.shape[0] != 4 * n:
+            raise PrimitiveError(f"LSTM: W_ih must be [4n, in] = [{4 * n}, in], got shape {self.W_ih.shape}")
+        if self.b.shape != (4 * n,):
+            raise PrimitiveError(f"LSTM: b must have shape ({4 * n},), got {self.b.shape}")
+
+
+@primitive
+class EarlyExit(Primitive):
+    """p = readout(x) (softmax or sigmoid); conf = max_k p_k; the first step with conf > theta fixes
+    decision = argmax_k p and its time; the output p is held at its decision-step value afterwards."""
+
+    n: int  # number of classes (input and output features)
+    theta: float  # confidence threshold in (0, 1]; 1 never exits early
+    readout: str = "softmax"  # "softmax" or "sigmoid", applied to the input logits
+
+    ports = {"in": GRADED}
+
+    @property
+    def size(self) -> int:
+        return int(self.n)
+
+    @property
+    def out_kind(self) -> str:
+        return GRADED
+
+    def check(self) -> None:
+        if int(self.n) <= 0:
+            raise PrimitiveError(f"EarlyExit: number of classes must be positive, got {self.n}")
+        th = float(self.theta)
+        if not (0.0 < th <= 1.0):
+            raise PrimitiveError(f"EarlyExit: theta must lie in (0, 1], got {self.theta}")
+        if self.readout not in READOUTS:
+            raise PrimitiveError(f"EarlyExit: readout must be one of {', '.join(READOUTS)}, got {self.readout!r}")

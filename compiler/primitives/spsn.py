@@ -1,0 +1,42 @@
+"""Stochastic parallelizable spiking neuron (SPSN) of seed 004: CUBA integration without reset.
+
+Without a reset the membrane is a linear function of the input, so training can
+integrate all steps in parallel (frontends/spsn.py); spiking is Bernoulli with
+probability σ(v), drawn against a uniform noise input u ~ U(0, 1) that the
+caller supplies (port `noise`) so every backend sees the same numbers.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from snnc.compiler.errors import PrimitiveError
+from snnc.compiler.ir import ANY, GRADED, SPIKE, Primitive, primitive
+
+
+@primitive
+class SPSN(Primitive):
+    """i = alpha·i + I; v = beta·v + (1−beta)·i; s = 1[u < σ(v)] (stochastic, u from port noise) or H(v)."""
+
+    alpha: np.ndarray  # synaptic current decay per step
+    beta: np.ndarray  # membrane decay per step
+    stochastic: bool = True  # Bernoulli spikes against the noise input; False: s = H(v)
+
+    states = {"i": None, "v": None}
+    per_neuron = ("alpha", "beta")
+
+    @property
+    def ports(self) -> dict[str, str]:  # type: ignore[override]
+        # the noise port exists only in stochastic mode, so a deterministic node needs no noise edge
+        return {"in": ANY, "noise": GRADED} if self.stochastic else {"in": ANY}
+
+    @property
+    def out_kind(self) -> str:
+        return SPIKE
+
+    def check(self) -> None:
+        if not isinstance(self.stochastic, (bool, np.bool_)):
+            raise PrimitiveError(f"SPSN: stochastic must be True or False, got {self.stochastic!r}")
+        for f in ("alpha", "beta"):
+            a = getattr(self, f)
+            if np.any((a < 0) | (a > 1)):
+                raise PrimitiveError(f"SPSN: decay '{f}' must lie in [0, 1], got values in [{a.min()}, {a.max()}]")
