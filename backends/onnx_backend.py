@@ -22,13 +22,17 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 
 import numpy as np
 
+from snnc.backends.onnx_exit import apply_exit, exit_plan, finish_loop
 from snnc.backends.onnx_rules import MIN_OPSET, ONNX_RULES, Emitter
 from snnc.compiler.errors import LoweringError, SnncError
 from snnc.compiler.ir import SPIKE, Graph
+from snnc.compiler.primitives.rc import DECISION, TIME
 from snnc.compiler.verify import verify
+from snnc.runtime.inputs import noise_inputs
 
 BACKEND = "onnx"
 MODES = ("loop", "step")
@@ -71,19 +75,35 @@ def _first_version(op: str) -> int:
     return min(versions) if versions else 1
 
 
-def _emit_step(graph: Graph, em: Emitter, activity: str) -> tuple[dict[str, str], dict[str, str], list[tuple[str, str, str, int, np.ndarray]]]:
-    """Run the rules over one step; returns (outputs by node, counts by node, state slots)."""
+@dataclass
+class Slot:
+    """One loop-carried value (a state input/output pair of the step model)."""
+
+    node: str  # IR node it belongs to
+    var: str  # state variable, "@t-k" for a delay buffer, or bookkeeping (early exit)
+    value: str  # ONNX name of its value at t-1 (the step model's input; its output is value + ".next")
+    shape: tuple  # per-step shape: ("B", n) per neuron, ("B",) per sample, () scalar
+    init: np.ndarray  # initial value per sample: shape (n,), or () for per-sample and scalar slots
+    dtype: np.dtype  # element type
+
+
+def _emit_step(graph: Graph, em: Emitter, activity: str) -> tuple[dict[str, str], dict[str, str], list[Slot], str | None]:
+    """Run the rules over one step; returns (output values, count values, slots, loop condition or None)."""
     order = graph.schedule()
-    slots = []  # (node, var, value at t-1, size, initial value [n])
+    slots: list[Slot] = []
+
+    def slot(node: str, var: str, base: str, shape: tuple, init, dtype=em.dtype) -> None:
+        em.state_in[(node, var)] = em.fresh(base)
+        slots.append(Slot(node, var, em.state_in[(node, var)], shape, np.asarray(init, dtype), np.dtype(dtype)))
+
     for name in order:
         node = graph.nodes[name]
         for var, init in node.initial_state().items():
-            em.state_in[(name, var)] = em.fresh(f"{name}.{var}")
-            slots.append((name, var, em.state_in[(name, var)], node.size, np.asarray(init)))
+            slot(name, var, f"{name}.{var}", ("B", node.size), init)
     for name in order:
         for k in range(1, graph.max_delay(name) + 1):
-            em.state_in[(name, f"@t-{k}")] = em.fresh(f"{name}@t-{k}")
-            slots.append((name, f"@t-{k}", em.state_in[(name, f"@t-{k}")], graph.nodes[name].size, np.zeros(graph.nodes[name].size)))
+            slot(name, f"@t-{k}", f"{name}@t-{k}", ("B", graph.nodes[name].size), np.zeros(graph.nodes[name].size))
+    plan = exit_plan(graph, slot)
     outs: dict[str, str] = {}
     counts: dict[str, str] = {}
     for name in order:
@@ -109,13 +129,14 @@ def _emit_step(graph: Graph, em: Emitter, activity: str) -> tuple[dict[str, str]
             if node.out_kind != SPIKE:  # graded: count entries != 0 (spikes are 0/1, their sum is the count)
                 nz = em.op("NotEqual", [y, em.shared("zero", np.zeros((), em.dtype))], "is_nonzero")
                 y = em.op("Cast", [nz], "nonzero_mask", to=em.helper.np_dtype_to_tensor_dtype(em.dtype))
-            counts[name] = em.op("ReduceSum", [y, em.shared("axis_1", np.array([1], np.int64))], "nonzero_t", keepdims=0)
+            counts[name] = em.op("ReduceSum", [y, em.shared("axis_1", np.array([1], np.int64))], "count_t", keepdims=0)
     for name in order:  # delay buffers shift by one step: @t-1 <- out, @t-k <- @t-(k-1)
         em.cur = name
         for k in range(1, graph.max_delay(name) + 1):
             em.state_out[(name, f"@t-{k}")] = outs[name] if k == 1 else em.state_in[(name, f"@t-{k - 1}")]
+    cond = apply_exit(em, plan, graph, outs, counts, slots) if plan else None
     em.cur = ""
-    return outs, counts, slots
+    return outs, counts, slots, cond
 
 
 class _Exporter:
@@ -134,7 +155,9 @@ class _Exporter:
                     for i, v in enumerate(lst):
                         if v == value:
                             lst[i] = name
-            self.producer[value].name = name.replace(".", "/", 1)
+            node_name = name.replace(".", "/", 1)
+            if all(n.name != node_name for n in self.nodes):  # node names must stay unique
+                self.producer[value].name = node_name
             self.producer[name] = self.producer.pop(value)
             self.renamed[value] = name
         else:  # a graph input or an already exported value: ONNX needs a distinct output value
@@ -143,7 +166,7 @@ class _Exporter:
         return name
 
 
-def _doc(graph: Graph, mode: str, slots: list, dtype: str) -> str:
+def _doc(graph: Graph, mode: str, slots: list[Slot], dtype: str, exit_node: str | None) -> str:
     lines = [f"snnc {mode} model ({dtype}) of {len(graph.nodes)} IR nodes."]
     if mode == "loop":
         lines.append("Inputs [T, B, F]; outputs [T, B, n]; <node>.nonzero int64 [T, B] counts spikes per step.")
@@ -151,10 +174,16 @@ def _doc(graph: Graph, mode: str, slots: list, dtype: str) -> str:
     else:
         lines.append("One time step. Inputs [B, F] plus the state inputs below (pass the initial value at the first step, "
                      "then each <state>.next output of the previous step); outputs [B, n] and <node>.nonzero int64 [B].")
-    for node, var, val, n, init in slots:
-        what = f"output of {node} {var[1:]}" if var.startswith("@") else f"state {var} of {node}"
-        iv = f"{float(init.flat[0]):g}" if init.size and np.all(init == init.flat[0]) else "per-neuron (metadata snnc.states)"
-        lines.append(f"  {val} [B, {n}] -> {val}.next: {what}; initial {iv}")
+    if exit_node:
+        lines.append(f"Early exit at '{exit_node}': a sample whose confidence exceeds theta is frozen from the next step on "
+                     f"(outputs held, states kept); {exit_node}:decision and {exit_node}:time [B] are its decision and step"
+                     + ("; the Loop stops when every sample has decided." if mode == "loop" else "."))
+    for sl in slots:
+        what = f"output of {sl.node} from {sl.var[3:]} step(s) before" if sl.var.startswith("@") else f"{sl.var} of {sl.node}"
+        init = sl.init
+        iv = f"{init.flat[0]}" if init.size and np.all(init == init.flat[0]) else "per-neuron (metadata snnc.states)"
+        shape = "[" + ", ".join(map(str, sl.shape)) + "]"
+        lines.append(f"  {sl.value} {shape} {sl.dtype} -> {sl.value}.next: {what}; initial {iv}")
     return "\n".join(lines)
 
 
@@ -168,90 +197,107 @@ def lower(graph: Graph, opset: int = 17, mode: str = "loop", dtype: str = "float
     em = Emitter(np.dtype(str(dtype)))
     tdt = helper.np_dtype_to_tensor_dtype(em.dtype)
     x_names = list(graph.inputs)
-    for n in x_names:  # the graph's own value names are reserved before the rules run
-        em._names.add(n)
-    for n in graph.outputs:
-        em._names.add(n)
+    em._names.update(x_names)  # the graph's own value names are reserved before the rules run
+    em._names.update(graph.outputs)
     if mode == "loop":
         em._names.update({"t", "cond", "cond_out"})
         em.step_input = lambda name: em.op("Gather", [name, "t"], "x_t", axis=0)
-    outs, counts, slots = _emit_step(graph, em, activity)
+    outs, counts, slots, cond = _emit_step(graph, em, activity)
+    exit_node = next((n for n, v in graph.nodes.items() if type(v).__name__ == "EarlyExit"), None)
     size = {n: graph.nodes[n].size for n in graph.nodes}
 
-    def vi(name: str, elem: int, shape: list) -> onnx.ValueInfoProto:
-        return helper.make_tensor_value_info(name, elem, shape)
+    def vi(name: str, elem, shape) -> onnx.ValueInfoProto:
+        elem = elem if isinstance(elem, int) else helper.np_dtype_to_tensor_dtype(np.dtype(elem))
+        return helper.make_tensor_value_info(name, elem, list(shape))
 
     nodes = list(em.nodes)
+    state_in = [vi(sl.value, sl.dtype, sl.shape) for sl in slots]
     if mode == "step":
-        ex = _Exporter(em, nodes, set(x_names) | {s[2] for s in slots})
+        ex = _Exporter(em, nodes, set(x_names) | {sl.value for sl in slots})
         g_out = [vi(ex(outs[o], o), tdt, ["B", size[o]]) for o in graph.outputs]
-        for node, var, val, n, _ in slots:
-            g_out.append(vi(ex(em.state_out[(node, var)], f"{val}.next"), tdt, ["B", n]))
+        g_out += [vi(ex(em.state_out[(sl.node, sl.var)], f"{sl.value}.next"), sl.dtype, sl.shape) for sl in slots]
         for n, c in counts.items():
             nodes.append(helper.make_node("Cast", [c], [f"{n}.nonzero"], name=f"{n}/nonzero", to=TensorProto.INT64))
             g_out.append(vi(f"{n}.nonzero", TensorProto.INT64, ["B"]))
-        g_in = [vi(n, tdt, ["B", size[n]]) for n in x_names] + [vi(s[2], tdt, ["B", s[3]]) for s in slots]
+        g_in = [vi(n, tdt, ["B", size[n]]) for n in x_names] + state_in
         g = helper.make_graph(nodes, "snnc_step", g_in, g_out)
     else:
-        body_in = [vi("t", TensorProto.INT64, []), vi("cond", TensorProto.BOOL, [])] + [vi(s[2], tdt, ["B", s[3]]) for s in slots]
-        ex = _Exporter(em, nodes, {"t", "cond"} | {s[2] for s in slots})
-        body_out = [vi(ex("cond", "cond_out"), TensorProto.BOOL, [])]
-        body_out += [vi(ex(em.state_out[(s[0], s[1])], f"{s[2]}.next"), tdt, ["B", s[3]]) for s in slots]
+        body_in = [vi("t", TensorProto.INT64, []), vi("cond", TensorProto.BOOL, [])] + state_in
+        ex = _Exporter(em, nodes, {"t", "cond"} | {sl.value for sl in slots})
+        body_out = [vi(ex(cond or "cond", "cond_out"), TensorProto.BOOL, [])]
+        body_out += [vi(ex(em.state_out[(sl.node, sl.var)], f"{sl.value}.next"), sl.dtype, sl.shape) for sl in slots]
         body_out += [vi(ex(outs[o], f"{o}.out_t"), tdt, ["B", size[o]]) for o in graph.outputs]
         body_out += [vi(ex(c, f"{n}.nonzero_t"), tdt, ["B"]) for n, c in counts.items()]
         body = helper.make_graph(nodes, "snnc_step", body_in, body_out)
-        outer, inits = _outer_loop(graph, em, slots, counts, body, x_names)
-        em.inits.update(inits)
+        outer, loop_vi, g_out = _outer_loop(graph, em, slots, counts, body, x_names, exit_node)
         g_in = [vi(n, tdt, ["T", "B", size[n]]) for n in x_names]
-        g_out = [vi(o, tdt, ["T", "B", size[o]]) for o in graph.outputs]
-        g_out += [vi(f"{n}.nonzero", TensorProto.INT64, ["T", "B"]) for n in counts]
         em.ops_used.setdefault("Loop", "")
-        # ONNX's Loop shape inference leaves the carried finals shapeless: declare them
-        loop_vi = [vi(f"{s[2]}.final", tdt, ["B", s[3]]) for s in slots]
-        loop_vi += [vi(f"{n}.nonzero_f", tdt, ["T", "B"]) for n in counts]
         g = helper.make_graph(outer, "snnc_loop", g_in, g_out, value_info=loop_vi)
     check_opset(em.ops_used, opset)
     g.initializer.extend(numpy_helper.from_array(a, k) for k, a in em.inits.items())
     opsets = [helper.make_opsetid("", opset)]
     model = helper.make_model(g, opset_imports=opsets, producer_name="snnc", producer_version="0.1.0",
-                              ir_version=helper.find_min_ir_version_for(opsets), doc_string=_doc(graph, mode, slots, str(dtype)))
+                              ir_version=helper.find_min_ir_version_for(opsets),
+                              doc_string=_doc(graph, mode, slots, str(dtype), exit_node))
     meta = {
         "snnc.format": FORMAT_VERSION, "snnc.mode": mode, "snnc.dtype": str(dtype),
         "snnc.inputs": json.dumps({n: size[n] for n in x_names}),
+        "snnc.noise": json.dumps(noise_inputs(graph)),
         "snnc.outputs": json.dumps({n: size[n] for n in graph.outputs}),
         "snnc.nodes": json.dumps({n: [type(v).__name__, v.out_kind, v.size] for n, v in graph.nodes.items()}),
         "snnc.counted": json.dumps(list(counts)),
-        "snnc.states": json.dumps([{"input": s[2], "output": f"{s[2]}.next", "node": s[0], "var": s[1], "size": s[3],
-                                    "init": float(s[4].flat[0]) if np.all(s[4] == s[4].flat[0]) else s[4].tolist()}
-                                   for s in slots]),
+        "snnc.exit": exit_node or "",
+        "snnc.states": json.dumps([{"input": sl.value, "output": f"{sl.value}.next", "node": sl.node, "var": sl.var,
+                                    "shape": list(sl.shape), "dtype": str(sl.dtype),
+                                    "init": sl.init.flat[0].item() if sl.init.size and np.all(sl.init == sl.init.flat[0])
+                                    else sl.init.tolist()} for sl in slots]),
     }
     helper.set_model_props(model, meta)
     return model
 
 
-def _outer_loop(graph: Graph, em: Emitter, slots: list, counts: dict, body, x_names: list[str]) -> tuple[list, dict]:
-    """The outer graph: T and B from the first input, initial states [B, n], the Loop, int64 counts."""
-    from onnx import TensorProto, helper
+def _outer_loop(graph: Graph, em: Emitter, slots: list[Slot], counts: dict, body, x_names: list[str],
+                exit_node: str | None) -> tuple[list, list, list]:
+    """The outer graph: T and B from the first input, initial states, the Loop, int64 counts.
 
-    h, x0 = helper, x_names[0]
-    inits: dict[str, np.ndarray] = {"seq.zero_index": np.array(0, np.int64), "seq.slice_1": np.array([1], np.int64),
-                                    "seq.slice_2": np.array([2], np.int64), "seq.cond_true": np.array(True)}
+    Returns (nodes, value_info of the Loop's outputs, graph outputs).
+    """
+    from onnx import TensorProto, helper as h
+
+    tdt = h.np_dtype_to_tensor_dtype(em.dtype)
+    x0 = x_names[0]
+    for k, v in {"seq.zero_index": np.array(0, np.int64), "seq.slice_1": np.array([1], np.int64),
+                 "seq.slice_2": np.array([2], np.int64), "seq.cond_true": np.array(True)}.items():
+        em.inits[k] = v
     nodes = [h.make_node("Shape", [x0], ["seq.shape"], name="seq/shape"),
              h.make_node("Gather", ["seq.shape", "seq.zero_index"], ["seq.T"], name="seq/T", axis=0),
              h.make_node("Slice", ["seq.shape", "seq.slice_1", "seq.slice_2"], ["seq.B"], name="seq/B")]
     em.ops_used.update({op: em.ops_used.get(op, "") for op in ("Shape", "Gather", "Slice", "Concat", "Expand", "Cast")})
     state_inits = []
-    for node, var, val, n, init in slots:
-        shape = f"seq.shape_B_{n}"
-        if f"seq.n_{n}" not in inits:
-            inits[f"seq.n_{n}"] = np.array([n], np.int64)
-            nodes.append(h.make_node("Concat", ["seq.B", f"seq.n_{n}"], [shape], name=f"seq/shape_B_{n}", axis=0))
-        inits[f"{val}.initial"] = np.asarray(init, em.dtype).reshape(n)
-        nodes.append(h.make_node("Expand", [f"{val}.initial", shape], [f"{val}.init"], name=f"{val}/init"))
-        state_inits.append(f"{val}.init")
-    finals = [f"{s[2]}.final" for s in slots]
-    scans = list(graph.outputs) + [f"{n}.nonzero_f" for n in counts]
+    for sl in slots:
+        em.inits[f"{sl.value}.initial"] = sl.init
+        if not sl.shape:  # a scalar: the initializer itself
+            state_inits.append(f"{sl.value}.initial")
+            continue
+        shape = "seq.B" if len(sl.shape) == 1 else f"seq.shape_B_{sl.shape[1]}"
+        if len(sl.shape) == 2 and f"seq.n_{sl.shape[1]}" not in em.inits:
+            em.inits[f"seq.n_{sl.shape[1]}"] = np.array([sl.shape[1]], np.int64)
+            nodes.append(h.make_node("Concat", ["seq.B", f"seq.n_{sl.shape[1]}"], [shape], name=f"seq/shape_B_{sl.shape[1]}", axis=0))
+        nodes.append(h.make_node("Expand", [f"{sl.value}.initial", shape], [f"{sl.value}.init"], name=f"{sl.value}/init"))
+        state_inits.append(f"{sl.value}.init")
+    finals = [f"{sl.value}.final" for sl in slots]
+    scan = "" if exit_node is None else ".scan"  # with early exit the scans are padded to T afterwards
+    scans = [f"{o}{scan}" for o in graph.outputs] + [f"{n}.nonzero_f{scan}" for n in counts]
     nodes.append(h.make_node("Loop", ["seq.T", "seq.cond_true"] + state_inits, finals + scans, name="time_loop", body=body))
+    # ONNX's Loop shape inference leaves the carried finals shapeless: declare them
+    loop_vi = [h.make_tensor_value_info(f, h.np_dtype_to_tensor_dtype(sl.dtype), list(sl.shape)) for f, sl in zip(finals, slots)]
+    loop_vi += [h.make_tensor_value_info(s, tdt, ["T" if not scan else None, "B"]) for s in scans[len(graph.outputs):]]
+    size = {n: graph.nodes[n].size for n in graph.nodes}
+    g_out = [h.make_tensor_value_info(o, tdt, ["T", "B", size[o]]) for o in graph.outputs]
+    g_out += [h.make_tensor_value_info(f"{n}.nonzero", TensorProto.INT64, ["T", "B"]) for n in counts]
+    if exit_node is not None:
+        nodes += finish_loop(em, graph, slots, counts, exit_node)
+        g_out += [h.make_tensor_value_info(f"{exit_node}{suffix}", TensorProto.INT64, ["B"]) for suffix in (DECISION, TIME)]
     for n in counts:
         nodes.append(h.make_node("Cast", [f"{n}.nonzero_f"], [f"{n}.nonzero"], name=f"{n}/nonzero", to=TensorProto.INT64))
-    return nodes, inits
+    return nodes, loop_vi, g_out

@@ -130,7 +130,7 @@ def inspect_artifact(path: Path, options: dict) -> str:
     lines.append(f"  total: {macs:,} MACs, {elem:,} elementwise/reduce ops per sample-step")
     states = json.loads(meta.get("snnc.states", "[]"))
     if states:
-        lines.append(f"states ({len(states)}): " + ", ".join(f"{s['input']}[{s['size']}]" for s in states))
+        lines.append(f"states ({len(states)}): " + ", ".join(f"{s['input']}[{', '.join(map(str, s['shape']))}]" for s in states))
     return "\n".join(lines)
 
 

@@ -17,6 +17,8 @@ from typing import Mapping
 import numpy as np
 
 from snnc.compiler.errors import InputError, SnncError
+from snnc.compiler.ir import Edge
+from snnc.compiler.primitives.rc import DECISION, TIME
 from snnc.runtime.activity import Activity
 from snnc.runtime.inputs import check_inputs
 
@@ -71,6 +73,8 @@ class OnnxRuntime:
             self.nodes: dict[str, list] = json.loads(meta["snnc.nodes"])
             self.counted: list[str] = json.loads(meta["snnc.counted"])
             self.states: list[dict] = json.loads(meta["snnc.states"])
+            self.noise: list[str] = json.loads(meta.get("snnc.noise", "[]"))
+            self.exit: str = meta.get("snnc.exit", "")
         except (KeyError, ValueError, TypeError) as e:
             raise SnncError(f"{where}: corrupt snnc metadata ({one_line(e)})") from None
         self.where = where
@@ -83,28 +87,52 @@ class OnnxRuntime:
         except Exception as e:
             raise SnncError(f"{self.where}: onnxruntime failed: {one_line(e)}") from None
 
-    def _activity(self, xs: dict[str, np.ndarray], counts: dict[str, np.ndarray], T: int, B: int) -> Activity:
-        act = Activity(T, B)
+    def _activity(self, xs: dict[str, np.ndarray], counts: dict[str, np.ndarray], T: int, B: int,
+                  steps: np.ndarray | None = None) -> Activity:
+        act = Activity(T, B, steps=steps)
+        ran = np.arange(T)[:, None] < act.steps[None, :]  # [T, B]: steps each sample actually ran
         for name, (_, kind, size) in self.nodes.items():
             if name in xs:
-                act.nonzero[name] = np.count_nonzero(xs[name], axis=2).astype(np.int64)
+                nz = np.count_nonzero(xs[name], axis=2) * ran  # an exited sample reads no more input
             elif name in counts:
-                act.nonzero[name] = np.asarray(counts[name], np.int64)
+                nz = counts[name]
             else:
                 continue
+            act.nonzero[name] = np.asarray(nz, np.int64)
             act.kinds[name], act.sizes[name] = kind, int(size)
         return act
 
+    def _fill_noise(self, x):
+        """Missing noise inputs drawn like the NumPy runtime does (same generator, same order)."""
+        if not self.noise:
+            return x
+        from snnc.compiler.ir import Graph
+        from snnc.compiler.primitives import Input
+        from snnc.runtime.inputs import fill_noise
+
+        g = Graph()  # just what fill_noise reads: the inputs, their sizes, which ones feed noise ports
+        for n, size in self.inputs.items():
+            g.add(n, Input(size))
+        g.edges = [Edge(n, "_", "noise") for n in self.noise]
+        return fill_noise(g, x)
+
     # -- whole sequences --------------------------------------------------------
     def run(self, x, progress: bool = False) -> tuple[dict[str, np.ndarray], Activity]:
-        """Run a whole sequence x [T, B, F] (or a dict by input name) from the initial state."""
-        xs = check_inputs(self.inputs, x, self.dtype)
+        """Run a whole sequence x [T, B, F] (or a dict by input name) from the initial state.
+
+        Outputs are [T, B, n] per output node plus, with an EarlyExit node, its decisions and decision times [B].
+        """
+        xs = check_inputs(self.inputs, self._fill_noise(x), self.dtype)
         T, B = next(iter(xs.values())).shape[:2]
         if self.mode == "loop":
             res = self._run(xs)
             outs = {o: res[o] for o in self.outputs}
+            steps = None
+            if self.exit:
+                outs.update({k: res[k] for k in (self.exit + DECISION, self.exit + TIME)})
+                steps = outs[self.exit + TIME] + 1
             counts = {n: res[f"{n}.nonzero"] for n in self.counted}
-            return outs, self._activity(xs, counts, T, B)
+            return outs, self._activity(xs, counts, T, B, steps)
         self.reset(B)
         outs = {o: np.empty((T, B, n), self.dtype) for o, n in self.outputs.items()}
         steps = range(T)
@@ -112,9 +140,16 @@ class OnnxRuntime:
             from tqdm import tqdm
             steps = tqdm(steps, desc="onnx run", unit="step", disable=None, leave=False)
         for t in steps:
+            if self.exit and not self.state[self._slot["active"]].any():
+                for o in outs:  # every sample has decided: the rest of the sequence is skipped
+                    outs[o][t:] = outs[o][t - 1]
+                break
             for o, v in self._step({k: v[t] for k, v in xs.items()}).items():
                 outs[o][t] = v
-        return outs, self.activity()
+        outs.update(self.decisions())
+        act = self.activity(T)
+        act.nonzero.update({n: np.count_nonzero(xs[n], axis=2) * (np.arange(T)[:, None] < act.steps) for n in xs})
+        return outs, act
 
     # -- streaming (step models) ------------------------------------------------
     def reset(self, batch: int) -> None:
@@ -122,9 +157,13 @@ class OnnxRuntime:
         if self.mode != "step":
             raise SnncError(f"{self.where}: a loop model runs whole sequences; compile with --onnx-mode step to stream")
         self.batch, self.t = batch, 0
-        self.state = {s["input"]: np.ascontiguousarray(np.broadcast_to(np.asarray(s["init"], self.dtype), (batch, s["size"])))
-                      for s in self.states}
-        self._counts: dict[str, list[np.ndarray]] = {n: [] for n in [*self.inputs, *self.counted]}
+        self.state = {}
+        for s in self.states:
+            shape = tuple(batch if d == "B" else d for d in s["shape"])
+            self.state[s["input"]] = np.ascontiguousarray(np.broadcast_to(np.asarray(s["init"], s["dtype"]), shape))
+        # the early-exit bookkeeping states, by variable
+        self._slot = {s["var"]: s["input"] for s in self.states if s["node"] == self.exit}
+        self._counts: dict[str, list[np.ndarray]] = {n: [] for n in self.counted}
 
     def step(self, x_t: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Advance one step with inputs [B, F]; returns {output name: [B, n]}."""
@@ -146,12 +185,27 @@ class OnnxRuntime:
             self.state[s["input"]] = res[s["output"]]
         for n in self.counted:
             self._counts[n].append(res[f"{n}.nonzero"])
-        for n, v in xs.items():
-            self._counts.setdefault(n, []).append(np.count_nonzero(v, axis=1).astype(np.int64))
         self.t += 1
         return {o: res[o] for o in self.outputs}
 
-    def activity(self) -> Activity:
-        """What the steps since the last reset did (step models)."""
-        counts = {n: np.stack(c) if c else np.zeros((0, self.batch or 0), np.int64) for n, c in self._counts.items()}
-        return self._activity({}, counts, self.t, self.batch or 0)
+    def decisions(self) -> dict[str, np.ndarray]:
+        """{'<exit>:decision', '<exit>:time'} [B] (step models); undecided samples decide now, at the last step run."""
+        if not self.exit:
+            return {}
+        active = self.state[self._slot["active"]]
+        last = np.argmax(self.state[self._slot["held"]], axis=1)
+        decision = np.where(active, last, self.state[self._slot["decision"]])
+        time = np.where(active, self.t - 1, self.state[self._slot["time"]])
+        return {self.exit + DECISION: decision.astype(np.int64), self.exit + TIME: time.astype(np.int64)}
+
+    def activity(self, T: int | None = None) -> Activity:
+        """What the steps since the last reset did (step models), padded to T steps (no work) after an early stop."""
+        T = self.t if T is None else T
+        B = self.batch or 0
+        counts = {}
+        for n, c in self._counts.items():
+            counts[n] = np.zeros((T, B), np.int64)
+            if c:
+                counts[n][:len(c)] = np.stack(c)
+        steps = self.decisions()[self.exit + TIME] + 1 if self.exit else None
+        return self._activity({}, counts, T, B, steps)

@@ -13,7 +13,7 @@ from snnc.backends.onnx_backend import lower  # noqa: E402
 from snnc.backends.onnx_rules import ONNX_RULES  # noqa: E402
 from snnc.compiler.errors import InputError, LoweringError, SnncError  # noqa: E402
 from snnc.compiler.ir import Graph  # noqa: E402
-from snnc.compiler.primitives import AHP, ALIF, LI, LIF, LSTM, LTC, SPSN, CubaLIF, Dense, Input, LTCReadout  # noqa: E402
+from snnc.compiler.primitives import AHP, ALIF, LI, LIF, LSTM, LTC, SPSN, CubaLIF, Dense, EarlyExit, Input, LTCReadout  # noqa: E402
 from snnc.compiler.targets import get_target, target_for_artifact  # noqa: E402
 from snnc.runtime.numpy_runtime import NumpyRuntime  # noqa: E402
 from snnc.runtime.onnx_runtime import OnnxRuntime  # noqa: E402
@@ -215,7 +215,7 @@ def test_checker_shapes_and_names(mode: str) -> None:
         outs = {o.name for o in model.graph.output}
         assert {"in", "n1.v", "n1.b", "n1.s", "n1@t-1", "n1@t-2", "n3.i", "readout.v"} <= ins
         assert {"n1.v.next", "n1@t-2.next", "readout", "n2", "n1.nonzero"} <= outs
-        assert "n1.v [B, 24] -> n1.v.next" in model.doc_string
+        assert "n1.v [B, 24] float32 -> n1.v.next: v of n1" in model.doc_string
 
 
 def test_missing_rule_names_node_primitive_backend(monkeypatch) -> None:
@@ -290,3 +290,62 @@ def test_target_protocol_roundtrip(tmp_path: Path) -> None:
     y2, _ = target.run_graph(g, x, {"dtype": "float64"})
     assert y2["readout"].dtype == np.float64
     assert not target.is_artifact(tmp_path / "nothing.snn")
+
+
+def exit_graph(theta: float, readout: str = "softmax", seed: int = 3) -> Graph:
+    """A recurrent ALIF layer, an LI readout and an EarlyExit deciding among 5 classes."""
+    rng = np.random.default_rng(seed)
+    g = single("ALIF", seed)
+    g.add("out", Dense.of(rng.normal(0, 1.5, (5, 16))))
+    g.add("li", LI(alpha=np.full(5, 0.9), gain=0.3))
+    g.add("exit", EarlyExit(5, theta, readout))
+    g.connect("pop", "out")
+    g.connect("out", "li")
+    g.connect("li", "exit")
+    g.outputs = ["exit", "pop"]
+    return g
+
+
+# (theta, readout, which samples decide early): all of them, some, none
+EXIT_CASES = [(0.7, "softmax", "all"), (0.99, "softmax", "some"), (1.0, "softmax", "none"), (0.99, "sigmoid", "all")]
+
+
+@pytest.mark.parametrize("theta,readout,early", EXIT_CASES)
+def test_early_exit_matches_numpy(theta: float, readout: str, early: str) -> None:
+    g = exit_graph(theta, readout)
+    x = inputs(g, T=100, B=8)
+    ref, ref_act = NumpyRuntime(g, "float32").run(x)
+    times = ref["exit:time"]
+    assert {"all": times.max() < 99, "some": 0 < (times < 99).sum() < 8, "none": (times == 99).all()}[early], times
+    for mode in ("loop", "step"):
+        out, act = OnnxRuntime(lower(g, mode=mode)).run(x)
+        np.testing.assert_array_equal(out["exit:decision"], ref["exit:decision"])
+        np.testing.assert_array_equal(out["exit:time"], times)
+        np.testing.assert_array_equal(act.steps, ref_act.steps)
+        np.testing.assert_allclose(out["exit"], ref["exit"], atol=1e-5, rtol=0)
+        assert out["exit"].shape == (100, 8, 5)
+        assert (out["pop"] == ref["pop"]).mean() >= 0.999
+        for n in ("in", "pop"):
+            assert (act.nonzero[n] == ref_act.nonzero[n]).mean() >= 0.999, n
+
+
+def test_early_exit_errors_and_shapes() -> None:
+    g = exit_graph(0.9)
+    g.add("exit2", EarlyExit(5, 0.8))
+    g.connect("li", "exit2")
+    with pytest.raises(LoweringError, match=r"node 'exit2' \(EarlyExit\).*backend 'onnx'"):
+        lower(g)
+    model = lower(exit_graph(0.9))
+    onnx.checker.check_model(model, full_check=True)
+    outs = {o.name: [d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output}
+    assert outs["exit:decision"] == ["B"] and outs["exit:time"] == ["B"] and outs["exit"] == ["T", "B", 5]
+
+
+def test_missing_noise_is_drawn_like_numpy() -> None:
+    g = single("SPSN-stochastic")
+    x = inputs(g)["in"]
+    with pytest.warns(Warning, match="seed"):
+        ref, _ = NumpyRuntime(g, "float32").run(x)
+    with pytest.warns(Warning, match="seed"):
+        out, _ = OnnxRuntime(lower(g)).run(x)
+    assert ref["pop"].mean() > 0.01 and (out["pop"] == ref["pop"]).mean() >= 0.999
