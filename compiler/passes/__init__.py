@@ -1,9 +1,6 @@
 """Compiler passes, each a pure Graph -> Graph recording what it did in graph.meta["passes"].
 
-The order they run in is the visible list snnc.compiler.pipeline.PIPELINE.
+quantize.py (+ quantize_loihi.py), fuse.py, partition.py (+ partition_model.py); the
+order they run in is the visible list snnc.compiler.pipeline.PIPELINE. (The functions
+are not re-exported here: `snnc.compiler.passes.partition` stays the module.)
 """
-from snnc.compiler.passes.fuse import fuse
-from snnc.compiler.passes.partition import partition
-from snnc.compiler.passes.quantize import quantize
-
-__all__ = ["fuse", "quantize", "partition"]

@@ -233,6 +233,8 @@ def place_chips(n_cores: int, core_traffic: dict, hw: dict, name: str) -> list[i
         if a and b:
             a, b = nx.algorithms.community.kernighan_lin_bisection(G.subgraph(nodes), partition=(set(a), set(b)),
                                                                    max_iter=10, weight="weight", seed=0)
+            if len(a) != n1:  # KL keeps the side sizes but may return the sides swapped
+                a, b = b, a
         split(sorted(a), c1, first)
         split(sorted(b), chips - c1, first + c1)
 
