@@ -148,8 +148,7 @@ class OnnxRuntime:
                 outs[o][t] = v
         outs.update(self.decisions())
         act = self.activity(T)
-        act.nonzero.update({n: np.count_nonzero(xs[n], axis=2) * (np.arange(T)[:, None] < act.steps) for n in xs})
-        return outs, act
+        return outs, self._activity(xs, act.nonzero, T, B, act.steps)
 
     # -- streaming (step models) ------------------------------------------------
     def reset(self, batch: int) -> None:

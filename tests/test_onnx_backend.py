@@ -166,7 +166,7 @@ def test_loop_and_step_models_agree() -> None:
     step_out, step_act = OnnxRuntime(lower(g, mode="step")).run(x)
     for o in g.outputs:
         np.testing.assert_allclose(step_out[o], loop_out[o], atol=1e-6, rtol=0)
-    assert set(loop_act.nonzero) == set(step_act.nonzero)
+    assert set(loop_act.nonzero) == set(step_act.nonzero) and loop_act.kinds == step_act.kinds
     for n in loop_act.nonzero:
         np.testing.assert_array_equal(step_act.nonzero[n], loop_act.nonzero[n])
 
