@@ -136,9 +136,8 @@ def resources(graph: Graph) -> list[dict]:
                 syn += int(np.count_nonzero(src.W))
                 if hasattr(src, "num_weight_bits"):
                     bits = int(src.num_weight_bits) + 1
-                stack.extend(x for x in graph.in_edges(e.src) if not isinstance(graph.nodes[x.src], DENSE))
-                fanin += int(src.W.shape[1])
-            else:
+                stack.extend(graph.in_edges(e.src))
+            else:  # one input axon per presynaptic neuron
                 fanin += src.size
         cores = max(math.ceil(node.size / COMPARTMENTS), math.ceil(syn * bits / SYNMEM_BITS),
                     math.ceil(fanin / AXONS_IN), 1)
