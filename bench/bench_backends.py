@@ -16,8 +16,6 @@ import platform
 import time
 from typing import Callable
 
-import numpy as np
-
 
 def best_time(fn: Callable[[], object], repeats: int) -> float:
     """Seconds of the fastest of `repeats` calls, after one warm-up call."""
@@ -39,8 +37,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--opset", type=int, default=17)
     args = ap.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))  # NumPy's BLAS reads it at import
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)  # NumPy's BLAS reads these once, at import: import it only now
 
+    import numpy as np
     import onnxruntime
     import torch
 
