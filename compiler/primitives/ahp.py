@@ -22,6 +22,12 @@ class AHP(Primitive):
     states = {"v": "v0", "aux": "aux0", "s": None}
     per_neuron = ("alpha", "alpha_aux", "w_ahp", "gain", "theta", "v0", "aux0")
 
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        u = lambda lo, hi: rng.uniform(lo, hi, n)  # noqa: E731
+        return cls(u(0.8, 0.99), u(0.8, 0.95), u(-1.0, -0.1), u(0.1, 1), u(0.3, 1.0), u(0, 0.2), u(-0.2, 0))
+
     @property
     def out_kind(self) -> str:
         return SPIKE

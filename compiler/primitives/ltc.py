@@ -35,6 +35,12 @@ class LTC(Primitive):
     states = {"v": "v0", "b": "b_init", "s": None}
     per_neuron = ("ba", "br", "b0", "beta", "v0", "b_init")
 
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        return cls(rng.normal(0, 0.5, (n, 2 * n)), rng.normal(0, 0.5, n), rng.normal(0, 0.5, (n, 2 * n)),
+                   rng.normal(0, 0.5, n), 0.1, 1.8, rng.uniform(0, 0.05, n), rng.uniform(0, 0.1, n))
+
     @property
     def out_kind(self) -> str:
         return SPIKE
@@ -54,6 +60,11 @@ class LTCReadout(Primitive):
 
     states = {"v": "v0"}
     per_neuron = ("ba", "v0")
+
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        return cls(rng.normal(0, 0.5, (n, 2 * n)), rng.normal(0, 0.5, n), rng.uniform(0, 0.5, n))
 
     @property
     def out_kind(self) -> str:

@@ -28,6 +28,11 @@ class LSTM(Primitive):
 
     states = {"h": None, "c": None}
 
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        return cls(rng.normal(0, 0.5, (4 * n, n + 2)), rng.normal(0, 0.5, (4 * n, n)), rng.normal(0, 0.1, 4 * n))
+
     @property
     def size(self) -> int:
         return int(self.W_hh.shape[1])
@@ -55,6 +60,10 @@ class EarlyExit(Primitive):
     readout: str = "softmax"  # "softmax" or "sigmoid", applied to the input logits
 
     ports = {"in": GRADED}
+
+    @classmethod
+    def example(cls, n=4, rng=None):
+        return cls(n, 0.6, "softmax")
 
     @property
     def size(self) -> int:

@@ -24,6 +24,11 @@ class SPSN(Primitive):
     states = {"i": None, "v": None}
     per_neuron = ("alpha", "beta")
 
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        return cls(rng.uniform(0.5, 0.95, n), rng.uniform(0.8, 0.99, n), True)
+
     @property
     def ports(self) -> dict[str, str]:  # type: ignore[override]
         # the noise port exists only in stochastic mode, so a deterministic node needs no noise edge
