@@ -127,7 +127,8 @@ def _emit_step(graph: Graph, em: Emitter, activity: str) -> tuple[dict[str, str]
         if activity != "none" and not is_input and (node.out_kind == SPIKE or activity == "all"):
             y = outs[name]
             if node.out_kind != SPIKE:  # graded: count entries != 0 (spikes are 0/1, their sum is the count)
-                nz = em.op("NotEqual", [y, em.shared("zero", np.zeros((), em.dtype))], "is_nonzero")
+                is_zero = em.op("Equal", [y, em.shared("zero", np.zeros((), em.dtype))], "is_zero")
+                nz = em.op("Not", [is_zero], "is_nonzero")
                 y = em.op("Cast", [nz], "nonzero_mask", to=em.helper.np_dtype_to_tensor_dtype(em.dtype))
             counts[name] = em.op("ReduceSum", [y, em.shared("axis_1", np.array([1], np.int64))], "count_t", keepdims=0)
     for name in order:  # delay buffers shift by one step: @t-1 <- out, @t-k <- @t-(k-1)

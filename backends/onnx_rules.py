@@ -182,3 +182,4 @@ def _li(em: Emitter, node: LI, inp: dict[str, str]) -> str:
 
 
 import snnc.backends.onnx_seed_rules  # noqa: E402,F401  (registers the seed-family rules)
+import snnc.backends.onnx_pass_rules  # noqa: E402,F401  (Affine, Int8Dense)

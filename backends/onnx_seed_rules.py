@@ -2,7 +2,7 @@
 
 Each mirrors its NumPy kernel in `numpy_seed_kernels` operation by operation.
 σ is ONNX `Sigmoid` (onnxruntime's float32 logistic is accurate to ~1e-7, not
-bit-identical to NumPy's two-sided form). EarlyExit has no rule yet.
+bit-identical to NumPy's two-sided form). EarlyExit is in `onnx_exit`.
 """
 from __future__ import annotations
 

@@ -349,3 +349,36 @@ def test_missing_noise_is_drawn_like_numpy() -> None:
     with pytest.warns(Warning, match="seed"):
         out, _ = OnnxRuntime(lower(g)).run(x)
     assert ref["pop"].mean() > 0.01 and (out["pop"] == ref["pop"]).mean() >= 0.999
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_pass_primitives_int8_dense_and_affine_match_numpy(dtype: str) -> None:
+    from snnc.compiler.primitives.fixed import Affine, Int8Dense
+
+    rng = np.random.default_rng(5)
+    g = Graph()
+    g.add("in", Input(F))
+    g.add("q", Int8Dense(rng.integers(-127, 128, (16, F)).astype(np.int8), rng.uniform(0.001, 0.01, 16),
+                         np.asarray(0.05), rng.normal(0, 0.1, 16)))
+    g.add("bn", Affine(rng.uniform(0.5, 2, 16), rng.normal(0, 0.1, 16)))
+    g.add("pop", neuron("LIF-subtract", 16, rng))
+    for a, b in [("in", "q"), ("q", "bn"), ("bn", "pop")]:
+        g.connect(a, b)
+    g.outputs = ["pop", "bn"]
+    x = inputs(g)
+    ref, _ = NumpyRuntime(g, dtype).run(x)
+    out, _ = OnnxRuntime(lower(g, dtype=dtype)).run(x)
+    np.testing.assert_allclose(out["bn"], ref["bn"], atol=1e-5, rtol=0)
+    assert ref["pop"].mean() > 0.01 and (out["pop"] == ref["pop"]).mean() >= 0.999
+
+
+def test_activity_all_counts_graded_nodes() -> None:
+    g = multilayer()
+    x = inputs(g, T=60)
+    _, ref_act = NumpyRuntime(g, "float32").run(x)
+    _, act = OnnxRuntime(lower(g, activity="all")).run(x)
+    assert set(act.nonzero) == set(g.nodes)
+    for n in ("fc1", "skip", "readout", "n2"):
+        assert (act.nonzero[n] == ref_act.nonzero[n]).mean() >= 0.999, n
+    _, none = OnnxRuntime(lower(g, activity="none")).run(x)
+    assert set(none.nonzero) == {"in"}
