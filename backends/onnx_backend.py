@@ -215,7 +215,8 @@ def lower(graph: Graph, opset: int = 17, mode: str = "loop", dtype: str = "float
     state_in = [vi(sl.value, sl.dtype, sl.shape) for sl in slots]
     if mode == "step":
         ex = _Exporter(em, nodes, set(x_names) | {sl.value for sl in slots})
-        g_out = [vi(ex(outs[o], o), tdt, ["B", size[o]]) for o in graph.outputs]
+        # an Input node listed as an output is the graph input itself
+        g_out = [vi(o if o in x_names else ex(outs[o], o), tdt, ["B", size[o]]) for o in graph.outputs]
         g_out += [vi(ex(em.state_out[(sl.node, sl.var)], f"{sl.value}.next"), sl.dtype, sl.shape) for sl in slots]
         for n, c in counts.items():
             nodes.append(helper.make_node("Cast", [c], [f"{n}.nonzero"], name=f"{n}/nonzero", to=TensorProto.INT64))
@@ -227,7 +228,7 @@ def lower(graph: Graph, opset: int = 17, mode: str = "loop", dtype: str = "float
         ex = _Exporter(em, nodes, {"t", "cond"} | {sl.value for sl in slots})
         body_out = [vi(ex(cond or "cond", "cond_out"), TensorProto.BOOL, [])]
         body_out += [vi(ex(em.state_out[(sl.node, sl.var)], f"{sl.value}.next"), sl.dtype, sl.shape) for sl in slots]
-        body_out += [vi(ex(outs[o], f"{o}.out_t"), tdt, ["B", size[o]]) for o in graph.outputs]
+        body_out += [vi(ex(outs[o], f"{o}.out_t"), tdt, ["B", size[o]]) for o in _scanned(graph, exit_node)]
         body_out += [vi(ex(c, f"{n}.nonzero_t"), tdt, ["B"]) for n, c in counts.items()]
         body = helper.make_graph(nodes, "snnc_step", body_in, body_out)
         outer, loop_vi, g_out = _outer_loop(graph, em, slots, counts, body, x_names, exit_node)
@@ -255,6 +256,11 @@ def lower(graph: Graph, opset: int = 17, mode: str = "loop", dtype: str = "float
     }
     helper.set_model_props(model, meta)
     return model
+
+
+def _scanned(graph: Graph, exit_node: str | None) -> list[str]:
+    """Outputs the Loop emits per step; without early exit an Input node output is the graph input itself."""
+    return [o for o in graph.outputs if exit_node or o not in graph.inputs]
 
 
 def _outer_loop(graph: Graph, em: Emitter, slots: list[Slot], counts: dict, body, x_names: list[str],
@@ -288,11 +294,13 @@ def _outer_loop(graph: Graph, em: Emitter, slots: list[Slot], counts: dict, body
         state_inits.append(f"{sl.value}.init")
     finals = [f"{sl.value}.final" for sl in slots]
     scan = "" if exit_node is None else ".scan"  # with early exit the scans are padded to T afterwards
-    scans = [f"{o}{scan}" for o in graph.outputs] + [f"{n}.nonzero_f{scan}" for n in counts]
-    nodes.append(h.make_node("Loop", ["seq.T", "seq.cond_true"] + state_inits, finals + scans, name="time_loop", body=body))
+    scanned = _scanned(graph, exit_node)
+    scans = [f"{o}{scan}" for o in scanned] + [f"{n}.nonzero_f{scan}" for n in counts]
+    if finals or scans:  # (a graph that only passes its inputs through needs no loop)
+        nodes.append(h.make_node("Loop", ["seq.T", "seq.cond_true"] + state_inits, finals + scans, name="time_loop", body=body))
     # ONNX's Loop shape inference leaves the carried finals shapeless: declare them
     loop_vi = [h.make_tensor_value_info(f, h.np_dtype_to_tensor_dtype(sl.dtype), list(sl.shape)) for f, sl in zip(finals, slots)]
-    loop_vi += [h.make_tensor_value_info(s, tdt, ["T" if not scan else None, "B"]) for s in scans[len(graph.outputs):]]
+    loop_vi += [h.make_tensor_value_info(s, tdt, ["T" if not scan else None, "B"]) for s in scans[len(scanned):]]
     size = {n: graph.nodes[n].size for n in graph.nodes}
     g_out = [h.make_tensor_value_info(o, tdt, ["T", "B", size[o]]) for o in graph.outputs]
     g_out += [h.make_tensor_value_info(f"{n}.nonzero", TensorProto.INT64, ["T", "B"]) for n in counts]

@@ -7,7 +7,6 @@ them raises a LoweringError that names the node.
 from __future__ import annotations
 
 import numpy as np
-from onnx import TensorProto
 
 from snnc.backends.numpy_backend import default_params
 from snnc.backends.onnx_rules import MIN_OPSET, Emitter, rule
@@ -28,7 +27,7 @@ def _int8_dense(em: Emitter, node: Int8Dense, inp: dict[str, str]) -> str:
     x_scale = np.asarray(float(node.x_scale), em.dtype)
     xq = em.op("Round", [em.op("Div", [inp["in"], em.const("x_scale", x_scale)], "x_scaled")], "x_rounded")
     xq = em.op("Clip", [xq, em.const("q_min", np.asarray(-127, em.dtype)), em.const("q_max", np.asarray(127, em.dtype))], "x_clipped")
-    xq = em.op("Cast", [xq], "x_q", to=TensorProto.INT8)
+    xq = em.op("Cast", [xq], "x_q", to=em.helper.np_dtype_to_tensor_dtype(np.dtype(np.int8)))
     acc = em.op("MatMulInteger", [xq, em.const("Wt", np.ascontiguousarray(node.W.T), cast=False)], "acc")
     out_scale = (node.w_scale * float(node.x_scale)).astype(em.dtype)
     y = em.op("Mul", [em.op("Cast", [acc], "acc_f", to=em.helper.np_dtype_to_tensor_dtype(em.dtype)),

@@ -20,7 +20,17 @@ ELEMENTWISE = {"Add", "Sub", "Mul", "Div", "Greater", "Less", "Equal", "NotEqual
                "Relu", "Exp", "Neg", "Abs", "Max", "Min", "Clip", "Not", "And", "Or", "Pow", "Sqrt", "Cast"}
 
 
+def _require() -> None:
+    """One clear error when the onnx extra is not installed (e.g. in the Lava environment)."""
+    import importlib.util
+
+    for pkg in ("onnx", "onnxruntime"):
+        if importlib.util.find_spec(pkg) is None:
+            raise SnncError(f"target 'onnx' needs the Python package '{pkg}', which is not installed; run 'make setup'")
+
+
 def _lower(graph: Graph, options: dict):
+    _require()
     from snnc.backends.onnx_backend import lower
 
     return lower(graph, opset=options.get("opset") or 17, mode=options.get("onnx_mode") or "loop",
@@ -51,12 +61,14 @@ def run_graph(graph: Graph, x, options: dict):
 
 
 def run_artifact(path: Path, x, options: dict):
+    _require()
     from snnc.runtime.onnx_runtime import OnnxRuntime
 
     return OnnxRuntime(Path(path), threads=options.get("threads")).run(x, progress=options.get("progress", False))
 
 
 def _load(path: Path):
+    _require()
     import onnx
 
     try:

@@ -382,3 +382,61 @@ def test_activity_all_counts_graded_nodes() -> None:
         assert (act.nonzero[n] == ref_act.nonzero[n]).mean() >= 0.999, n
     _, none = OnnxRuntime(lower(g, activity="none")).run(x)
     assert set(none.nonzero) == {"in"}
+
+
+# integer fixed-point primitives: Loihi's wrap-around and shift arithmetic stays with the numpy and lava targets
+NO_ONNX_RULE = {"LoihiALIF", "LoihiDense", "LoihiLI", "LoihiLIF"}
+
+
+def _registry():
+    from snnc.compiler.ir import PRIMITIVES
+
+    return sorted(PRIMITIVES.items())
+
+
+def test_every_registered_primitive_has_a_rule_or_is_listed() -> None:
+    missing = sorted(n for n, cls in _registry() if cls not in ONNX_RULES and n not in NO_ONNX_RULE)
+    assert not missing, f"primitives without an ONNX rule: {missing}"
+
+
+def _has_example(cls) -> bool:
+    try:
+        cls.example(4)
+        return True
+    except NotImplementedError:
+        return False
+
+
+@pytest.mark.parametrize("name", [n for n, cls in _registry() if n not in NO_ONNX_RULE and _has_example(cls)])
+def test_registry_example_matches_numpy(name: str) -> None:
+    """in -> example node (plus a noise input where it has a noise port), 100 steps, against the NumPy runtime."""
+    from snnc.compiler.ir import PRIMITIVES
+
+    rng = np.random.default_rng(7)
+    node = PRIMITIVES[name].example(4, rng)
+    g = Graph()
+    if name == "Input":
+        g.add("in", node)
+        g.outputs = ["in"]
+    else:
+        g.add("in", Input(node.in_size("in")))
+        g.add("node", node)
+        g.connect("in", "node")
+        if "noise" in node.ports:
+            g.add("noise", Input(node.size))
+            g.connect("noise", "node", port="noise")
+        g.outputs = ["node"]
+    x = {n: rng.normal(0.5, 1.0, (100, 3, g.nodes[n].size)) for n in g.inputs}
+    if "noise" in x:
+        x["noise"] = rng.random(x["noise"].shape)
+    ref, ref_act = NumpyRuntime(g, "float32").run(x)
+    out, act = OnnxRuntime(lower(g)).run(x)
+    o = g.outputs[0]
+    if g.nodes[o].out_kind == "spike":
+        assert (out[o] == ref[o]).mean() >= 0.999
+    else:
+        np.testing.assert_allclose(out[o], ref[o], atol=1e-5, rtol=0)
+    for k in ("node:decision", "node:time"):
+        if k in ref:
+            np.testing.assert_array_equal(out[k], ref[k])
+    np.testing.assert_array_equal(act.steps, ref_act.steps)
