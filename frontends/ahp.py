@@ -78,5 +78,5 @@ def build_ahp(cfg: dict) -> nn.Module:
 
 
 zoo.register_arch("ahp", build_ahp, {"sizes": [40, 64, 10], "recurrent": True, "tau_m": [20.0, 5.0],
-                                     "tau_ahp": [50.0, 10.0], "w_ahp": -0.5, "theta": 0.02},
+                                     "tau_ahp": [50.0, 10.0], "w_ahp": -0.1, "theta": 0.02},
                   "spiking RNN with after-hyperpolarizing currents (seed 002), 40-64r-10 (AHP + LI readout)")
