@@ -57,8 +57,6 @@ def _check_options(opset: int, mode: str, dtype: str, activity: str) -> None:
 
 def check_opset(ops_used: dict[str, str], opset: int) -> None:
     """Raise naming the operator (and the IR node using it) that `opset` is too old for."""
-    import onnx
-
     for op, where in ops_used.items():
         needed = max(MIN_OPSET.get(op, 1), _first_version(op))
         if opset < needed:
