@@ -64,7 +64,7 @@ def to_bytes(graph: Graph) -> bytes:
         z.writestr("graph.json", json.dumps(doc, indent=1, default=_json_default))
         for key, a in arrays.items():
             b = io.BytesIO()
-            np.lib.format.write_array(b, np.ascontiguousarray(a), allow_pickle=False)
+            np.lib.format.write_array(b, np.array(a, order="C"), allow_pickle=False)  # keeps 0-d arrays 0-d
             z.writestr(key, b.getvalue())
     return buf.getvalue()
 

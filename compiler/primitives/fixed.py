@@ -115,6 +115,11 @@ class LoihiDense(Primitive):
             raise PrimitiveError(f"LoihiDense: weights are not representable in sign mode {self.sign_mode} "
                                  f"(range [{lo}, {hi}], multiples of {1 << k})")
 
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        return cls(lava_weights(rng.integers(-256, 256, (n, n + 2)), "mixed", 8), 1, 8, "mixed")
+
 
 @primitive
 class LoihiLIF(Primitive):
@@ -147,6 +152,12 @@ class LoihiLIF(Primitive):
         if self.reset not in LIF_RESETS:
             raise PrimitiveError(f"LoihiLIF: reset must be one of {', '.join(LIF_RESETS)}, got {self.reset!r}")
 
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        i = lambda lo, hi: rng.integers(lo, hi, n)  # noqa: E731
+        return cls(i(0, 4096), i(0, 4096), i(1, 1000), i(-100, 100), i(0, 3), "zero", i(-50, 50), i(-50, 50))
+
 
 @primitive
 class LoihiLI(Primitive):
@@ -170,6 +181,11 @@ class LoihiLI(Primitive):
         _need_range(self, "dv", 0, DECAY_MAX)
         _need_range(self, "bias_mant", *BIAS_MANT)
         _need_range(self, "bias_exp", *BIAS_EXP)
+
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        return cls(rng.integers(0, 4096, n), rng.integers(-100, 100, n), rng.integers(0, 3, n), rng.integers(-50, 50, n))
 
 
 @primitive
@@ -202,6 +218,12 @@ class LoihiALIF(Primitive):
         _need_range(self, "bias_mant", *BIAS_MANT)
         _need_range(self, "bias_exp", *BIAS_EXP)
 
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        i = lambda lo, hi: rng.integers(lo, hi, n)  # noqa: E731
+        return cls(i(0, 4096), i(0, 4096), i(1, 1000), i(0, 2000), i(-100, 100), i(0, 3), i(-50, 50), i(0, 1 << 18))
+
 
 @primitive
 class Int8Dense(Primitive):
@@ -229,6 +251,11 @@ class Int8Dense(Primitive):
         if self.x_scale.shape != () or not float(self.x_scale) > 0:
             raise PrimitiveError(f"Int8Dense: x_scale must be a positive scalar, got {self.x_scale}")
 
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        return cls(rng.integers(-127, 128, (n, n + 2)).astype(np.int8), rng.uniform(0.001, 0.01, n), 1.0, rng.normal(0, 0.1, n))
+
 
 @primitive
 class Affine(Primitive):
@@ -239,6 +266,11 @@ class Affine(Primitive):
 
     ports = {"in": ANY}
     per_neuron = ("scale", "shift")
+
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        return cls(rng.uniform(0.5, 2.0, n), rng.normal(0, 0.1, n))
 
     @classmethod
     def batchnorm(cls, mean, var, weight, bias, eps: float = 1e-5) -> "Affine":
