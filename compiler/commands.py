@@ -84,6 +84,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         from snnc.compiler import pipeline
         graph = pipeline.apply(graph, quantize=args.quantize, passes=passes, hardware=args.hardware,
                                calib=load_input(args.calib, "--calib"), labels=load_input(args.labels, "--labels"))
+        say(pipeline.report(graph))
     options = {"opset": args.opset, "onnx_mode": args.onnx_mode, "progress": True}
     say(target.compile_artifact(graph, Path(args.output), options))
     return 0

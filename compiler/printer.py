@@ -53,9 +53,10 @@ def format_graph(graph: Graph, name: str = "graph") -> str:
     lines.append("edges:")
     for e in graph.edges:
         lines.append(f"  {e}")
-    passes = meta.get("passes")
-    if passes:
-        lines.append("passes: " + ", ".join(p.get("name", "?") if isinstance(p, dict) else str(p) for p in passes))
+    if meta.get("passes"):
+        from snnc.compiler.pipeline import report  # what each pass did: formats, errors, placement
+        lines.append("passes:")
+        lines += ["  " + line for line in report(graph).splitlines()]
     return "\n".join(lines)
 
 
