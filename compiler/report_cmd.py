@@ -28,8 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("artifact", help="a compiled artifact (.snn, .onnx, Lava network directory)")
     p.add_argument("--input", help="input .npy [T, B, F] (or .npz with one array per graph input); "
                                    "default: seeded random spikes")
-    p.add_argument("--energy-model", default="cpu45nm",
-                   help="cpu45nm, loihi1, loihi2, or a JSON constants file (default cpu45nm)")
+    p.add_argument("--energy-model", default=None,
+                   help="cpu45nm, loihi1, loihi2, or a JSON constants file "
+                        "(default: loihi1 for a Lava artifact, else cpu45nm)")
     p.add_argument("--precision", help="arithmetic precision to price (cpu45nm: fp32, int8, int32); "
                                        "default: int8 for a quantized graph, else the model's default")
     p.add_argument("--json", dest="json_out", metavar="OUT.json", help="write the report as JSON (docs/report.schema.json)")
@@ -344,6 +345,7 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.artifact)
     tname, module = target_for_artifact(path)
     graph = graph_of_artifact(tname, module, path)
+    args.energy_model = args.energy_model or ("loihi1" if tname == "loihi" else "cpu45nm")
     load_model(args.energy_model)  # a bad model name fails before the run
     x, info = load_input(args.input, graph, args.steps, args.batch, args.rate, args.seed)
     _, activity = module.run_artifact(path, x, {"dtype": args.dtype, "record": record_list(graph)})
