@@ -86,7 +86,7 @@ class NumpyRuntime:
             self.reset(first.shape[0])
         missing = [n for n in self.noise if n not in x_t]
         if missing and first is not None and first.ndim == 2:
-            if self._noise_rng is None:  # one generator per reset, so a streamed run repeats run()'s draws per step
+            if self._noise_rng is None:  # one generator per reset: with one noise input, streaming draws what run() draws
                 import warnings
                 from snnc.runtime.inputs import NoiseWarning
                 self._noise_rng = np.random.default_rng(self.noise_seed)
