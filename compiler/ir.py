@@ -114,6 +114,19 @@ class Primitive:
         self._normalize()
 
 
+class Synapse(Primitive):
+    """Base of weight-matrix primitives: W is [out, in]; the output size is out, the input size in."""
+
+    ports: ClassVar[dict[str, str]] = {"in": ANY}
+
+    @property
+    def size(self) -> int:
+        return int(self.W.shape[0])
+
+    def in_size(self, port: str) -> int:
+        return int(self.W.shape[1])
+
+
 def primitive(cls: type) -> type:
     """Class decorator: make `cls` a frozen dataclass and register it as an IR primitive by name."""
     if cls.__name__ in PRIMITIVES and PRIMITIVES[cls.__name__].__module__ != cls.__module__:

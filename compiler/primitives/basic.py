@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler.errors import PrimitiveError
-from snnc.compiler.ir import ANY, GRADED, SPIKE, Primitive, primitive
+from snnc.compiler.ir import Synapse, ANY, GRADED, SPIKE, Primitive, primitive
 
 
 @primitive
@@ -36,20 +36,11 @@ class Input(Primitive):
 
 
 @primitive
-class Dense(Primitive):
+class Dense(Synapse):
     """y = W·x + b (a synapse population; no state)."""
 
     W: np.ndarray  # weights [out, in]
     b: np.ndarray  # bias [out] (zeros for none)
-
-    ports = {"in": ANY}
-
-    @property
-    def size(self) -> int:
-        return int(self.W.shape[0])
-
-    def in_size(self, port: str) -> int:
-        return int(self.W.shape[1])
 
     def check(self) -> None:
         if self.W.ndim != 2:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler.errors import PrimitiveError
-from snnc.compiler.ir import ANY, GRADED, SPIKE, Primitive, primitive
+from snnc.compiler.ir import Synapse, ANY, GRADED, SPIKE, Primitive, primitive
 
 SIGN_MODES = ("mixed", "excitatory", "inhibitory")
 LIF_RESETS = ("zero", "subtract", "none")
@@ -82,7 +82,7 @@ def _need_range(node: Primitive, f: str, lo: int, hi: int) -> None:
 
 
 @primitive
-class LoihiDense(Primitive):
+class LoihiDense(Synapse):
     """acc = W·x; y = acc << weight_exp (>> −weight_exp if negative): Lava's fixed_pt Dense without its 1-step buffer."""
 
     W: np.ndarray  # int weight mantissas [out, in], representable in sign_mode
@@ -90,15 +90,7 @@ class LoihiDense(Primitive):
     num_weight_bits: int = 8  # mantissa bits (Lava's num_weight_bits)
     sign_mode: str = "mixed"  # mixed, excitatory or inhibitory
 
-    ports = {"in": ANY}
     integer = True
-
-    @property
-    def size(self) -> int:
-        return int(self.W.shape[0])
-
-    def in_size(self, port: str) -> int:
-        return int(self.W.shape[1])
 
     def check(self) -> None:
         _need_int(self, "W")
@@ -226,22 +218,13 @@ class LoihiALIF(Primitive):
 
 
 @primitive
-class Int8Dense(Primitive):
+class Int8Dense(Synapse):
     """y = (W·q(x))·w_scale·x_scale + b, q(x) = clip(rint(x/x_scale), −127, 127), int32 accumulation."""
 
     W: np.ndarray  # int8 weights [out, in], symmetric per output channel
     w_scale: np.ndarray  # per-output-channel weight scale [out]
     x_scale: np.ndarray  # input scale (1 for spikes: exact)
     b: np.ndarray  # float bias [out]
-
-    ports = {"in": ANY}
-
-    @property
-    def size(self) -> int:
-        return int(self.W.shape[0])
-
-    def in_size(self, port: str) -> int:
-        return int(self.W.shape[1])
 
     def check(self) -> None:
         if self.W.dtype != np.int8 or self.W.ndim != 2:
