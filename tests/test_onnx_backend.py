@@ -6,13 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-onnx = pytest.importorskip("onnx")  # the onnx extra is part of `make setup`; this only guards odd installs
-pytest.importorskip("onnxruntime")
+import onnx  # the onnx extra is part of `make setup`: a missing onnx is a failure, never a skip
 
-from snnc.backends.onnx_backend import lower  # noqa: E402
-from snnc.backends.onnx_rules import ONNX_RULES  # noqa: E402
-from snnc.compiler.errors import InputError, LoweringError, SnncError  # noqa: E402
-from snnc.compiler.ir import Graph  # noqa: E402
+from snnc.backends.onnx_backend import lower
+from snnc.backends.onnx_rules import ONNX_RULES
+from snnc.compiler.errors import InputError, LoweringError, SnncError
+from snnc.compiler.ir import Graph
 from snnc.compiler.primitives import AHP, ALIF, LI, LIF, LSTM, LTC, SPSN, CubaLIF, Dense, EarlyExit, Input, LTCReadout  # noqa: E402
 from snnc.compiler.targets import get_target, target_for_artifact  # noqa: E402
 from snnc.runtime.numpy_runtime import NumpyRuntime  # noqa: E402
