@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[common], help="run a compiled artifact on an input",
                        description="Run ARTIFACT on an input [T, B, F] .npy; write the outputs.")
     p.add_argument("artifact", help="an .snn graph, an .onnx model or a Lava network directory")
-    p.add_argument("--input", required=True, help="input .npy of shape [T, B, F]")
+    p.add_argument("--input", required=True,
+                   help="input .npy [T, B, F], or an .npz with one array per graph input (e.g. noise inputs) by name")
     p.add_argument("-o", "--output", help="outputs: .npy for one output, .npz for several")
     p.add_argument("--activity", help="also write the activity record (.npz)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="numpy runtime precision")
@@ -119,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
     args.debug = getattr(args, "debug", False)
+    if not args.debug:  # warnings (e.g. which seed drew missing noise) as one plain line, not Python's format
+        import warnings
+        warnings.showwarning = lambda msg, cat, *a, **k: print(f"snnc: warning: {msg}", file=sys.stderr)
     if not getattr(args, "fn", None):
         ap.print_help(sys.stderr)
         return 2

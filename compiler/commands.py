@@ -19,8 +19,8 @@ def say(msg: str) -> None:
 
 # -- models ----------------------------------------------------------------------
 
-def load_input(path: str | None, what: str = "--input") -> np.ndarray | None:
-    """A .npy array (or the single array of an .npz) given on the command line."""
+def load_input(path: str | None, what: str = "--input") -> np.ndarray | dict[str, np.ndarray] | None:
+    """A .npy array, or an .npz: one array, or several named after the graph inputs (e.g. noise inputs)."""
     if path is None:
         return None
     p = Path(path)
@@ -30,11 +30,12 @@ def load_input(path: str | None, what: str = "--input") -> np.ndarray | None:
         with open(p, "rb") as f:
             a = np.load(f, allow_pickle=False)
             if isinstance(a, np.lib.npyio.NpzFile):
-                keys = list(a.keys())
-                if len(keys) != 1:
-                    shown = ", ".join(keys[:3]) + (", ..." if len(keys) > 3 else "")
-                    raise InputError(f"{what} {p}: expected a .npy array (or an .npz holding one), got an archive of {len(keys)} members ({shown})")
-                a = a[keys[0]]
+                members = a.zip.namelist()
+                if not members or not all(m.endswith(".npy") for m in members):
+                    raise InputError(f"{what} {p}: a zip archive but not an .npz of arrays "
+                                     f"(members like {members[0] if members else 'none'}); give a .npy array")
+                arrays = {k: a[k] for k in a.files}
+                return next(iter(arrays.values())) if len(arrays) == 1 else arrays
     except InputError:
         raise
     except (ValueError, OSError, EOFError) as e:
@@ -171,10 +172,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         x = random_spikes(args.steps, args.batch, F, args.rate, args.seed)
         source = f"random spikes [{args.steps}, {args.batch}, {F}] at rate {args.rate} (seed {args.seed})"
     else:
-        source = f"{args.input} {list(x.shape)}"
-    from snnc.runtime.inputs import check_inputs
-    x = check_inputs({graph.inputs[0]: F}, x, np.dtype(args.dtype))[graph.inputs[0]]
-    from snnc.runtime.inputs import fill_noise, noise_inputs
+        shapes = {k: list(v.shape) for k, v in x.items()} if isinstance(x, dict) else list(x.shape)
+        source = f"{args.input} {shapes}"
+    from snnc.runtime.inputs import check_inputs, fill_noise, noise_inputs
     notes = []
     if noise_inputs(graph):  # stochastic layers: both runs get the same noise, drawn once here
         import warnings
@@ -182,6 +182,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             warnings.simplefilter("always")
             x = fill_noise(graph, x, seed=args.seed, where="verify")
         notes = [str(w.message) for w in caught]
+    x = check_inputs({n: graph.nodes[n].size for n in graph.inputs}, x, np.dtype(args.dtype))
+    if len(x) == 1:
+        x = x[graph.inputs[0]]
     from snnc.frontends.reference import torch_reference
     ref_out, ref_spikes = torch_reference(module, graph, x)
     kinds = {n: graph.nodes[n].out_kind for n in graph.outputs}

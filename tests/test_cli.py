@@ -168,3 +168,29 @@ def test_unknown_zoo_and_debug_traceback(run_snnc):
     one_line_error(p, "unknown zoo model 'hopfield'", "srnn")
     p = run_snnc("--debug", "zoo", "hopfield", "-o", "h.pt")
     assert "Traceback" in p.stderr
+
+
+def test_named_inputs_in_npz_feed_noise(run_snnc, tmp_path):
+    """A stochastic model: the noise comes in an .npz by input name; the same noise gives the same outputs."""
+    run_snnc("zoo", "spsn", "-o", "s.pt", check=True)
+    run_snnc("compile", "s.pt", "-t", "numpy", "-o", "s.snn", check=True)
+    g = load(tmp_path / "s.snn")
+    noise = [n for n in g.inputs if n.endswith(".noise")]
+    assert noise, g.inputs
+    r = np.random.default_rng(3)
+    arrays = {n: (r.random((20, 2, g.nodes[n].size)) < 0.2).astype(np.float32) if n not in noise
+              else r.random((20, 2, g.nodes[n].size)) for n in g.inputs}
+    np.savez(tmp_path / "x.npz", **arrays)
+    run_snnc("run", "s.snn", "--input", "x.npz", "-o", "y1.npy", check=True)
+    arrays[noise[0]] = r.random(arrays[noise[0]].shape)
+    np.savez(tmp_path / "x2.npz", **arrays)
+    run_snnc("run", "s.snn", "--input", "x2.npz", "-o", "y2.npy", check=True)
+    p = run_snnc("run", "s.snn", "--input", "x.npz", "-o", "y3.npy", check=True)
+    assert "warning" not in p.stderr  # all noise given: nothing drawn
+    y1, y2, y3 = (np.load(tmp_path / f) for f in ("y1.npy", "y2.npy", "y3.npy"))
+    np.testing.assert_array_equal(y1, y3)
+    assert not np.array_equal(y1, y2)
+    p = run_snnc("verify", "s.pt", "--input", "x.npz", check=True)
+    assert "PASS" in p.stdout and "drew uniform noise" not in p.stdout
+    p = run_snnc("run", "s.snn", "--input", "s.pt", "-o", "y4.npy")
+    one_line_error(p, "not an .npz of arrays")
