@@ -1,4 +1,4 @@
-"""quantize(loihi): float Dense + LIF/CubaLIF/ALIF/LI -> Loihi fixed point (DESIGN §6).
+"""quantize(loihi): float Dense + spiking neurons -> Loihi fixed point (DESIGN §6).
 
 Each neuron population n gets one voltage scale S_n, a power of two: v_int ≈ v·S_n,
 chosen so that the largest value its membrane must hold (threshold, measured
@@ -20,43 +20,120 @@ weight still fits an 8-bit mantissa with exponent <= 7. Then
 - thresholds vth = round(theta·S_n/64) (17 bits), ALIF beta likewise; biases
   as a 13-bit mantissa with a 3-bit exponent.
 
-The formulas of the fixed-point neurons (including snnc's ALIF) are in
-snnc/compiler/primitives/fixed.py.
+Each neuron family is one `QuantRule` in `QUANT_RULES[FloatPrimitiveType]`
+(its input factor, threshold bound and the builder of its fixed-point node);
+other modules add families with the `quant_rule` decorator (quantize_seed.py:
+AHP, SPSN). The formulas of the fixed-point neurons are in
+snnc/compiler/primitives/fixed.py and fixed_seed.py.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from snnc.compiler.errors import SnncError
-from snnc.compiler.ir import Graph
+from snnc.compiler.ir import Graph, Primitive
 from snnc.compiler.passes.common import consumers, type_name
 from snnc.compiler.primitives import ALIF, LI, LIF, CubaLIF, Dense, Input
-from snnc.compiler.primitives.fixed import (BIAS_EXP, BIAS_MANT, DECAY_MAX, WEIGHT_EXP, LoihiALIF, LoihiDense,
+from snnc.compiler.primitives.fixed import (BIAS_EXP, BIAS_MANT, DECAY_MAX, VTH_MAX, WEIGHT_EXP, LoihiALIF, LoihiDense,
                                             LoihiLI, LoihiLIF, weight_range)
 
 V_LIM = 2**23 - 1
 B_FRAC = 18  # fractional bits of ALIF's adaptation trace
 W_MAX_EFF = 254 * 2 ** WEIGHT_EXP[1]  # largest effective weight (a_in units)
-NEURONS = (LIF, CubaLIF, ALIF, LI)
+
+
+@dataclass
+class Neuron:
+    """What a rule's builder gets: the float node, its scale S and its inputs, with quantizing helpers."""
+
+    name: str
+    node: Primitive
+    S: float  # voltage scale, v_int ≈ v·S (a power of two)
+    bias_f: np.ndarray  # Dense biases folded in, k·Σb (float voltage units per step)
+    graph: Graph  # the float graph (read only)
+    formats: dict[str, str] = field(default_factory=dict)  # the pass's format report (a rule may annotate inputs)
+
+    @property
+    def log2S(self) -> int:
+        return int(math.log2(self.S))
+
+    def decay(self, alpha: np.ndarray, what: str, offset: int = 0) -> np.ndarray:
+        return _decay(alpha, self.name, what, offset)
+
+    def state(self, x: np.ndarray) -> np.ndarray:
+        """A float state (voltage units) as a 24-bit integer."""
+        return _state(x * self.S)
+
+    def bias(self, bias_v: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(mantissa, exponent) of a per-step bias (default: the folded Dense biases)."""
+        return quantize_bias((self.bias_f if bias_v is None else bias_v) * self.S, self.name)
+
+    def mant(self, x: np.ndarray, what: str, signed: bool = False) -> np.ndarray:
+        """x in threshold units (x·S/64, compared << 6) as a 17-bit mantissa; an error names node and value."""
+        m = np.rint(np.asarray(x, float) * self.S / 64).astype(np.int64)
+        lo = -VTH_MAX if signed else 0
+        bad = (m < lo) | (m > VTH_MAX)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise SnncError(f"quantize loihi: {type_name(self.node)} '{self.name}': {what} {np.ravel(x)[i]:g} -> mantissa "
+                            f"{m.flat[i]} outside [{lo}, {VTH_MAX}] at scale 2^{self.log2S}")
+        return m
+
+
+Builder = Callable[[Neuron], tuple[Primitive, str]]
+
+
+def _zero_threshold(name: str, node: Primitive) -> float:
+    return 0.0
+
+
+@dataclass(frozen=True)
+class QuantRule:
+    """How one float neuron family becomes Loihi fixed point."""
+
+    build: Builder  # the fixed-point node and its format string
+    factor: Callable[[Primitive], np.ndarray]  # per-neuron k multiplying the summed input I
+    threshold: Callable[[str, Primitive], float] = _zero_threshold  # largest value the voltage must reach
+    thr_plus_input: bool = False  # calibrated bound includes threshold + input (integrate up to theta)
+    leak: Callable[[Primitive], float] | None = None  # uncalibrated: the input accumulates 1/leak times (integrators)
+    calib_input: Callable[[str, Primitive, dict, np.ndarray], float] | None = None  # more calibrated bounds
+    no_dense_bias: str | None = None  # why a Dense bias cannot feed this family (None: it folds into the bias)
+    free_ports: tuple[str, ...] = ()  # ports that take non-Dense sources (e.g. noise)
+
+
+QUANT_RULES: dict[type, QuantRule] = {}
+
+
+def quant_rule(*types: type, **opts) -> Callable[[Builder], Builder]:
+    """Register a builder (and the QuantRule options) for float neuron types."""
+    def deco(fn: Builder) -> Builder:
+        for t in types:
+            QUANT_RULES[t] = QuantRule(fn, **opts)
+        return fn
+    return deco
+
+
+def _gain(node) -> np.ndarray:
+    return np.asarray(node.gain, float)
 
 
 def input_factor(node) -> np.ndarray:
     """Per-neuron factor k multiplying the summed input I in the float equations."""
-    if isinstance(node, ALIF):
-        return (1 - node.alpha) * node.R
-    return np.asarray(node.gain, float)
+    return QUANT_RULES[type(node)].factor(node)
 
 
 def threshold_bound(name: str, node) -> float:
-    if isinstance(node, (LIF, CubaLIF)):
-        if node.theta.min() < 0:
-            raise SnncError(f"quantize loihi: node '{name}' has negative theta {node.theta.min():g}; Loihi thresholds are unsigned")
-        return float(node.theta.max())
-    if isinstance(node, ALIF):
-        return float((node.b0 + np.maximum(node.beta, 0)).max())
-    return 0.0
+    return QUANT_RULES[type(node)].threshold(name, node)
+
+
+def _theta(name: str, node) -> float:
+    if node.theta.min() < 0:
+        raise SnncError(f"quantize loihi: node '{name}' has negative theta {node.theta.min():g}; Loihi thresholds are unsigned")
+    return float(node.theta.max())
 
 
 def _decay(alpha: np.ndarray, name: str, what: str, offset: int = 0) -> np.ndarray:
@@ -97,20 +174,21 @@ def quantize_bias(bias_v: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray
 
 def _voltage_scale(name: str, node, dense: list[tuple[str, Dense]], traces: dict | None) -> float:
     """The power-of-two voltage scale S of population `name`."""
-    k = input_factor(node)
+    r = QUANT_RULES[type(node)]
+    k = r.factor(node)
     w_abs = max((float(np.abs(k[:, None] * d.W).max()) for _, d in dense), default=0.0)
-    thr = threshold_bound(name, node)
+    thr = r.threshold(name, node)
     if traces is not None:
         v = float(np.abs(traces[name]["v"]).max())
         inp = sum(float(np.abs(traces[d]["out"]).max()) for d, _ in dense) * float(np.abs(k).max())
-        if isinstance(node, CubaLIF):
-            inp = max(inp, float(np.abs(k * traces[name]["i"]).max()))
-        bound, headroom = max(thr, v, inp, thr + inp if isinstance(node, (LIF, ALIF)) else 0.0), 1.5
+        if r.calib_input is not None:
+            inp = max(inp, r.calib_input(name, node, traces, k))
+        bound, headroom = max(thr, v, inp, thr + inp if r.thr_plus_input else 0.0), 1.5
     else:
         rows = sum(np.abs(k[:, None] * d.W).sum(1) + np.abs(k * d.b) for _, d in dense) if dense else np.zeros(1)
         inp = 0.25 * float(np.max(rows))  # guess: a quarter of the fan-in active at once
-        if isinstance(node, LI):
-            inp /= max(1 - float(node.alpha.max()), 1 / 64)  # a leaky integrator accumulates its input
+        if r.leak is not None:
+            inp /= r.leak(node)
         bias = float(np.abs(getattr(node, "bias", 0.0)).max()) if hasattr(node, "bias") else 0.0
         bound, headroom = max(thr, inp + thr, bias), 2.0
     if bound <= 0:
@@ -124,6 +202,7 @@ def _voltage_scale(name: str, node, dense: list[tuple[str, Dense]], traces: dict
 def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
     """The pure rewrite; returns (new graph, {"formats", "scales", "weight_error"})."""
     g = graph.copy()
+    neurons = tuple(QUANT_RULES)
     formats: dict[str, str] = {}
     scales: dict[str, float] = {}
     werr: dict[str, float] = {}
@@ -135,28 +214,29 @@ def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
             formats[name] = "input (" + ("binary spikes" if node.kind == "spike" else "graded, taken as integers") + ")"
         elif isinstance(node, Dense):
             users = consumers(graph, name)
-            if len(users) != 1 or not isinstance(graph.nodes[users[0]], NEURONS):
-                raise SnncError(f"quantize loihi: Dense '{name}' must feed exactly one LIF/CubaLIF/ALIF/LI node "
-                                f"(it feeds {', '.join(users) or 'nothing'})")
+            if len(users) != 1 or not isinstance(graph.nodes[users[0]], neurons):
+                raise SnncError(f"quantize loihi: Dense '{name}' must feed exactly one "
+                                f"{'/'.join(t.__name__ for t in neurons)} node (it feeds {', '.join(users) or 'nothing'})")
             dense_of.setdefault(users[0], []).append((name, node))
-        elif not isinstance(node, NEURONS):
+        elif type(node) not in QUANT_RULES:
             raise SnncError(f"quantize loihi: node '{name}' ({type_name(node)}) has no Loihi fixed-point formulation "
-                            f"(supported: Input, Dense, LIF, CubaLIF, ALIF, LI)")
+                            f"(supported: Input, Dense, {', '.join(t.__name__ for t in neurons)})")
     for name, node in graph.nodes.items():
-        if not isinstance(node, NEURONS):
+        r = QUANT_RULES.get(type(node))
+        if r is None:
             continue
         for e in graph.in_edges(name):
-            if not isinstance(graph.nodes[e.src], Dense):
+            if e.port not in r.free_ports and not isinstance(graph.nodes[e.src], Dense):
                 raise SnncError(f"quantize loihi: edge {e}: Loihi neurons take input only through a Dense")
         dense = dense_of.get(name, [])
         S = _voltage_scale(name, node, dense, traces)
         scales[name] = out_scale[name] = S
-        k = input_factor(node)
+        k = r.factor(node)
         bias_f = sum((k * d.b for _, d in dense), np.zeros(node.size))
         for dname, d in dense:
-            if isinstance(node, CubaLIF) and np.any(d.b):
-                raise SnncError(f"quantize loihi: Dense '{dname}' has a bias feeding CubaLIF '{name}'; Loihi adds "
-                                f"biases to the voltage, not the current: fold it into CubaLIF.bias or remove it")
+            if r.no_dense_bias is not None and np.any(d.b):
+                raise SnncError(f"quantize loihi: Dense '{dname}' has a bias feeding {type_name(node)} '{name}'; "
+                                f"{r.no_dense_bias}")
             w_eff = k[:, None] * d.W * (S / 64)
             try:
                 mant, e, mode = quantize_weights(w_eff)
@@ -166,34 +246,68 @@ def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
             werr[dname] = _rel(mant * 2.0 ** e, w_eff)
             out_scale[dname], out_offset[dname] = k * S / 64, d.b  # LoihiDense output units per unit of the float Dense output
             formats[dname] = f"LoihiDense 8-bit {mode} mantissa, weight_exp {e}"
-        if isinstance(node, CubaLIF):
-            bias_f = node.bias
-        bm, be = quantize_bias(bias_f * S, name)
-        v0 = _state(node.v0 * S)
-        if isinstance(node, (LIF, CubaLIF)):
-            vth = np.rint(node.theta * S / 64).astype(np.int64)
-            if isinstance(node, LIF):
-                du, u0 = np.full(node.size, DECAY_MAX, np.int64), np.zeros(node.size, np.int64)
-                dv = _decay(node.alpha, name, "alpha")
-            else:
-                du = _decay(node.alpha_syn, name, "alpha_syn", offset=1)
-                dv = _decay(node.alpha_mem, name, "alpha_mem")
-                u0 = _state(node.gain * node.i0 * S)
-            g.nodes[name] = LoihiLIF(du, dv, vth, bm, be, node.reset, u0, v0)
-            formats[name] = f"LoihiLIF 24-bit u,v; 12-bit du,dv; vth 17-bit; scale 2^{int(math.log2(S))}"
-        elif isinstance(node, ALIF):
-            vth = np.rint(node.b0 * S / 64).astype(np.int64)
-            beta = np.rint(node.beta * S / 64).astype(np.int64)
-            if vth.min() < 0 or beta.min() < 0:
-                raise SnncError(f"quantize loihi: ALIF '{name}': b0 and beta must be non-negative for unsigned thresholds")
-            b0 = np.rint(node.b_init * 2**B_FRAC).astype(np.int64)
-            g.nodes[name] = LoihiALIF(_decay(node.alpha, name, "alpha"), _decay(node.rho, name, "rho"), vth, beta,
-                                      bm, be, v0, b0)
-            formats[name] = f"LoihiALIF 24-bit v, b·2^{B_FRAC}; 12-bit dv,dr; vth,beta 17-bit; scale 2^{int(math.log2(S))}"
-        else:
-            g.nodes[name] = LoihiLI(_decay(node.alpha, name, "alpha"), bm, be, v0)
-            formats[name] = f"LoihiLI 24-bit v (output v / 2^{int(math.log2(S))}); 12-bit dv"
+        g.nodes[name], formats[name] = r.build(Neuron(name, node, S, bias_f, graph, formats))
     return g, {"formats": formats, "scales": scales, "weight_error": werr, "out_scale": out_scale, "out_offset": out_offset}
+
+
+# -- the neuron families of Lava's LIF and snnc's ALIF/LI ----------------------------
+
+@quant_rule(LIF, factor=_gain, threshold=_theta, thr_plus_input=True)
+def _lif(q: Neuron) -> tuple[Primitive, str]:
+    node = q.node
+    bm, be = q.bias()
+    vth = np.rint(node.theta * q.S / 64).astype(np.int64)
+    du, u0 = np.full(node.size, DECAY_MAX, np.int64), np.zeros(node.size, np.int64)
+    out = LoihiLIF(du, q.decay(node.alpha, "alpha"), vth, bm, be, node.reset, u0, q.state(node.v0))
+    return out, f"LoihiLIF 24-bit u,v; 12-bit du,dv; vth 17-bit; scale 2^{q.log2S}"
+
+
+def _cuba_current(name: str, node: CubaLIF, traces: dict, k: np.ndarray) -> float:
+    return float(np.abs(k * traces[name]["i"]).max())
+
+
+@quant_rule(CubaLIF, factor=_gain, threshold=_theta, calib_input=_cuba_current,
+            no_dense_bias="Loihi adds biases to the voltage, not the current: fold it into CubaLIF.bias or remove it")
+def _cuba(q: Neuron) -> tuple[Primitive, str]:
+    node = q.node
+    bm, be = q.bias(node.bias)
+    vth = np.rint(node.theta * q.S / 64).astype(np.int64)
+    du = q.decay(node.alpha_syn, "alpha_syn", offset=1)
+    dv = q.decay(node.alpha_mem, "alpha_mem")
+    out = LoihiLIF(du, dv, vth, bm, be, node.reset, q.state(node.gain * node.i0), q.state(node.v0))
+    return out, f"LoihiLIF 24-bit u,v; 12-bit du,dv; vth 17-bit; scale 2^{q.log2S}"
+
+
+def _alif_factor(node: ALIF) -> np.ndarray:
+    return (1 - node.alpha) * node.R
+
+
+def _alif_threshold(name: str, node: ALIF) -> float:
+    return float((node.b0 + np.maximum(node.beta, 0)).max())
+
+
+@quant_rule(ALIF, factor=_alif_factor, threshold=_alif_threshold, thr_plus_input=True)
+def _alif(q: Neuron) -> tuple[Primitive, str]:
+    node, name = q.node, q.name
+    bm, be = q.bias()
+    vth = np.rint(node.b0 * q.S / 64).astype(np.int64)
+    beta = np.rint(node.beta * q.S / 64).astype(np.int64)
+    if vth.min() < 0 or beta.min() < 0:
+        raise SnncError(f"quantize loihi: ALIF '{name}': b0 and beta must be non-negative for unsigned thresholds")
+    b0 = np.rint(node.b_init * 2**B_FRAC).astype(np.int64)
+    out = LoihiALIF(q.decay(node.alpha, "alpha"), q.decay(node.rho, "rho"), vth, beta, bm, be, q.state(node.v0), b0)
+    return out, f"LoihiALIF 24-bit v, b·2^{B_FRAC}; 12-bit dv,dr; vth,beta 17-bit; scale 2^{q.log2S}"
+
+
+def _li_leak(node: LI) -> float:
+    return max(1 - float(node.alpha.max()), 1 / 64)  # a leaky integrator accumulates its input
+
+
+@quant_rule(LI, factor=_gain, leak=_li_leak)
+def _li(q: Neuron) -> tuple[Primitive, str]:
+    bm, be = q.bias()
+    out = LoihiLI(q.decay(q.node.alpha, "alpha"), bm, be, q.state(q.node.v0))
+    return out, f"LoihiLI 24-bit v (output v / 2^{q.log2S}); 12-bit dv"
 
 
 def _state(x: np.ndarray) -> np.ndarray:
