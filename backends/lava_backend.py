@@ -299,3 +299,4 @@ def lower(graph: Graph) -> LavaNet:
     """Verify `graph`, retime it for Lava and describe its Lava process network."""
     verify(graph)
     return Lowerer(graph).lower()
+import snnc.backends.lava_ltc_rules  # noqa: E402,F401  (LTC, LTCReadout and their fixed-point forms)

@@ -70,6 +70,10 @@ class Built:
             elif kind in ("alif", "li"):
                 cls = ALIF if kind == "alif" else LI
                 p = cls(shape=shape, t_start=sp.get("t_start", 0), name=name, **{k: val(v, n) for k, v in P.items()})
+            elif kind in ("ltc", "ltc_readout"):  # gate matrices [n, 2n] stay untiled: val() tiles 1-D arrays only
+                from snnc.backends.lava_procs.ltc import LTC, LTCReadout
+                cls = LTC if kind == "ltc" else LTCReadout
+                p = cls(shape=shape, t_start=sp.get("t_start", 0), name=name, **{k: val(v, n) for k, v in P.items()})
             elif kind == "delay":
                 p = Delay(shape=shape, delay=P["delay"], name=name)
             else:

@@ -317,3 +317,4 @@ def _state(x: np.ndarray) -> np.ndarray:
 def _rel(a: np.ndarray, b: np.ndarray) -> float:
     den = float(np.linalg.norm(b))
     return float(np.linalg.norm(a - b) / den) if den > 0 else float(np.linalg.norm(a))
+import snnc.compiler.passes.quantize_ltc  # noqa: E402,F401  (LTC, LTCReadout: quantize_ltc.py)
