@@ -300,3 +300,4 @@ def lower(graph: Graph) -> LavaNet:
     verify(graph)
     return Lowerer(graph).lower()
 import snnc.backends.lava_ltc_rules  # noqa: E402,F401  (LTC, LTCReadout and their fixed-point forms)
+import snnc.backends.lava_seed_rules  # noqa: E402,F401  (AHP, SPSN and their fixed-point forms)

@@ -160,3 +160,4 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64") -> Program:
 from snnc.backends import numpy_fixed_kernels  # noqa: F401,E402
 import snnc.backends.numpy_seed_kernels  # noqa: E402,F401  (registers the seed-family kernels)
 import snnc.backends.numpy_fixed_ltc_kernels  # noqa: E402,F401  (fixed-point LTC kernels)
+import snnc.backends.numpy_fixed_seed_kernels  # noqa: E402,F401  (fixed-point AHP, SPSN kernels)

@@ -283,6 +283,10 @@ _FAMILIES: dict[str, Rule] = {
     "LoihiLI": neuron_rule(1, 2),
     # b·(4096−dr), beta·b, v·(4096−dv) (3 MACs); + (dr<<6)·s⁻, + a_in, + bias, − B·s⁻, compare (5 adds)
     "LoihiALIF": neuron_rule(3, 5),
+    # aux·(4096−da), v·(4096−dv) (2 MACs); + w_ahp<<6 (select), + a_in, + bias, + aux, compare (4 adds)
+    "LoihiAHP": neuron_rule(2, 4),
+    # i·(4096−di), v·(4096−dv), i·dv (3 MACs); + a_in, + bias, + v, compare (4 adds); sigmoid_q16 when stochastic
+    "LoihiSPSN": lambda ctx: neuron_rule(3, 4, float(bool(ctx.node.stochastic)))(ctx),
     # alpha_aux·aux, alpha·v, gain·I (3 MACs); + w_ahp·s⁻ (select), + aux, compare (3 adds)
     "AHP": neuron_rule(3, 3),
     # alpha·i, beta·v, (1−beta)·i (3 MACs); compare (1 add); σ(v) when stochastic

@@ -41,6 +41,7 @@ class Built:
             return np.tile(a, B) if n is not None and a.ndim == 1 and a.shape[0] == n else a
 
         self.procs, self.stages = {}, []
+        noise = {sp["params"].get("noise_input") for sp in doc["procs"].values()} - {None}
         for name, sp in doc["procs"].items():
             kind, n, P = sp["kind"], sp["size"], sp["params"]
             shape = (B * n,)
@@ -48,6 +49,9 @@ class Built:
                 x = xs[sp["node"]]
                 data = np.zeros((total, B * n))
                 data[: x.shape[0]] = x.reshape(x.shape[0], B * n)
+                if self.fixed and sp["node"] in noise:  # fixed-point SPSN reads uniform u as floor(u·2^16)
+                    from snnc.compiler.primitives.fixed_seed import noise_int
+                    data = noise_int(data)
                 p = source.RingBuffer(data=np.trunc(data).T if self.fixed else data.T)
             elif kind == "bias":
                 data = np.zeros((total, B * n))
@@ -74,6 +78,11 @@ class Built:
                 from snnc.backends.lava_procs.ltc import LTC, LTCReadout
                 cls = LTC if kind == "ltc" else LTCReadout
                 p = cls(shape=shape, t_start=sp.get("t_start", 0), name=name, **{k: val(v, n) for k, v in P.items()})
+            elif kind in ("ahp", "spsn"):  # seed 002/004 neurons; noise_input names SPSN's noise source
+                from snnc.backends.lava_procs.ahp_spsn import AHP, SPSN
+                cls = AHP if kind == "ahp" else SPSN
+                p = cls(shape=shape, t_start=sp.get("t_start", 0), name=name,
+                        **{k: val(v, n) for k, v in P.items() if k != "noise_input"})
             elif kind == "delay":
                 p = Delay(shape=shape, delay=P["delay"], name=name)
             else:

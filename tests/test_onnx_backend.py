@@ -384,7 +384,7 @@ def test_activity_all_counts_graded_nodes() -> None:
 
 
 # integer fixed-point primitives: Loihi's wrap-around and shift arithmetic stays with the numpy and lava targets
-NO_ONNX_RULE = {"LoihiALIF", "LoihiDense", "LoihiLI", "LoihiLIF", "LoihiLTC", "LoihiLTCReadout"}
+NO_ONNX_RULE = {"LoihiALIF", "LoihiDense", "LoihiLI", "LoihiLIF", "LoihiAHP", "LoihiSPSN", "LoihiLTC", "LoihiLTCReadout"}
 
 
 def _registry():

@@ -318,3 +318,6 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
     den = float(np.linalg.norm(b))
     return float(np.linalg.norm(a - b) / den) if den > 0 else float(np.linalg.norm(a))
 import snnc.compiler.passes.quantize_ltc  # noqa: E402,F401  (LTC, LTCReadout: quantize_ltc.py)
+
+
+import snnc.compiler.passes.quantize_seed  # noqa: E402,F401  (AHP, SPSN rules)
