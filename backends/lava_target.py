@@ -20,7 +20,7 @@ from snnc.backends.lava_backend import DENSE, LavaNet, lower
 from snnc.compiler.errors import FileFormatError, SnncError
 from snnc.compiler.ir import Graph
 from snnc.compiler.serialize import load, save
-from snnc.runtime.inputs import check_inputs
+from snnc.runtime.inputs import check_inputs, fill_noise
 from snnc.runtime.lava_runner import run_description
 
 FORMAT, VERSION = "snnc-lava", 1
@@ -61,7 +61,7 @@ def compile_artifact(graph: Graph, out: Path, options: dict) -> str:
             shutil.rmtree(tmp, ignore_errors=True)
     lat = max(net.latency.values(), default=0)
     kinds = _kinds(net)
-    return (f"wrote {out} (Lava network: {', '.join(f'{v} {k}' for k, v in kinds.items())}; {net.mode} point; "
+    return (f"wrote {out} (Lava network: {', '.join(f'{v} {k}' for k, v in kinds.items())}; {"floating" if net.mode == "float" else net.mode} point; "
             f"Dense latency {lat} step(s) compensated and stripped)")
 
 
@@ -74,6 +74,8 @@ def _kinds(net: LavaNet) -> dict[str, int]:
 
 def _run(desc: Path, graph: Graph, x, options: dict):
     dtype = np.dtype(options.get("dtype") or "float64")
+    # stochastic neurons: missing noise is drawn exactly as the NumPy runtime draws it (and says so)
+    x = fill_noise(graph, x, seed=options.get("noise_seed", 0))
     xs = check_inputs({n: graph.nodes[n].size for n in graph.inputs}, x, np.float64)
     outs, act, _ = run_description(desc, xs, options)
     return {k: v.astype(dtype) for k, v in outs.items()}, act
