@@ -61,7 +61,7 @@ def compile_artifact(graph: Graph, out: Path, options: dict) -> str:
             shutil.rmtree(tmp, ignore_errors=True)
     lat = max(net.latency.values(), default=0)
     kinds = _kinds(net)
-    return (f"wrote {out} (Lava network: {', '.join(f'{v} {k}' for k, v in kinds.items())}; {"floating" if net.mode == "float" else net.mode} point; "
+    return (f"wrote {out} (Lava network: {', '.join(f'{v} {k}' for k, v in kinds.items())}; {'floating' if net.mode == 'float' else net.mode} point; "
             f"Dense latency {lat} step(s) compensated and stripped)")
 
 
