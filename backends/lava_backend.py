@@ -18,13 +18,12 @@ import numpy as np
 from snnc.backends.lava_retime import Timing, retime
 from snnc.compiler.errors import LoweringError
 from snnc.compiler.ir import GRADED, Edge, Graph, Primitive
-from snnc.compiler.primitives import ALIF, LI, LIF, CubaLIF, Dense, Input
-from snnc.compiler.primitives.fixed import LoihiALIF, LoihiDense, LoihiLI, LoihiLIF
+from snnc.compiler.primitives import ALIF, LI, Dense, Input
+from snnc.compiler.primitives.fixed import LoihiALIF, LoihiDense, LoihiLI
 from snnc.compiler.verify import verify
 
 BACKEND = "loihi"
 DENSE = (Dense, LoihiDense)
-LAVA_LIF = (LIF, CubaLIF, LoihiLIF)  # nodes that become Lava's own LIF process
 GRADED_BITS = 24  # num_message_bits for graded messages (Loihi 2 graded spikes carry up to 24 bits)
 
 
@@ -61,20 +60,6 @@ def rule(*types: type) -> Callable[[Rule], Rule]:
             RULES[t] = fn
         return fn
     return deco
-
-
-def _uniform(name: str, node: Primitive, field_: str, why: str = "Lava's LIF takes one value per population") -> float:
-    a = np.asarray(getattr(node, field_))
-    if a.size and not np.all(a == a.flat[0]):
-        raise LoweringError(name, type(node).__name__, BACKEND,
-                            f"'{field_}' varies across neurons ({a.min():g}..{a.max():g}) but {why}")
-    return a.flat[0].item()
-
-
-def _zero_reset(name: str, node: Primitive) -> None:
-    if node.reset != "zero":
-        raise LoweringError(name, type(node).__name__, BACKEND,
-                            f"reset '{node.reset}' is not available (Lava's LIF resets to zero)")
 
 
 class Lowerer:
@@ -234,37 +219,6 @@ def _arr(lw: Lowerer, name: str, field_: str, a: Any) -> dict:
     return lw.net.array(f"{name}/{field_}", a)
 
 
-@rule(LIF)
-def _lif(lw: Lowerer, name: str, node: LIF) -> None:
-    _zero_reset(name, node)
-    lw.gain[name] = node.gain  # folded into the incoming weights: Lava's u = a_in when du = 1
-    lw.proc(name, "lif", node.size, name, du=1.0, dv=1.0 - _uniform(name, node, "alpha"),
-            vth=_uniform(name, node, "theta"), bias_mant=_arr(lw, name, "bias_mant", np.zeros(node.size)),
-            bias_exp=0, u=_arr(lw, name, "u", np.zeros(node.size)), v=_arr(lw, name, "v", node.v0))
-    lw.net.procs[name]["states"] = {"v": ["v", None]}
-
-
-@rule(CubaLIF)
-def _cuba(lw: Lowerer, name: str, node: CubaLIF) -> None:
-    _zero_reset(name, node)
-    lw.gain[name] = node.gain  # Lava's u is gain·i
-    lw.proc(name, "lif", node.size, name, du=1.0 - _uniform(name, node, "alpha_syn"),
-            dv=1.0 - _uniform(name, node, "alpha_mem"), vth=_uniform(name, node, "theta"),
-            bias_mant=_arr(lw, name, "bias_mant", node.bias), bias_exp=0,
-            u=_arr(lw, name, "u", node.gain * node.i0), v=_arr(lw, name, "v", node.v0))
-    lw.net.procs[name]["states"] = {"i": ["u", _arr(lw, name, "ustate", node.gain)], "v": ["v", None]}
-
-
-@rule(LoihiLIF)
-def _loihi_lif(lw: Lowerer, name: str, node: LoihiLIF) -> None:
-    _zero_reset(name, node)
-    lw.proc(name, "lif", node.size, name, du=int(_uniform(name, node, "du")), dv=int(_uniform(name, node, "dv")),
-            vth=int(_uniform(name, node, "vth")), bias_mant=_arr(lw, name, "bias_mant", node.bias_mant),
-            bias_exp=_arr(lw, name, "bias_exp", node.bias_exp), u=_arr(lw, name, "u", node.u0),
-            v=_arr(lw, name, "v", node.v0))
-    lw.net.procs[name]["states"] = {"u": ["u", None], "v": ["v", None]}
-
-
 @rule(ALIF)
 def _alif(lw: Lowerer, name: str, node: ALIF) -> None:
     lw.proc(name, "alif", node.size, name, **{f: _arr(lw, name, f, getattr(node, f))
@@ -299,5 +253,6 @@ def lower(graph: Graph) -> LavaNet:
     """Verify `graph`, retime it for Lava and describe its Lava process network."""
     verify(graph)
     return Lowerer(graph).lower()
+import snnc.backends.lava_lif_rules  # noqa: E402,F401  (LIF, CubaLIF, LoihiLIF: Lava's LIF or snnc's SnncLIF)
 import snnc.backends.lava_ltc_rules  # noqa: E402,F401  (LTC, LTCReadout and their fixed-point forms)
 import snnc.backends.lava_seed_rules  # noqa: E402,F401  (AHP, SPSN and their fixed-point forms)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from snnc.backends.lava_backend import DENSE, LavaNet, lower
+from snnc.backends.lava_lif_rules import lif_paths
 from snnc.compiler.errors import FileFormatError, SnncError
 from snnc.compiler.ir import Graph
 from snnc.compiler.serialize import load, save
@@ -62,7 +63,8 @@ def compile_artifact(graph: Graph, out: Path, options: dict) -> str:
     lat = max(net.latency.values(), default=0)
     kinds = _kinds(net)
     return (f"wrote {out} (Lava network: {', '.join(f'{v} {k}' for k, v in kinds.items())}; {'floating' if net.mode == 'float' else net.mode} point; "
-            f"Dense latency {lat} step(s) compensated and stripped)")
+            f"Dense latency {lat} step(s) compensated and stripped)"
+            + "".join(f"\n  LIF {ln}" for ln in lif_paths(net.procs)))
 
 
 def _kinds(net: LavaNet) -> dict[str, int]:
@@ -166,6 +168,7 @@ def inspect_artifact(path: Path, options: dict) -> str:
              f"  latency: {lat} step(s) from Lava's Dense buffering, compensated and stripped; "
              "per output: " + ", ".join(f"{o} {doc['latency'][o]}" for o in doc["outputs"]),
              f"  compensating delays: {len(delays)}" + (f" (max {max(delays)} steps, Loihi allows {MAX_DELAY})" if delays else ""),
+             *(f"  LIF {ln}" for ln in lif_paths(doc["procs"])),
              "  Loihi 1 resources (1024 compartments, 4096 input axons, 128 KB synaptic memory per core; 128 cores per chip):",
              f"    {'population':<16} {'type':<10} {'neurons':>8} {'synapses':>10} {'syn mem KB':>10} {'fan-in':>7} {'cores':>6}"]
     for r in rows:

@@ -69,8 +69,12 @@ class Built:
                 if sp.get("t_start", 0) > 0 and any(np.any(a) for a in init.values()):
                     self.stages.append((sp["t_start"], name, init))  # set when its step 0 begins
                     init = {k: np.zeros(shape) for k in init}
-                p = LIF(shape=shape, du=P["du"], dv=P["dv"], vth=P["vth"], bias_exp=val(P["bias_exp"], n), name=name,
-                        **init)
+                per = {k: val(P[k], n) if isinstance(P[k], dict) else P[k] for k in ("du", "dv", "vth")}  # per-neuron
+                p = LIF(shape=shape, bias_exp=val(P["bias_exp"], n), name=name, **per, **init)
+            elif kind == "snnc_lif":  # reset subtract/none (backends/lava_lif_rules.py)
+                from snnc.backends.lava_procs.lif import SnncLIF
+                p = SnncLIF(shape=shape, t_start=sp.get("t_start", 0), name=name, reset=P["reset"],
+                            **{k: val(v, n) for k, v in P.items() if k != "reset"})
             elif kind in ("alif", "li"):
                 cls = ALIF if kind == "alif" else LI
                 p = cls(shape=shape, t_start=sp.get("t_start", 0), name=name, **{k: val(v, n) for k, v in P.items()})
