@@ -4,7 +4,7 @@
 
 IN.npz holds `x/<input>` arrays [T, B, F] and `options` (JSON: record, tag); OUT.npz
 gets `y/<output>` [T, B, n] and the Activity arrays under `act/`. A batch runs as
-block-diagonal copies of the network (chunked to bound weight memory). Every run
+block-diagonal copies of the network (Lava Sparse weights, chunked to bound memory). Every run
 stops its processes in `finally`. Failures end with one `snnc-lava-error:` line.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from snnc.runtime.activity import Activity
 
-MAX_WEIGHTS = 1 << 22  # entries of the largest block-diagonal weight matrix per chunk
+MAX_WEIGHTS = 1 << 24  # stored weights of the largest (sparse) block-diagonal matrix per chunk, ~200 MB as CSR
 
 
 class Built:
@@ -25,12 +25,15 @@ class Built:
 
     def __init__(self, doc: dict, arrays: dict, xs: dict[str, np.ndarray], total: int, record: set[str]):
         from lava.proc.dense.process import Dense
-        from lava.proc.io import sink, source
+        from lava.proc.io import source
         from lava.proc.lif.process import LIF
         from lava.proc.monitor.process import Monitor
+        from lava.proc.sparse.process import Sparse
+        from scipy.sparse import block_diag
         from lava.utils.weightutils import SignMode
 
         from snnc.backends.lava_procs import ALIF, LI, Delay
+        from snnc.backends.lava_procs.sink import FileSink
 
         self.doc, self.total = doc, total
         B = next(iter(xs.values())).shape[1]
@@ -58,12 +61,14 @@ class Built:
                 data[P["start"]:] = val(P["values"], n)
                 p = source.RingBuffer(data=data.T)
             elif kind == "dense":
-                W = np.kron(np.eye(B), val(P["weights"]))
+                # one sample: Lava's Dense; a batch: Lava's Sparse holding the block diagonal, so the cost
+                # per step grows with B (a dense block diagonal grows with B², and is mostly zeros)
+                W = val(P["weights"]) if B == 1 else block_diag([val(P["weights"])] * B, format="csr")
                 kw = dict(weights=W.astype(np.int32) if self.fixed else W, num_message_bits=P["num_message_bits"])
                 if self.fixed:
                     kw.update(weight_exp=P["weight_exp"], num_weight_bits=P["num_weight_bits"],
                               sign_mode=SignMode[P["sign_mode"].upper()])
-                p = Dense(**kw, name=name)
+                p = (Dense if B == 1 else Sparse)(**kw, name=name)
             elif kind == "lif":
                 init = {k: val(P[k], n) for k in ("bias_mant", "u", "v")}
                 if sp.get("t_start", 0) > 0 and any(np.any(a) for a in init.values()):
@@ -98,7 +103,8 @@ class Built:
         for node, t in doc["taps"].items():
             if "proc" not in t:
                 continue
-            snk = sink.RingBuffer(shape=(B * t["size"],), buffer=total)
+            # FileSink saves its buffer to a file: Lava's Var.get() sends one element per message
+            snk = FileSink(shape=(B * t["size"],), buffer=total, path=str(Path.cwd() / f"sink{len(self.sinks)}.npy"))
             getattr(self.procs[t["proc"]], t["port"]).connect(snk.a_in)
             self.sinks[node] = snk
             if node in record:
@@ -123,7 +129,7 @@ class Built:
                 for k, a in init.items():
                     getattr(self.procs[name], k).set(a)
             anchor.run(condition=RunSteps(num_steps=self.total - done), run_cfg=cfg)
-            self.results = {n: np.asarray(s.data.get()).T for n, s in self.sinks.items()}  # [total, B*n]
+            self.results = {n: np.load(s.proc_params["path"]).T for n, s in self.sinks.items()}  # [total, B*n]
             self.states = {}
             for (node, var), m in self.monitors.items():
                 t = self.doc["taps"][node]
@@ -144,7 +150,7 @@ def run(desc: Path, xs: dict[str, np.ndarray], options: dict) -> dict[str, np.nd
     record = set(options.get("record") or [])
     biggest = max((arrays[p["params"]["weights"]["array"]].size for p in doc["procs"].values() if p["kind"] == "dense"),
                   default=1)
-    chunk = max(1, min(B, int(np.sqrt(MAX_WEIGHTS / max(1, biggest)))))
+    chunk = max(1, min(B, MAX_WEIGHTS // max(1, biggest)))  # sparse block diagonals grow linearly with the chunk
     tag = "fixed_pt" if doc["mode"] == "fixed" else "floating_pt"
     taps = doc["taps"]
     outs = {n: [] for n in taps}
