@@ -3,6 +3,12 @@
 Options: "opset" (int, default 17), "onnx_mode" ("loop" | "step"), "dtype"
 ("float32" | "float64"), "progress" (bool), "activity" ("spikes" | "all" | "none"),
 "threads" (onnxruntime intra-op threads).
+
+The artifact carries its IR graph: metadata_props key `snnc.graph` holds the
+graph's .snn file (compiler/serialize.py), base64-encoded, so `load_graph(path)`
+(and with it `snnc report m.onnx`) gets back the exact graph the model was
+lowered from. onnx.checker and onnxruntime ignore metadata, so the model stays
+a plain ONNX model; the cost is one extra copy of the weights (+33 %) in the file.
 """
 from __future__ import annotations
 
@@ -11,11 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from snnc.compiler.errors import SnncError
+from snnc.compiler.errors import FileFormatError, SnncError
 from snnc.compiler.files import atomic_path
 from snnc.compiler.ir import Graph
 
 # ops that do one arithmetic operation per output element (the rest move or reshape data)
+GRAPH_KEY = "snnc.graph"  # metadata_props key: base64 of the graph's .snn bytes
+
 ELEMENTWISE = {"Add", "Sub", "Mul", "Div", "Greater", "Less", "Equal", "NotEqual", "Where", "Sigmoid", "Tanh",
                "Relu", "Exp", "Neg", "Abs", "Max", "Min", "Clip", "Not", "And", "Or", "Pow", "Sqrt", "Cast"}
 
@@ -41,6 +49,7 @@ def compile_artifact(graph: Graph, out: Path, options: dict) -> str:
     import onnx
 
     model = _lower(graph, options)
+    embed_graph(model, graph)
     try:
         onnx.checker.check_model(model, full_check=True)
     except onnx.checker.ValidationError as e:  # a backend bug, but say so in one line
@@ -51,6 +60,37 @@ def compile_artifact(graph: Graph, out: Path, options: dict) -> str:
     mode = options.get("onnx_mode") or "loop"
     return (f"wrote {out} ({len(model.graph.node)} ONNX nodes, {len(body.node)} per step, opset "
             f"{model.opset_import[0].version}, {mode} mode, target onnx)")
+
+
+def embed_graph(model, graph: Graph) -> None:
+    """Store `graph` in `model` (metadata key snnc.graph, base64 .snn bytes), replacing an earlier copy."""
+    import base64
+
+    from snnc.compiler.serialize import to_bytes
+
+    for i in reversed(range(len(model.metadata_props))):
+        if model.metadata_props[i].key == GRAPH_KEY:
+            del model.metadata_props[i]
+    prop = model.metadata_props.add()
+    prop.key, prop.value = GRAPH_KEY, base64.b64encode(to_bytes(graph)).decode("ascii")
+
+
+def load_graph(path: Path) -> Graph:
+    """The IR graph embedded in an snnc ONNX model (metadata key snnc.graph)."""
+    import base64
+    import binascii
+
+    from snnc.compiler.serialize import from_bytes
+
+    meta = {p.key: p.value for p in _load(path).metadata_props}
+    if GRAPH_KEY not in meta:
+        raise FileFormatError(f"{path}: the ONNX model carries no snnc graph (metadata '{GRAPH_KEY}'); "
+                              "recompile it with this snnc, or use the .snn graph")
+    try:
+        data = base64.b64decode(meta[GRAPH_KEY], validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise FileFormatError(f"{path}: metadata '{GRAPH_KEY}' is not valid base64 ({e})") from None
+    return from_bytes(data, where=f"{path} (metadata {GRAPH_KEY})")
 
 
 def run_graph(graph: Graph, x, options: dict):
