@@ -27,13 +27,12 @@ class Built:
         from lava.proc.dense.process import Dense
         from lava.proc.io import source
         from lava.proc.lif.process import LIF
-        from lava.proc.monitor.process import Monitor
         from lava.proc.sparse.process import Sparse
         from scipy.sparse import block_diag
         from lava.utils.weightutils import SignMode
 
         from snnc.backends.lava_procs import ALIF, LI, Delay
-        from snnc.backends.lava_procs.sink import FileSink
+        from snnc.backends.lava_procs.sink import FileMonitor, FileSink
 
         self.doc, self.total = doc, total
         B = next(iter(xs.values())).shape[1]
@@ -109,9 +108,8 @@ class Built:
             self.sinks[node] = snk
             if node in record:
                 for var, (lvar, _) in t.get("states", {}).items():
-                    m = Monitor()
-                    m.probe(getattr(self.procs[t["proc"]], lvar), total)
-                    self.monitors[(node, var)] = m
+                    self.monitors[(node, var)] = FileMonitor(target=getattr(self.procs[t["proc"]], lvar), num_steps=total,
+                                                             path=str(Path.cwd() / f"state{len(self.monitors)}.npy"))
 
     def run(self, tag: str) -> None:
         """Run all steps (pausing where retimed Lava LIFs get their bias and initial state); stop in finally."""
@@ -130,11 +128,7 @@ class Built:
                     getattr(self.procs[name], k).set(a)
             anchor.run(condition=RunSteps(num_steps=self.total - done), run_cfg=cfg)
             self.results = {n: np.load(s.proc_params["path"]).T for n, s in self.sinks.items()}  # [total, B*n]
-            self.states = {}
-            for (node, var), m in self.monitors.items():
-                t = self.doc["taps"][node]
-                lvar = t["states"][var][0]
-                self.states[(node, var)] = np.asarray(m.get_data()[t["proc"]][lvar])
+            self.states = {k: np.load(m.proc_params["path"]) for k, m in self.monitors.items()}
         finally:
             anchor.stop()
 
