@@ -169,7 +169,8 @@ def inspect_artifact(path: Path, options: dict) -> str:
              "outputs: " + ", ".join(f"{v.name} {shape(v)}" for v in model.graph.output),
              f"ONNX nodes: {len(model.graph.node)} in the main graph" + (f", {len(body.node)} in the loop body (per step, independent of T)"
                                                                        if body is not model.graph else ""),
-             f"initializers: {len(model.graph.initializer)} ({n_params:,} values)"]
+             f"initializers: {len(model.graph.initializer)} ({n_params:,} values)",
+             f"IR graph: {'embedded' if GRAPH_KEY in meta else 'not embedded'} (metadata {GRAPH_KEY}; used by snnc report)"]
     counts = op_counts(model)
     lines.append("per step and sample (static, from the ONNX step graph):")
     lines.append(f"  {'op':<12}{'nodes':>7}{'work':>14}")

@@ -92,6 +92,7 @@ def test_onnx_model_carries_its_graph(reports):
     model = onnx.load(str(d / "m.onnx"))
     onnx.checker.check_model(model, full_check=True)  # the embedded graph keeps the model valid
     onnxruntime.InferenceSession(str(d / "m.onnx"), providers=["CPUExecutionProvider"])
+    assert "IR graph: embedded (metadata snnc.graph" in onnx_target.inspect_artifact(d / "m.onnx", {})
     back = onnx_target.load_graph(d / "m.onnx")
     assert list(back.nodes) == list(g.nodes) and back.edges == g.edges and back.outputs == g.outputs
     assert np.array_equal(back.nodes["fc1"].W, g.nodes["fc1"].W) and back.nodes["n1"].reset == "subtract"
