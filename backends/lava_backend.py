@@ -78,6 +78,8 @@ class Lowerer:
         self.gain: dict[str, np.ndarray | None] = {}  # Lava LIF node -> gain folded into its input weights
         self._copies: dict[tuple[str, bytes], str] = {}
         self._delays: dict[tuple[str, str, int], str] = {}
+        # (node, IR port) -> Lava in-port of its process, for ports other than "in" (e.g. SPSN noise -> u_in)
+        self.in_ports: dict[tuple[str, str], str] = {}
         self.timing: Timing | None = None
 
     # -- hops for the retiming --------------------------------------------------
@@ -195,7 +197,7 @@ class Lowerer:
             if spec is not None and spec["kind"] != "dense":
                 spec["t_start"] = self.net.latency[name]
                 for e in g.in_edges(name):
-                    self.wire(e, (name, "a_in"))
+                    self.wire(e, (name, self.in_ports.get((name, e.port), "a_in")))
         for name in g.nodes:
             self.tap(name)
         self.net.outputs = list(g.outputs)

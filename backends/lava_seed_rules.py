@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from snnc.backends.lava_backend import BACKEND, Lowerer, _arr, rule
 from snnc.compiler.errors import LoweringError
-from snnc.compiler.ir import Edge
 from snnc.compiler.primitives import AHP, SPSN, Input
 from snnc.compiler.primitives.fixed_seed import LoihiAHP, LoihiSPSN
 
@@ -42,13 +41,7 @@ def _noise_source(lw: Lowerer, name: str, node) -> str | None:
     if len(edges) != 1 or not isinstance(lw.g.nodes[edges[0].src], Input):
         raise LoweringError(name, type(node).__name__, BACKEND,
                             "its noise port must be fed by exactly one graph Input (uniform noise in [0, 1))")
-    wire = lw.wire
-
-    def routed(e: Edge, dst: tuple[str, str]) -> None:
-        # Lowerer.lower wires every in-edge of a neuron to a_in: the noise edge goes to the noise port instead
-        wire(e, (dst[0], NOISE_PORT) if e in edges else dst)
-
-    lw.wire = routed  # type: ignore[method-assign]
+    lw.in_ports[(name, "noise")] = NOISE_PORT
     return edges[0].src
 
 
