@@ -94,10 +94,20 @@ def load_graph(path: Path) -> Graph:
 
 
 def run_graph(graph: Graph, x, options: dict):
+    """Lower and run; nodes in options["record"] become extra scanned outputs, returned as activity traces."""
     from snnc.runtime.onnx_runtime import OnnxRuntime
 
-    rt = OnnxRuntime(_lower(graph, options), threads=options.get("threads"), where="onnx model")
-    return rt.run(x, progress=options.get("progress", False))
+    record = [n for n in options.get("record") or [] if n in graph.nodes]
+    probes = [n for n in record if n not in graph.outputs]
+    g = graph
+    if probes:  # probes are plain graph outputs of the lowered model: whole [T, B, n] sequences, measured
+        g = graph.copy()
+        g.outputs = list(graph.outputs) + probes
+    rt = OnnxRuntime(_lower(g, options), threads=options.get("threads"), where="onnx model")
+    outs, act = rt.run(x, progress=options.get("progress", False))
+    for n in record:
+        act.traces.setdefault(n, {})["out"] = outs.pop(n) if n in probes else outs[n]
+    return outs, act
 
 
 def run_artifact(path: Path, x, options: dict):
