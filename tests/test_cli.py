@@ -194,3 +194,9 @@ def test_named_inputs_in_npz_feed_noise(run_snnc, tmp_path):
     assert "PASS" in p.stdout and "drew uniform noise" not in p.stdout
     p = run_snnc("run", "s.snn", "--input", "s.pt", "-o", "y4.npy")
     one_line_error(p, "not an .npz of arrays")
+
+
+def test_verify_onnx_compares_whole_spike_trains(srnn, run_snnc):
+    p = run_snnc("verify", "m.pt", "--targets", "onnx", "--input", "x.npy", check=True)
+    assert "target onnx: PASS" in p.stdout
+    assert "  ok  spikes layer1.alif" in p.stdout and "spike counts" not in p.stdout, p.stdout
