@@ -24,8 +24,10 @@ $(LAVA_VENV)/.snnc-stamp: pyproject.toml scripts/setup-lava.sh
 test: setup
 	@scripts/test.sh
 
-bench: setup-main
-	$(PY) bench/run_all.py
+bench: setup
+	$(PY) bench/bench_backends.py
+	$(PY) bench/bench_partition.py
+	$(PY) bench/bench_lava.py
 
 clean-venvs:
 	rm -rf $(VENV) $(LAVA_VENV)

@@ -42,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=1, help="B of the random input when no --input (default 1)")
     p.add_argument("--rate", type=float, default=0.1, help="spike probability of the random input (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds before a Lava run is stopped (default 600)")
 
 
 def graph_of_artifact(target_name: str, module: Any, path: Path) -> Graph:
@@ -268,6 +269,15 @@ def format_report(doc: dict) -> str:
         for k, c in cmp_["constants"].items():
             if k not in em["constants"]:
                 lines.append(f"  {k:<16}{c['pJ']:>9.4g} pJ  {c['source']}")
+    res = doc.get("loihi_resources")
+    if res:
+        lines += ["", "Loihi 1 resources (1024 compartments, 4096 input axons, 128 KB synaptic memory per core):",
+                  f"  {'population':<16}{'type':<12}{'neurons':>8}{'synapses':>11}{'syn mem KB':>11}{'fan-in':>8}{'cores':>7}"]
+        for r in res:
+            lines.append(f"  {r['node']:<16}{r['type']:<12}{r['neurons']:>8}{r['synapses']:>11}{r['synmem_kb']:>11.1f}"
+                         f"{r['fan_in']:>8}{r['cores']:>7}")
+        lines.append(f"  total: {sum(r['neurons'] for r in res)} neurons, {sum(r['synapses'] for r in res)} synapses, "
+                     f"{sum(r['cores'] for r in res)} cores")
     if doc["notes"]:
         lines.append("")
         lines += [f"note: {n}" for n in doc["notes"]]
@@ -302,18 +312,21 @@ def plot_report(doc: dict, activity: Activity, out: str | Path) -> None:
     ax2.set_ylabel("pJ per inference")
     ax2.set_title(f"energy per inference ({em['name']}, {em['precision']}); "
                   f"total {_e(doc['total']['energy_pJ']['per_inference'])}")
-    offset, ticks = 0, []
-    for name in names:
+    rows, ticks, offset = [], [], 0
+    for name in names:  # one row per neuron, one column per step: a raster that stays readable at 1000 rows
         tr = activity.traces.get(name, {}).get("out")
         if tr is None or activity.kinds.get(name) != SPIKE:
             continue
-        t, i = np.nonzero(np.asarray(tr)[:, 0, :])
-        ax3.scatter(t, i + offset, s=8, marker="|")
+        rows.append((np.asarray(tr)[:, 0, :] != 0).T)
         ticks.append((offset + tr.shape[2] / 2, name))
         offset += tr.shape[2]
-    if ticks:
+    if rows:
+        ax3.imshow(np.concatenate(rows), aspect="auto", interpolation="nearest", cmap="Greys", origin="lower",
+                   extent=(-0.5, activity.T - 0.5, 0, offset))
+        for pos in np.cumsum([r.shape[0] for r in rows])[:-1]:
+            ax3.axhline(pos, color="tab:blue", lw=0.6)
         ax3.set_yticks([p for p, _ in ticks], [n for _, n in ticks])
-        ax3.set_title("spike raster, sample 0")
+        ax3.set_title("spike raster, sample 0 (one row per neuron)")
     else:
         ax3.set_title("spike raster: no spiking node was recorded")
     ax3.set_xlabel("step")
@@ -338,6 +351,32 @@ def attach_inputs(activity: Activity, graph: Graph, x: Any) -> None:
             activity.traces.setdefault(name, {})["out"] = np.asarray(a)
 
 
+def measure(tname: str, module: Any, path: Path, graph: Graph, x: Any, options: dict) -> tuple[Activity, list[str]]:
+    """Run the artifact and return its Activity with per-neuron outputs of every node the cost model reads.
+
+    An ONNX artifact returns spike counts only; its embedded graph is run again on
+    onnxruntime, lowered with those nodes as extra outputs (probes), so its counts are
+    measured like every other target's; the two runs' outputs must agree.
+    """
+    rec = record_list(graph)
+    outs, activity = module.run_artifact(path, x, {**options, "record": rec})
+    if tname != "onnx" or not rec:
+        return activity, []
+    outs_p, probed = module.run_graph(graph, x, {**options, "record": rec})
+    for o in graph.outputs:
+        a, b = np.asarray(outs[o], np.float64), np.asarray(outs_p[o], np.float64)
+        if a.shape != b.shape or not np.allclose(a, b, rtol=1e-4, atol=1e-5):
+            raise SnncError(f"{path}: output '{o}' of the ONNX artifact differs from its embedded graph's "
+                            "(was the model edited after compilation? recompile it)")
+    seqs = {**{o: outs_p[o] for o in graph.outputs if o in outs_p}, **{n: t["out"] for n, t in probed.traces.items() if "out" in t}}
+    for n, a in seqs.items():  # graded nodes: their nonzero counts come from the measured values
+        if n in graph.nodes and n not in probed.nonzero and np.ndim(a) == 3:
+            probed.nonzero[n] = np.count_nonzero(a, axis=2).astype(np.int64)
+            probed.kinds[n], probed.sizes[n] = graph.nodes[n].out_kind, graph.nodes[n].size
+    return probed, ["per-neuron activity measured on onnxruntime by the artifact's embedded graph lowered with "
+                    "probe outputs (the artifact itself returns spike counts only); its outputs equal the artifact's"]
+
+
 def run(args: argparse.Namespace) -> int:
     """Entry point of `snnc report`."""
     from snnc.compiler.targets import target_for_artifact
@@ -348,10 +387,13 @@ def run(args: argparse.Namespace) -> int:
     args.energy_model = args.energy_model or ("loihi1" if tname == "loihi" else "cpu45nm")
     load_model(args.energy_model)  # a bad model name fails before the run
     x, info = load_input(args.input, graph, args.steps, args.batch, args.rate, args.seed)
-    _, activity = module.run_artifact(path, x, {"dtype": args.dtype, "record": record_list(graph)})
+    activity, notes = measure(tname, module, path, graph, x, {"dtype": args.dtype, "timeout": args.timeout})
     attach_inputs(activity, graph, x)
     doc = build_report(graph, activity, args.energy_model, args.precision, args.compare,
                        {"artifact": str(path), "target": tname, "dtype": args.dtype, "input": info})
+    doc["notes"] = notes + doc["notes"]
+    if tname == "loihi":
+        doc["loihi_resources"] = module.resources(graph)
     print(format_report(doc))
     if args.json_out:
         from snnc.compiler.files import atomic_path
