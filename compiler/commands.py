@@ -53,7 +53,8 @@ def model_graph(args: argparse.Namespace, dtype: str = "float32"):
     spec = args.model
     p = Path(spec)
     if p.suffix == ".nir":
-        raise SnncError(f"{spec}: NIR import is not implemented yet; trace the PyTorch model or give an .snn graph")
+        from snnc.frontends.nir_io import read_nir
+        return read_nir(p, getattr(args, "dt", None)), None
     if p.suffix == ".snn":
         from snnc.compiler.serialize import load
         from snnc.compiler.verify import verify
@@ -86,7 +87,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         graph = pipeline.apply(graph, quantize=args.quantize, passes=passes, hardware=args.hardware,
                                calib=load_input(args.calib, "--calib"), labels=load_input(args.labels, "--labels"))
         say(pipeline.report(graph))
-    options = {"opset": args.opset, "onnx_mode": args.onnx_mode, "progress": True}
+    options = {"opset": args.opset, "onnx_mode": args.onnx_mode, "progress": True, "dt": getattr(args, "dt", None)}
     say(target.compile_artifact(graph, Path(args.output), options))
     return 0
 
@@ -163,6 +164,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not targets:
         raise SnncError("verify: --targets is empty; give e.g. --targets numpy,onnx")
     mods = {t: get_target(t) for t in targets}
+    if "loihi" in mods:  # a missing Lava environment fails before any run, not after the other targets
+        from snnc.runtime.lava_runner import lava_python
+        lava_python()
     if not is_torch_model(args.model):
         raise SnncError(f"verify: {args.model} is not a PyTorch model; verify compares backends against the PyTorch model it came from")
     graph, module = model_graph(args, args.dtype)

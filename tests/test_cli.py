@@ -200,3 +200,10 @@ def test_verify_onnx_compares_whole_spike_trains(srnn, run_snnc):
     p = run_snnc("verify", "m.pt", "--targets", "onnx", "--input", "x.npy", check=True)
     assert "target onnx: PASS" in p.stdout
     assert "  ok  spikes layer1.alif" in p.stdout and "spike counts" not in p.stdout, p.stdout
+
+
+def test_verify_checks_the_lava_environment_first(srnn, run_snnc, monkeypatch):
+    monkeypatch.setenv("SNNC_LAVA_PYTHON", str(srnn / "no-such-python"))
+    p = run_snnc("verify", "m.pt", "--targets", "numpy,loihi")
+    one_line_error(p, "SNNC_LAVA_PYTHON", "make setup")
+    assert p.stdout == ""  # nothing ran before the check
