@@ -11,7 +11,7 @@ import sys
 from snnc.compiler import commands
 from snnc.compiler.errors import SnncError
 
-TARGET_NAMES = ["numpy", "onnx", "loihi"]
+TARGET_NAMES = ["numpy", "onnx", "loihi", "nir"]
 
 
 def _common() -> argparse.ArgumentParser:
@@ -22,8 +22,10 @@ def _common() -> argparse.ArgumentParser:
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="an .snn graph, an snnc model file (.pt, from `snnc zoo` or save_model), "
+    p.add_argument("model", help="an .snn graph, a .nir file, an snnc model file (.pt, from `snnc zoo` or save_model), "
                                  "or a PyTorch factory 'package.module:factory'")
+    p.add_argument("--dt", type=float, help="time step for a .nir MODEL and for -t nir (alpha = 1 - dt/tau); "
+                                           "default: the dt stored in the file or graph, else 1.0")
     p.add_argument("--weights", help="state_dict file for a 'package.module:factory' model (loaded with weights_only=True)")
     p.add_argument("--input-size", type=int, help="input features F, when snnc cannot infer them from the model")
     p.add_argument("--allow-pickle", action="store_true",

@@ -53,8 +53,7 @@ def model_graph(args: argparse.Namespace, dtype: str = "float32"):
     spec = args.model
     p = Path(spec)
     if p.suffix == ".nir":
-        from snnc.frontends.nir_io import read_nir
-        return read_nir(p, getattr(args, "dt", None)), None
+        return get_target("nir").load_graph(p, {"dt": getattr(args, "dt", None)}), None
     if p.suffix == ".snn":
         from snnc.compiler.serialize import load
         from snnc.compiler.verify import verify

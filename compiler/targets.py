@@ -21,6 +21,7 @@ TARGETS: dict[str, str] = {
     "numpy": "snnc.backends.numpy_target",
     "onnx": "snnc.backends.onnx_target",
     "loihi": "snnc.backends.lava_target",
+    "nir": "snnc.backends.nir_target",
 }
 
 
@@ -54,4 +55,4 @@ def target_for_artifact(path: Path) -> tuple[str, ModuleType]:
         mod = get_target(name)
         if mod.is_artifact(path):
             return name, mod
-    raise SnncError(f"{path}: not an artifact snnc knows (expected a .snn graph, an .onnx model or a Lava network directory)")
+    raise SnncError(f"{path}: not an artifact snnc knows (expected a .snn graph, an .onnx model, a .nir file or a Lava network directory)")
