@@ -126,3 +126,102 @@ def test_errors_name_the_fault_and_input_is_untouched():
     bad.nodes["fc1"] = bad.nodes["fc1"].replace(b=np.ones(12))
     with pytest.raises(SnncError, match="Dense 'fc1' has a bias feeding CubaLIF 'h'"):
         quantize(bad, "loihi")
+
+
+# -- parameters Loihi cannot represent: an error naming the node and the value -----------------
+
+def _with(g: Graph, node: str, **changes) -> Graph:
+    g.nodes[node] = g.nodes[node].replace(**changes)
+    return g
+
+
+def _scaled(g: Graph, dense: str, k: float) -> Graph:
+    d = g.nodes[dense]
+    return _with(g, dense, W=d.W * k, b=d.b * k)
+
+
+def _li_two_inputs() -> Graph:
+    """lif_chain with a second Dense into the LI readout whose weights set the LI's scale."""
+    from snnc.compiler.primitives import Dense
+    g = lif_chain()
+    g.add("skip", Dense.of(np.full((3, 10), 1e3)))
+    g.connect("x", "skip")
+    g.connect("skip", "out")
+    return _scaled(g, "fc2", 1e-12)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: _with(lif_chain(), "h", alpha=np.full(12, 1.5)), r"LIF node 'h': alpha must lie in \[0, 1\].*got 1\.5 \(neuron 0\)"),
+    (lambda: _with(lif_chain(cuba=True), "h", alpha_syn=np.full(12, -0.2)), r"CubaLIF node 'h': alpha_syn must lie in \[0, 1\].*got -0\.2"),
+    (lambda: _with(lif_chain(cuba=True), "h", alpha_mem=np.full(12, 1.1)), r"CubaLIF node 'h': alpha_mem must lie in \[0, 1\].*got 1\.1"),
+    (lambda: _with(srnn(), "alif1", rho=np.full(16, 1.2)), r"ALIF node 'alif1': rho must lie in \[0, 1\].*got 1\.2"),
+    (lambda: _with(srnn(), "out", alpha=np.array([0.9, 0.9, 2.0, 0.9])), r"LI node 'out': alpha must lie in \[0, 1\].*got 2 \(neuron 2\)"),
+    (lambda: _with(lif_chain(), "h", alpha=np.full(12, np.nan)), r"LIF 'h': alpha nan .*not finite"),
+], ids=["lif", "cuba-syn", "cuba-mem", "alif-rho", "li", "nan"])
+def test_loihi_bad_decay_names_node_and_value(make, match):
+    with pytest.raises(SnncError, match=match):
+        quantize(make(), "loihi")
+
+
+@pytest.mark.parametrize("make, dense, target", [
+    # a threshold of 1e9 pushes the scale to 2^-8: weights ~1 become 1e-4 of a mantissa step
+    (lambda: _with(lif_chain(), "h", theta=np.full(12, 1e9)), "fc1", "LIF 'h'"),
+    (lambda: _scaled(lif_chain(cuba=True), "fc1", 1e-30), "fc1", "CubaLIF 'h'"),
+    (lambda: _scaled(srnn(), "rec1", 1e-30), "rec1", "ALIF 'alif1'"),
+    (_li_two_inputs, "fc2", "LI 'out'"),
+], ids=["lif-threshold", "cuba", "alif-rec", "li"])
+def test_loihi_weights_flushing_to_zero_are_an_error(make, dense, target):
+    g = make()
+    w = float(np.abs(g.nodes[dense].W).max())
+    with pytest.raises(SnncError) as ei:
+        quantize(g, "loihi")
+    msg = str(ei.value)
+    assert f"Dense '{dense}' (feeding {target}): all its nonzero weights quantize to zero" in msg, msg
+    assert f"largest |weight| {w:g}" in msg and "smallest representable effective weight 0.0078125" in msg, msg
+    assert "\n" not in msg
+
+
+def test_loihi_precision_loss_is_a_warning_in_the_report():
+    from snnc.compiler.pipeline import report
+    g = _scaled(_with(lif_chain(), "h", theta=np.full(12, 1e6)), "fc1", 0.05)  # scale 2^2: mantissas of at most ±2
+    q = quantize(g, "loihi")
+    notes = q.meta["passes"][-1]["notes"]
+    assert len(notes) == 1 and notes[0].startswith("warning: Dense 'fc1' (feeding LIF 'h') loses precision"), notes
+    assert "largest |mantissa| 2 uses 2 bit(s) at weight_exp -8" in notes[0] and "118 of 120 nonzero weights flush" in notes[0]
+    assert notes[0] in report(q)
+    assert quantize(lif_chain(), "loihi").meta["passes"][-1]["notes"] == []  # a well-scaled network has no warning
+    assert quantize(srnn(), "loihi").meta["passes"][-1]["notes"] == []
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: _with(lif_chain(), "h", theta=np.full(12, np.inf)), r"LIF 'h': theta inf \(element 0\) is not finite"),
+    (lambda: _with(lif_chain(cuba=True), "h", theta=np.full(12, np.inf)), r"CubaLIF 'h': theta inf .*not finite"),
+    (lambda: _with(srnn(), "alif1", b0=np.full(16, np.inf)), r"ALIF 'alif1': b0 inf .*not finite"),
+    (lambda: _with(lif_chain(), "fc1", W=np.where(np.eye(12, 10) > 0, np.nan, 0.5)), r"Dense 'fc1': W nan .*not finite"),
+], ids=["lif", "cuba", "alif", "dense"])
+def test_loihi_unrepresentable_thresholds_and_weights_name_node_and_value(make, match):
+    with pytest.raises(SnncError, match=match):
+        quantize(make(), "loihi")
+
+
+@pytest.mark.parametrize("node, field", [("lif", "theta"), ("cuba", "theta"), ("alif", "b0"), ("alif", "beta")])
+def test_loihi_threshold_mantissa_must_fit_17_bits(node, field):
+    from snnc.compiler.passes.quantize_loihi import QUANT_RULES, Neuron
+    g = {"lif": lif_chain, "cuba": lambda: lif_chain(cuba=True), "alif": srnn}[node]()
+    name = "alif1" if node == "alif" else "h"
+    n = g.nodes[name]
+    n = n.replace(**{field: np.full(n.size, 100.0)})  # 100·2^20/64 = 1638400 > 2^17 − 1
+    q = Neuron(name, n, 2.0**20, np.zeros(n.size), g)
+    with pytest.raises(SnncError, match=rf"{type(n).__name__} '{name}': {field} 100 -> mantissa 1638400 outside "
+                                        r"\[0, 131071\] at scale 2\^20"):
+        QUANT_RULES[type(n)].build(q)
+
+
+def test_loihi_decay_clamp_is_reported():
+    alpha = np.full(12, 0.9)
+    alpha[[2, 5]] = 0.0  # dv = 4096 does not fit 12 bits: clamped to 4095, and said so
+    q = quantize(_with(lif_chain(), "h", alpha=alpha), "loihi")
+    assert q.nodes["h"].dv[2] == 4095 and q.nodes["h"].dv[0] == round(4096 * 0.1)
+    notes = q.meta["passes"][-1]["notes"]
+    assert notes == ["LIF 'h': alpha = 0 on 2 neuron(s) clamped to decay 4095/4096 (Loihi's 12-bit maximum; "
+                     "4096 would zero the state every step)"], notes

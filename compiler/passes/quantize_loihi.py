@@ -20,6 +20,19 @@ weight still fits an 8-bit mantissa with exponent <= 7. Then
 - thresholds vth = round(theta·S_n/64) (17 bits), ALIF beta likewise; biases
   as a 13-bit mantissa with a 3-bit exponent.
 
+What Loihi cannot represent is an error naming the node and the value, never a
+silent change: a non-finite parameter; a decay outside [0, 1] (alpha = 0, i.e.
+dv = 4096, is the one clamp: it becomes 4095, leaving v·2^-12, and the pass
+report notes it); a
+threshold whose mantissa theta·S/64 does not fit 17 bits; a weight range that
+needs an exponent above 7; and a Dense whose nonzero float weights would all
+quantize to zero (the population's scale S, set by its threshold or its largest
+weights, leaves them below the smallest effective weight, one mantissa step at
+exponent -8): the network could never receive them. Lesser precision loss is a
+warning in the pass report (`snnc inspect`, note lines) naming the Dense and the
+figures: the largest |mantissa| uses fewer than MIN_MANT_BITS bits, or more than
+half of the nonzero weights flush to zero.
+
 Each neuron family is one `QuantRule` in `QUANT_RULES[FloatPrimitiveType]`
 (its input factor, threshold bound and the builder of its fixed-point node);
 other modules add families with the `quant_rule` decorator (quantize_seed.py:
@@ -44,6 +57,7 @@ from snnc.compiler.primitives.fixed import (BIAS_EXP, BIAS_MANT, DECAY_MAX, VTH_
 V_LIM = 2**23 - 1
 B_FRAC = 18  # fractional bits of ALIF's adaptation trace
 W_MAX_EFF = 254 * 2 ** WEIGHT_EXP[1]  # largest effective weight (a_in units)
+MIN_MANT_BITS = 4  # fewer bits in the largest |mantissa| is a precision warning
 
 
 @dataclass
@@ -56,13 +70,20 @@ class Neuron:
     bias_f: np.ndarray  # Dense biases folded in, k·Σb (float voltage units per step)
     graph: Graph  # the float graph (read only)
     formats: dict[str, str] = field(default_factory=dict)  # the pass's format report (a rule may annotate inputs)
+    notes: list[str] = field(default_factory=list)  # the pass's notes and warnings (clamps, precision loss)
 
     @property
     def log2S(self) -> int:
         return int(math.log2(self.S))
 
     def decay(self, alpha: np.ndarray, what: str, offset: int = 0) -> np.ndarray:
-        return _decay(alpha, self.name, what, offset)
+        """12-bit decay of `what`; the documented clamp (decay 4096 -> 4095) is reported in the notes."""
+        d = _decay(alpha, f"{type_name(self.node)} node '{self.name}'", what, offset)
+        n = int(np.count_nonzero(np.rint(4096 * (1 - np.asarray(alpha, float))) - offset > DECAY_MAX))
+        if n:
+            self.notes.append(f"{type_name(self.node)} '{self.name}': {what} = 0 on {n} neuron(s) clamped to decay "
+                              f"{DECAY_MAX}/4096 (Loihi's 12-bit maximum; 4096 would zero the state every step)")
+        return d
 
     def state(self, x: np.ndarray) -> np.ndarray:
         """A float state (voltage units) as a 24-bit integer."""
@@ -136,9 +157,14 @@ def _theta(name: str, node) -> float:
     return float(node.theta.max())
 
 
-def _decay(alpha: np.ndarray, name: str, what: str, offset: int = 0) -> np.ndarray:
-    if alpha.min() < 0 or alpha.max() > 1:
-        raise SnncError(f"node '{name}': {what} must lie in [0, 1] for Loihi's 12-bit decays, got [{alpha.min():g}, {alpha.max():g}]")
+def _decay(alpha: np.ndarray, where: str, what: str, offset: int = 0) -> np.ndarray:
+    """12-bit decay 4096·(1 − alpha) − offset; `where` names the node ("LIF node 'h'")."""
+    alpha = np.asarray(alpha, float)
+    bad = ~((alpha >= 0) & (alpha <= 1))  # also catches NaN
+    if bad.any():
+        i = int(np.argmax(bad.ravel()))
+        raise SnncError(f"quantize loihi: {where}: {what} must lie in [0, 1] for Loihi's 12-bit decays "
+                        f"4096·(1 − {what}), got {alpha.ravel()[i]:g} (neuron {i})")
     return np.clip(np.rint(4096 * (1 - alpha)) - offset, 0, DECAY_MAX).astype(np.int64)
 
 
@@ -155,6 +181,45 @@ def quantize_weights(w_eff: np.ndarray) -> tuple[np.ndarray, int, str]:
     step = 2 ** (e + k)  # mixed mantissas are multiples of 2
     mant = np.clip(np.rint(w_eff / step) * (1 << k), lo, hi).astype(np.int64)
     return mant, e, mode
+
+
+def weight_step(mode: str, e: int) -> float:
+    """The smallest nonzero effective weight (a_in units) at exponent e in sign mode `mode`."""
+    return 2.0 ** (e + weight_range(mode)[2])
+
+
+def check_weights(dname: str, where: str, W: np.ndarray, k: np.ndarray, S: float, w_eff: np.ndarray,
+                  mant: np.ndarray, e: int, mode: str) -> str | None:
+    """An error if every nonzero weight flushed to zero; a warning (returned) if precision is badly lost."""
+    nz = w_eff != 0
+    if not nz.any():
+        return None
+    flushed = int(np.count_nonzero(nz & (mant == 0)))
+    step = weight_step(mode, WEIGHT_EXP[0])
+    kmax = float(np.abs(k).max())
+    wmax = float(np.abs(np.where(nz, W, 0)).max())
+    if flushed == int(nz.sum()):
+        raise SnncError(f"quantize loihi: Dense '{dname}' (feeding {where}): all its nonzero weights quantize to zero: "
+                        f"largest |weight| {wmax:g} is {float(np.abs(w_eff).max()):.3g} in a_in units at voltage scale "
+                        f"2^{int(math.log2(S))}, below the smallest representable effective weight {step:g} "
+                        f"(float weight {step * 64 / (kmax * S):.3g}); scale the weights up or lower the threshold")
+    bits = int(np.abs(mant).max()).bit_length()
+    if bits < MIN_MANT_BITS or 2 * flushed > int(nz.sum()):
+        return (f"warning: Dense '{dname}' (feeding {where}) loses precision: largest |mantissa| "
+                f"{int(np.abs(mant).max())} uses {bits} bit(s) at weight_exp {e} ({mode}), {flushed} of {int(nz.sum())} "
+                f"nonzero weights flush to zero (below float weight {weight_step(mode, e) * 32 / (kmax * S):.3g}); "
+                f"largest |weight| {wmax:g}, voltage scale 2^{int(math.log2(S))}")
+    return None
+
+
+def check_finite(where: str, node: Primitive) -> None:
+    """Every float array parameter of `node` must be finite (Loihi parameters are fixed-width integers)."""
+    for f in node.array_fields():
+        a = np.asarray(getattr(node, f))
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            i = int(np.argmax(~np.isfinite(a.ravel())))
+            raise SnncError(f"quantize loihi: {where}: {f} {a.ravel()[i]:g} (element {i}) is not finite; "
+                            f"Loihi cannot represent it")
 
 
 def quantize_bias(bias_v: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -193,19 +258,21 @@ def _voltage_scale(name: str, node, dense: list[tuple[str, Dense]], traces: dict
         bound, headroom = max(thr, inp + thr, bias), 2.0
     if bound <= 0:
         return 64.0
-    S = 2.0 ** math.floor(math.log2(V_LIM / (bound * headroom)))
+    # in logs: a huge bound (theta 1e300) must not overflow bound·headroom to inf
+    lg = math.floor(math.log2(V_LIM) - math.log2(bound) - math.log2(headroom))
     if w_abs > 0:
-        S = min(S, 2.0 ** math.floor(math.log2(W_MAX_EFF * 64 / w_abs)))
-    return S
+        lg = min(lg, math.floor(math.log2(W_MAX_EFF * 64) - math.log2(w_abs)))
+    return 2.0 ** min(max(lg, -1000), 1000)  # float64's range; at -1000 every weight flushes (an error later)
 
 
 def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
-    """The pure rewrite; returns (new graph, {"formats", "scales", "weight_error"})."""
+    """The pure rewrite; returns (new graph, {"formats", "scales", "weight_error", "out_scale", "out_offset", "notes"})."""
     g = graph.copy()
     neurons = tuple(QUANT_RULES)
     formats: dict[str, str] = {}
     scales: dict[str, float] = {}
     werr: dict[str, float] = {}
+    notes: list[str] = []  # precision warnings (printed by the pass report)
     out_scale: dict[str, np.ndarray | float] = {}
     out_offset: dict[str, np.ndarray] = {}
     dense_of: dict[str, list[tuple[str, Dense]]] = {}
@@ -229,6 +296,10 @@ def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
             if e.port not in r.free_ports and not isinstance(graph.nodes[e.src], Dense):
                 raise SnncError(f"quantize loihi: edge {e}: Loihi neurons take input only through a Dense")
         dense = dense_of.get(name, [])
+        where = f"{type_name(node)} '{name}'"
+        check_finite(where, node)
+        for dname, d in dense:
+            check_finite(f"Dense '{dname}'", d)
         S = _voltage_scale(name, node, dense, traces)
         scales[name] = out_scale[name] = S
         k = r.factor(node)
@@ -242,12 +313,16 @@ def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
                 mant, e, mode = quantize_weights(w_eff)
             except SnncError as err:
                 raise SnncError(f"quantize loihi: Dense '{dname}': {err}") from None
+            warn = check_weights(dname, where, d.W, k, S, w_eff, mant, e, mode)
+            if warn:
+                notes.append(warn)
             g.nodes[dname] = LoihiDense(mant, e, 8, mode)
             werr[dname] = _rel(mant * 2.0 ** e, w_eff)
             out_scale[dname], out_offset[dname] = k * S / 64, d.b  # LoihiDense output units per unit of the float Dense output
             formats[dname] = f"LoihiDense 8-bit {mode} mantissa, weight_exp {e}"
-        g.nodes[name], formats[name] = r.build(Neuron(name, node, S, bias_f, graph, formats))
-    return g, {"formats": formats, "scales": scales, "weight_error": werr, "out_scale": out_scale, "out_offset": out_offset}
+        g.nodes[name], formats[name] = r.build(Neuron(name, node, S, bias_f, graph, formats, notes))
+    return g, {"formats": formats, "scales": scales, "weight_error": werr, "out_scale": out_scale, "out_offset": out_offset,
+               "notes": notes}
 
 
 # -- the neuron families of Lava's LIF and snnc's ALIF/LI ----------------------------
@@ -256,7 +331,7 @@ def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
 def _lif(q: Neuron) -> tuple[Primitive, str]:
     node = q.node
     bm, be = q.bias()
-    vth = np.rint(node.theta * q.S / 64).astype(np.int64)
+    vth = q.mant(node.theta, "theta")
     du, u0 = np.full(node.size, DECAY_MAX, np.int64), np.zeros(node.size, np.int64)
     out = LoihiLIF(du, q.decay(node.alpha, "alpha"), vth, bm, be, node.reset, u0, q.state(node.v0))
     return out, f"LoihiLIF 24-bit u,v; 12-bit du,dv; vth 17-bit; scale 2^{q.log2S}"
@@ -271,7 +346,7 @@ def _cuba_current(name: str, node: CubaLIF, traces: dict, k: np.ndarray) -> floa
 def _cuba(q: Neuron) -> tuple[Primitive, str]:
     node = q.node
     bm, be = q.bias(node.bias)
-    vth = np.rint(node.theta * q.S / 64).astype(np.int64)
+    vth = q.mant(node.theta, "theta")
     du = q.decay(node.alpha_syn, "alpha_syn", offset=1)
     dv = q.decay(node.alpha_mem, "alpha_mem")
     out = LoihiLIF(du, dv, vth, bm, be, node.reset, q.state(node.gain * node.i0), q.state(node.v0))
@@ -290,10 +365,9 @@ def _alif_threshold(name: str, node: ALIF) -> float:
 def _alif(q: Neuron) -> tuple[Primitive, str]:
     node, name = q.node, q.name
     bm, be = q.bias()
-    vth = np.rint(node.b0 * q.S / 64).astype(np.int64)
-    beta = np.rint(node.beta * q.S / 64).astype(np.int64)
-    if vth.min() < 0 or beta.min() < 0:
+    if node.b0.min() < 0 or node.beta.min() < 0:
         raise SnncError(f"quantize loihi: ALIF '{name}': b0 and beta must be non-negative for unsigned thresholds")
+    vth, beta = q.mant(node.b0, "b0"), q.mant(node.beta, "beta")
     b0 = np.rint(node.b_init * 2**B_FRAC).astype(np.int64)
     out = LoihiALIF(q.decay(node.alpha, "alpha"), q.decay(node.rho, "rho"), vth, beta, bm, be, q.state(node.v0), b0)
     return out, f"LoihiALIF 24-bit v, b·2^{B_FRAC}; 12-bit dv,dr; vth,beta 17-bit; scale 2^{q.log2S}"
