@@ -27,6 +27,16 @@ DENSE = (Dense, LoihiDense)
 GRADED_BITS = 24  # num_message_bits for graded messages (Loihi 2 graded spikes carry up to 24 bits)
 
 
+def _unmappable(kind: str) -> str:
+    """Why a primitive has no Lava lowering, and what to do instead."""
+    if kind == "LSTM":
+        return "Loihi cannot run it (no neuromorphic mapping); compile it for the numpy or onnx target instead"
+    if kind == "Int8Dense":
+        return ("int8 quantization has no Loihi mapping; for the loihi target compile with --quantize loihi "
+                "(Loihi's 8-bit mantissa + exponent fixed point), or run the int8 graph on the numpy or onnx target")
+    return "no Lava lowering rule; compile it for the numpy or onnx target instead"
+
+
 @dataclass
 class LavaNet:
     """A Lava network description: process specs, connections and the arrays they reference."""
@@ -185,9 +195,7 @@ class Lowerer:
         for name, node in g.nodes.items():
             fn = RULES.get(type(node))
             if fn is None:
-                why = ("Loihi cannot run it (no neuromorphic mapping); compile it for the numpy or onnx target instead"
-                       if type(node).__name__ == "LSTM" else
-                       "no Lava lowering rule; compile it for the numpy or onnx target instead")
+                why = _unmappable(type(node).__name__)
                 raise LoweringError(name, type(node).__name__, BACKEND, why)
             fn(self, name, node)
         self.timing = retime(g, self.hops)

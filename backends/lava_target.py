@@ -63,8 +63,18 @@ def compile_artifact(graph: Graph, out: Path, options: dict) -> str:
     lat = max(net.latency.values(), default=0)
     kinds = _kinds(net)
     return (f"wrote {out} (Lava network: {', '.join(f'{v} {k}' for k, v in kinds.items())}; {'floating' if net.mode == 'float' else net.mode} point; "
-            f"Dense latency {lat} step(s) compensated and stripped)"
+            f"Dense latency {lat} step(s) compensated and stripped)" + _delay_warning(net.procs)
             + "".join(f"\n  LIF {ln}" for ln in lif_paths(net.procs)))
+
+
+def _delay_warning(procs: dict) -> str:
+    """A warning when a delay exceeds what a Loihi chip holds (Lava's CPU simulator runs any delay)."""
+    long = {n: p["params"]["delay"] for n, p in procs.items() if p["kind"] == "delay" and p["params"]["delay"] > MAX_DELAY}
+    if not long:
+        return ""
+    n, d = max(long.items(), key=lambda kv: kv[1])
+    return (f"; warning: {len(long)} delay process(es) exceed Loihi's {MAX_DELAY}-step limit (longest: '{n}', {d} steps): "
+            "Lava's CPU simulator runs them, a Loihi chip could not")
 
 
 def _kinds(net: LavaNet) -> dict[str, int]:

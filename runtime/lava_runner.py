@@ -70,7 +70,7 @@ def run_description(desc: Path, xs: dict[str, np.ndarray], options: dict) -> tup
             _killgroup(proc)
             _, err = proc.communicate()
             raise LavaError(f"Lava run of {desc} timed out after {timeout:g} s and was killed "
-                            f"(raise the timeout option); last output: {_tail(err or '')}") from None
+                            f"(raise it with --timeout SECONDS); last output: {_tail(err or '')}") from None
         finally:
             if proc.poll() is None:
                 _killgroup(proc)

@@ -144,3 +144,67 @@ def test_per_neuron_zero_reset_stays_on_lava_lif_fixed(tmp_path):
     paths, spk = _fixed_exact(q, spikes(25, 2, 8, seed=2), tmp_path)
     assert paths == {"lif1": "lif", "c2": "lif"}
     assert spk["lif1"] > 20 and spk["c2"] > 10
+
+
+# -- one sample: Lava's own Dense (a batch swaps in Sparse block diagonals) ------------------
+
+_WHICH_DENSE = """
+import json, sys
+from pathlib import Path
+import numpy as np
+from snnc.runtime.lava_worker import Built
+d = Path(sys.argv[1])
+doc = json.loads((d / "network.json").read_text())
+with np.load(d / "weights.npz", allow_pickle=False) as z:
+    arrays = dict(z)
+src = {p["node"]: p["size"] for p in doc["procs"].values() if p["kind"] == "source"}
+out = {}
+for B in (1, 2):  # the classes the worker builds for one sample and for a batch
+    b = Built(doc, arrays, {n: np.zeros((2, B, k)) for n, k in src.items()}, 2, set())
+    out[B] = {n: type(p).__module__ + "." + type(p).__name__ for n, p in b.procs.items() if doc["procs"][n]["kind"] == "dense"}
+print(json.dumps(out))
+"""
+
+
+def test_single_sample_fixed_bit_exact_on_lavas_own_dense_and_lif(tmp_path):
+    import subprocess
+
+    q = quantize(per_neuron_zero(), "loihi")
+    paths, spk = _fixed_exact(q, spikes(40, 1, 8, seed=3), tmp_path)  # B = 1
+    assert paths == {"lif1": "lif", "c2": "lif"}
+    assert spk["lif1"] > 50 and spk["c2"] > 50
+    r = subprocess.run([str(lava_python()), "-c", _WHICH_DENSE, str(tmp_path / "m.lava")], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    used = json.loads(r.stdout.strip().splitlines()[-1])
+    assert set(used["1"]) >= {"fc1", "rec1", "fc2", "fc3"}
+    assert set(used["1"].values()) == {"lava.proc.dense.process.Dense"}, used["1"]
+    assert set(used["2"].values()) == {"lava.proc.sparse.process.Sparse"}, used["2"]
+
+
+# -- what the user is told ------------------------------------------------------------------
+
+def test_int8_graph_on_loihi_says_use_quantize_loihi(tmp_path):
+    from snnc.compiler.errors import LoweringError
+    with pytest.raises(LoweringError, match=r"node 'fc1' \(Int8Dense\):.*compile with --quantize loihi"):
+        lava_target.compile_artifact(quantize(per_neuron_zero(), "int8"), tmp_path / "m.lava", {})
+    assert not (tmp_path / "m.lava").exists()
+
+
+def test_compile_warns_about_delays_beyond_loihis_limit(tmp_path):
+    import dataclasses
+    g = per_neuron_zero()
+    g.edges = [dataclasses.replace(e, delay=70) if (e.src, e.dst) == ("c2", "fc3") else e for e in g.edges]
+    msg = lava_target.compile_artifact(g, tmp_path / "m.lava", {})
+    first = msg.splitlines()[0]
+    assert "warning: 1 delay process(es) exceed Loihi's 62-step limit" in first and "a Loihi chip could not" in first, msg
+    long = [p["params"]["delay"] for p in json.loads((tmp_path / "m.lava" / "network.json").read_text())["procs"].values()
+            if p["kind"] == "delay"]
+    assert max(long) > 62 and f"{max(long)} steps" in first
+    assert "warning" not in lava_target.compile_artifact(per_neuron_zero(), tmp_path / "ok.lava", {})
+
+
+def test_timeout_error_names_the_cli_option():
+    from snnc.runtime.lava_runner import LavaError
+    with pytest.raises(LavaError, match=r"timed out after 0\.3 s.*--timeout SECONDS"):
+        lava_target.run_graph(per_neuron_zero(), spikes(5, 1, 8), {"timeout": 0.3})
