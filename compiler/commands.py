@@ -168,6 +168,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         lava_python()
     if not is_torch_model(args.model):
         raise SnncError(f"verify: {args.model} is not a PyTorch model; verify compares backends against the PyTorch model it came from")
+    if args.input is None and (args.steps <= 0 or args.batch <= 0 or not 0 <= args.rate <= 1):
+        raise SnncError(f"verify: the random input needs --steps > 0, --batch > 0 and 0 <= --rate <= 1, "
+                        f"got {args.steps}, {args.batch}, {args.rate}")
     graph, module = model_graph(args, args.dtype)
     F = graph.nodes[graph.inputs[0]].size
     x = load_input(args.input)

@@ -13,9 +13,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
+    from snnc.compiler.errors import SnncError
     if not parent.is_dir():
-        from snnc.compiler.errors import SnncError
         raise SnncError(f"cannot write {path}: directory {parent} does not exist")
+    if path.is_dir():
+        raise SnncError(f"cannot write {path}: it is a directory")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=parent)
     os.close(fd)
     tmp = Path(tmp)

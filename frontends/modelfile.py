@@ -79,7 +79,10 @@ def load_model(spec: str, weights: str | None = None, allow_pickle: bool = False
         factory = getattr(mod, fn_name, None)
         if not callable(factory):
             raise SnncError(f"model '{spec}': module '{mod_name}' has no callable '{fn_name}'")
-        module = factory()
+        try:
+            module = factory()
+        except Exception as e:  # the user's code: its failure is the user's to fix, named as such
+            raise SnncError(f"model '{spec}': the factory raised {type(e).__name__}: {' '.join(str(e).split())}") from None
         if not isinstance(module, nn.Module):
             raise SnncError(f"model '{spec}': factory returned {type(module).__name__}, not an nn.Module")
         if weights:
@@ -101,7 +104,10 @@ def load_model(spec: str, weights: str | None = None, allow_pickle: bool = False
             arch, config, sd = doc["arch"], doc["config"], doc["state_dict"]
         except KeyError as e:
             raise FileFormatError(f"{path}: model file lacks {e}") from None
-        module, _ = zoo.build(arch, config) if arch in zoo.ARCHS else (None, None)
+        try:
+            module, _ = zoo.build(arch, config) if arch in zoo.ARCHS else (None, None)
+        except SnncError as e:
+            raise FileFormatError(f"{path}: {e}") from None
         if module is None:
             raise FileFormatError(f"{path}: unknown architecture '{arch}' (known: {', '.join(sorted(zoo.ARCHS))})")
         _load_state(module, sd, str(path))

@@ -113,6 +113,12 @@ def _lstm(m: LSTMLayer, b: Builder, path: str, src: str) -> str:
     return out
 
 
+@register_converter(nn.LSTM)
+def _plain_lstm(m: nn.LSTM, b: Builder, path: str, src: str) -> str:
+    raise TraceError(f"nn.LSTM returns (output, (h, c)), which is not a sequence snnc can trace; wrap it as "
+                     f"snnc.frontends.rc_lstm.LSTMLayer(lstm=...) (time-first input, unidirectional, no proj_size)")
+
+
 @register_converter(EarlyExit)
 def _early_exit(m: EarlyExit, b: Builder, path: str, src: str) -> str:
     n = b.graph.nodes[src].size
@@ -123,8 +129,12 @@ def _early_exit(m: EarlyExit, b: Builder, path: str, src: str) -> str:
 
 def build_rc_lstm(cfg: dict) -> nn.Module:
     F, h, k = cfg["sizes"]
-    return RankCodedLSTM(F, h, k, theta=cfg["theta"], readout=cfg["readout"], num_layers=cfg["num_layers"])
+    m = RankCodedLSTM(F, h, k, theta=cfg["theta"], readout=cfg["readout"], num_layers=cfg["num_layers"])
+    with torch.no_grad():  # an untrained readout is nearly uniform; a larger gain lets the reference model exit early
+        m.fc.weight.mul_(float(cfg["readout_gain"]))
+    return m
 
 
-zoo.register_arch("rc-lstm", build_rc_lstm, {"sizes": [40, 64, 3], "theta": 0.5, "readout": "softmax", "num_layers": 1},
+zoo.register_arch("rc-lstm", build_rc_lstm, {"sizes": [40, 64, 3], "theta": 0.5, "readout": "softmax", "num_layers": 1,
+                                             "readout_gain": 12.0},
                   "rank-coded LSTM of seed 001, 40-64-3 with softmax readout and early exit at confidence > theta")

@@ -39,6 +39,8 @@ def register_arch(name: str, build: Callable[[dict[str, Any]], nn.Module], defau
 def _srnn(cfg: dict[str, Any]) -> nn.Module:
     """sizes [F, h1, ..., O]: recurrent ALIF (or LIF) hidden layers and an LI readout."""
     sizes = cfg["sizes"]
+    if not isinstance(sizes, list) or len(sizes) < 3 or not all(isinstance(n, int) and n > 0 for n in sizes):
+        raise ValueError(f"sizes must be a list of at least 3 positive integers [inputs, hidden..., outputs], got {sizes!r}")
     layers: "OrderedDict[str, nn.Module]" = OrderedDict()
     for i, (a, b) in enumerate(zip(sizes[:-2], sizes[1:-1]), 1):
         if cfg.get("neuron", "alif") == "alif":
@@ -68,4 +70,7 @@ def build(name: str, config: dict[str, Any] | None = None, seed: int = 0) -> tup
     if unknown:
         raise SnncError(f"zoo model '{name}': unknown option(s) {', '.join(sorted(unknown))}; options: {', '.join(arch.defaults)}")
     torch.manual_seed(seed)
-    return arch.build(cfg), cfg
+    try:
+        return arch.build(cfg), cfg
+    except (ValueError, TypeError, IndexError, KeyError, RuntimeError) as e:  # a bad option value, e.g. theta=1.5
+        raise SnncError(f"zoo model '{name}': invalid configuration ({' '.join(str(e).split()) or type(e).__name__})") from None
