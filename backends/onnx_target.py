@@ -103,7 +103,8 @@ def run_graph(graph: Graph, x, options: dict):
     if probes:  # probes are plain graph outputs of the lowered model: whole [T, B, n] sequences, measured
         g = graph.copy()
         g.outputs = list(graph.outputs) + probes
-    rt = OnnxRuntime(_lower(g, options), threads=options.get("threads"), where="onnx model")
+    rt = OnnxRuntime(_lower(g, options), threads=options.get("threads"), where="onnx model",
+                     noise_seed=options.get("noise_seed", 0))
     outs, act = rt.run(x, progress=options.get("progress", False))
     for n in record:
         act.traces.setdefault(n, {})["out"] = outs.pop(n) if n in probes else outs[n]
@@ -114,7 +115,8 @@ def run_artifact(path: Path, x, options: dict):
     _require()
     from snnc.runtime.onnx_runtime import OnnxRuntime
 
-    return OnnxRuntime(Path(path), threads=options.get("threads")).run(x, progress=options.get("progress", False))
+    rt = OnnxRuntime(Path(path), threads=options.get("threads"), noise_seed=options.get("noise_seed", 0))
+    return rt.run(x, progress=options.get("progress", False))
 
 
 def _load(path: Path):

@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--activity", help="also write the activity record (.npz)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="numpy runtime precision")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds before a Lava run is stopped (default 600)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise drawn for stochastic neurons whose "
+                                                      "noise inputs are not given (default 0)")
     p.set_defaults(fn=commands.cmd_run)
 
     p = sub.add_parser("verify", parents=[common], help="check that targets agree with the PyTorch model",

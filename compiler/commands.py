@@ -102,7 +102,7 @@ def _save_outputs(path: str, outputs: dict[str, np.ndarray]) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     name, target = target_for_artifact(Path(args.artifact))
     x = load_input(args.input)
-    options = {"dtype": args.dtype, "progress": True, "timeout": args.timeout}
+    options = {"dtype": args.dtype, "progress": True, "timeout": args.timeout, "noise_seed": args.seed}
     outputs, activity = target.run_artifact(Path(args.artifact), x, options)
     if args.output:
         _save_outputs(args.output, outputs)

@@ -101,6 +101,8 @@ def from_bytes(data: bytes, where: str = "<bytes>") -> Graph:
             g = Graph(meta=doc.get("meta", {}))
             for nd in doc["nodes"]:
                 name, tname = nd["name"], nd["type"]
+                if name in g.nodes:
+                    raise FileFormatError(f"{where}: node '{name}' is defined twice")
                 cls = PRIMITIVES.get(tname)
                 if cls is None:
                     raise FileFormatError(f"{where}: node '{name}' has unknown primitive type '{tname}'")

@@ -45,8 +45,10 @@ def session_options(threads: int | None = None):
 class OnnxRuntime:
     """An onnxruntime session over an snnc model (ModelProto, bytes or file path)."""
 
-    def __init__(self, model, threads: int | None = None, where: str | None = None):
+    def __init__(self, model, threads: int | None = None, where: str | None = None, noise_seed: int = 0):
         import onnxruntime as ort
+
+        self.noise_seed = noise_seed
 
         if isinstance(model, (str, os.PathLike)):
             where = where or str(model)
@@ -114,7 +116,7 @@ class OnnxRuntime:
         for n, size in self.inputs.items():
             g.add(n, Input(size))
         g.edges = [Edge(n, "_", "noise") for n in self.noise]
-        return fill_noise(g, x)
+        return fill_noise(g, x, seed=self.noise_seed)
 
     # -- whole sequences --------------------------------------------------------
     def run(self, x, progress: bool = False) -> tuple[dict[str, np.ndarray], Activity]:

@@ -207,3 +207,52 @@ def test_verify_checks_the_lava_environment_first(srnn, run_snnc, monkeypatch):
     p = run_snnc("verify", "m.pt", "--targets", "numpy,loihi")
     one_line_error(p, "SNNC_LAVA_PYTHON", "make setup")
     assert p.stdout == ""  # nothing ran before the check
+
+
+def test_onnx_done_when_chain_and_errors(srnn, run_snnc):
+    """Issue 5's path through the CLI, and its bad inputs: an opset too old, a file onnxruntime refuses."""
+    run_snnc("compile", "m.pt", "-t", "onnx", "-o", "m.onnx", check=True)
+    run_snnc("run", "m.onnx", "--input", "x.npy", "-o", "y.npy", check=True)
+    run_snnc("compile", "m.pt", "-t", "numpy", "-o", "m.snn", check=True)
+    run_snnc("run", "m.snn", "--input", "x.npy", "-o", "ys.npy", check=True)
+    np.testing.assert_allclose(np.load(srnn / "y.npy"), np.load(srnn / "ys.npy"), atol=1e-5)
+    p = run_snnc("verify", "m.pt", "--targets", "numpy,onnx", check=True)
+    assert "target onnx: PASS" in p.stdout
+    p = run_snnc("inspect", "m.onnx", check=True)
+    assert "MACs" in p.stdout or "MAC" in p.stdout, p.stdout
+    p = run_snnc("compile", "m.pt", "-t", "onnx", "--opset", "11", "-o", "old.onnx")
+    one_line_error(p, "opset 11 is too old")
+    assert not (srnn / "old.onnx").exists()
+    (srnn / "junk.onnx").write_bytes((srnn / "m.onnx").read_bytes()[:500])
+    p = run_snnc("run", "junk.onnx", "--input", "x.npy", "-o", "j.npy")
+    one_line_error(p, "junk.onnx")
+    assert not (srnn / "j.npy").exists()
+
+
+def test_more_user_errors_are_one_line(srnn, run_snnc, tmp_path):
+    (tmp_path / "adir").mkdir()
+    one_line_error(run_snnc("compile", "m.pt", "-t", "numpy", "-o", "adir"), "cannot write adir: it is a directory")
+    one_line_error(run_snnc("verify", "m.pt", "--steps", "-3"), "--steps > 0")
+    one_line_error(run_snnc("zoo", "srnn", "--set", "sizes=[3]", "-o", "b.pt"), "sizes must be a list of at least 3")
+    (tmp_path / "broken.py").write_text("def make():\n    raise ValueError('no such layer size')\n")
+    import os
+    env_pp = os.environ.get("PYTHONPATH", "")
+    os.environ["PYTHONPATH"] = str(tmp_path) + os.pathsep + env_pp
+    try:
+        one_line_error(run_snnc("compile", "broken:make", "-t", "numpy", "-o", "b.snn"),
+                       "model 'broken:make': the factory raised ValueError: no such layer size")
+    finally:
+        os.environ["PYTHONPATH"] = env_pp
+
+
+def test_run_seed_draws_different_noise(run_snnc, tmp_path):
+    run_snnc("zoo", "spsn", "-o", "s.pt", check=True)
+    run_snnc("compile", "s.pt", "-t", "numpy", "-o", "s.snn", check=True)
+    run_snnc("compile", "s.pt", "-t", "onnx", "-o", "s.onnx", check=True)
+    np.save(tmp_path / "x.npy", (np.random.default_rng(0).random((20, 2, 40)) < 0.2).astype(np.float32))
+    for art in ("s.snn", "s.onnx"):
+        run_snnc("run", art, "--input", "x.npy", "-o", f"{art}.0.npy", check=True)
+        p = run_snnc("run", art, "--input", "x.npy", "--seed", "7", "-o", f"{art}.7.npy", check=True)
+        assert "default_rng(seed=7)" in p.stderr
+        assert not np.array_equal(np.load(tmp_path / f"{art}.0.npy"), np.load(tmp_path / f"{art}.7.npy"))
+    np.testing.assert_allclose(np.load(tmp_path / "s.snn.7.npy"), np.load(tmp_path / "s.onnx.7.npy"), atol=1e-5)

@@ -175,3 +175,20 @@ def test_printer_and_dot(graph):
     dot = to_dot(graph)
     assert dot.startswith('digraph "snnc" {') and '"n1" -> "rec1" [style=dashed, label="z^-1"];' in dot
     assert '"x" [label="x\\nInput [6] spike"' in dot
+
+
+def test_duplicate_node_in_file_is_an_error(graph):
+    import io
+    import json
+    data = to_bytes(graph)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(buf, "w") as zout:
+        for item in zin.namelist():
+            content = zin.read(item)
+            if item == "graph.json":
+                doc = json.loads(content)
+                doc["nodes"].append(doc["nodes"][1])
+                content = json.dumps(doc).encode()
+            zout.writestr(item, content)
+    with pytest.raises(FileFormatError, match="node 'fc1' is defined twice"):
+        from_bytes(buf.getvalue(), "dup.snn")
