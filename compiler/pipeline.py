@@ -75,8 +75,8 @@ def _fmt_quantize(r: dict) -> list[str]:
     acc = r.get("accuracy")
     if acc:
         lines.append(f"  accuracy of '{acc['output']}': {_pct(acc['before'])} -> {_pct(acc['after'])}")
-    for note in r.get("notes", []):
-        lines.append(f"  note: {note}")
+    for note in r.get("notes", []):  # a precision warning reads as one, not as a note
+        lines.append(f"  {note}" if note.startswith("warning:") else f"  note: {note}")
     return lines
 
 
