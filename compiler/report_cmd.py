@@ -68,22 +68,19 @@ def load_input(path: str | None, graph: Graph, steps: int, batch: int, rate: flo
         x = {n: (rng.random((steps, batch, f)) < rate).astype(np.float64) for n, f in sizes.items()}
         info = {"source": "random", "path": None, "seed": seed, "rate": rate}
     else:
-        p = Path(path)
-        if not p.is_file():
-            raise InputError(f"--input {path}: no such file")
-        try:
-            z = np.load(p, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
-            raise InputError(f"--input {path}: not a readable .npy/.npz file ({e})") from None
-        if isinstance(z, np.ndarray):
-            if len(sizes) != 1:
-                raise InputError(f"--input {path}: the graph has {len(sizes)} inputs; give an .npz with arrays "
-                                 + ", ".join(sizes))
-            x = {graph.inputs[0]: z}
-        else:
-            with z:
-                x = {k: z[k] for k in z.files}
-        info = {"source": "file", "path": str(p), "seed": None, "rate": None}
+        from snnc.compiler.commands import load_input as read_arrays
+        from snnc.runtime.inputs import noise_inputs
+
+        x = read_arrays(path)
+        if not isinstance(x, dict):
+            data = [n for n in graph.inputs if n not in noise_inputs(graph)]
+            if len(data) != 1:
+                raise InputError(f"--input {path}: the graph has {len(data)} data inputs; give an .npz with arrays "
+                                 + ", ".join(data))
+            x = {data[0]: x}
+        info = {"source": "file", "path": str(path), "seed": None, "rate": None}
+    from snnc.runtime.inputs import fill_noise
+    x = fill_noise(graph, x, seed=seed)  # stochastic neurons: one noise draw, counted like any input
     info["shape"] = {n: list(np.shape(a)) for n, a in x.items()}
     return (x if len(x) > 1 else next(iter(x.values()))), info
 
@@ -284,59 +281,6 @@ def format_report(doc: dict) -> str:
     return "\n".join(lines)
 
 
-def plot_report(doc: dict, activity: Activity, out: str | Path) -> None:
-    """PNG: per-layer ops and energy bars, and a spike raster of sample 0 (recorded spiking nodes)."""
-    import matplotlib
-    matplotlib.use("Agg")  # no display: the report runs headless
-    import matplotlib.pyplot as plt
-
-    from snnc.compiler.files import atomic_path
-
-    names = [n["name"] for n in doc["nodes"]]
-    pi = [n["per_inference"] for n in doc["nodes"]]
-    fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(10, 11))
-    x = np.arange(len(names))
-    parts = [("ACs", [c["acs"] for c in pi]), ("MACs", [c["macs"] for c in pi]),
-             ("update ops", [c["update_macs"] + c["update_acs"] for c in pi]),
-             ("dense equiv.", [c["dense_acs"] + c["dense_macs"] for c in pi])]
-    for i, (label, vals) in enumerate(parts):
-        ax1.bar(x + (i - 1.5) * 0.2, vals, 0.2, label=label)
-    ax1.set_yscale("symlog")
-    ax1.set_xticks(x, names, rotation=30, ha="right")
-    ax1.set_ylabel("ops per inference")
-    ax1.legend(fontsize=8)
-    ax1.set_title("operations per inference (per sample)")
-    em = doc["energy_model"]
-    ax2.bar(x, [n["energy_pJ"]["total"] for n in doc["nodes"]], color="tab:red")
-    ax2.set_xticks(x, names, rotation=30, ha="right")
-    ax2.set_ylabel("pJ per inference")
-    ax2.set_title(f"energy per inference ({em['name']}, {em['precision']}); "
-                  f"total {_e(doc['total']['energy_pJ']['per_inference'])}")
-    rows, ticks, offset = [], [], 0
-    for name in names:  # one row per neuron, one column per step: a raster that stays readable at 1000 rows
-        tr = activity.traces.get(name, {}).get("out")
-        if tr is None or activity.kinds.get(name) != SPIKE:
-            continue
-        rows.append((np.asarray(tr)[:, 0, :] != 0).T)
-        ticks.append((offset + tr.shape[2] / 2, name))
-        offset += tr.shape[2]
-    if rows:
-        ax3.imshow(np.concatenate(rows), aspect="auto", interpolation="nearest", cmap="Greys", origin="lower",
-                   extent=(-0.5, activity.T - 0.5, 0, offset))
-        for pos in np.cumsum([r.shape[0] for r in rows])[:-1]:
-            ax3.axhline(pos, color="tab:blue", lw=0.6)
-        ax3.set_yticks([p for p, _ in ticks], [n for _, n in ticks])
-        ax3.set_title("spike raster, sample 0 (one row per neuron)")
-    else:
-        ax3.set_title("spike raster: no spiking node was recorded")
-    ax3.set_xlabel("step")
-    ax3.set_xlim(-0.5, activity.T - 0.5)
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
-
-
 def record_list(graph: Graph) -> list[str]:
     """Nodes whose per-neuron outputs the cost model needs: every edge source and every spiking node."""
     names = {e.src for e in graph.edges} | {n for n, node in graph.nodes.items() if node.out_kind == SPIKE}
@@ -401,6 +345,7 @@ def run(args: argparse.Namespace) -> int:
             Path(tmp).write_text(json.dumps(doc, indent=2))
         print(f"wrote {args.json_out}")
     if args.plot:
+        from snnc.compiler.report_plot import plot_report
         plot_report(doc, activity, args.plot)
         print(f"wrote {args.plot}")
     return 0

@@ -256,3 +256,11 @@ def test_run_seed_draws_different_noise(run_snnc, tmp_path):
         assert "default_rng(seed=7)" in p.stderr
         assert not np.array_equal(np.load(tmp_path / f"{art}.0.npy"), np.load(tmp_path / f"{art}.7.npy"))
     np.testing.assert_allclose(np.load(tmp_path / "s.snn.7.npy"), np.load(tmp_path / "s.onnx.7.npy"), atol=1e-5)
+
+
+def test_report_on_a_stochastic_model_takes_a_plain_array(run_snnc, tmp_path):
+    run_snnc("zoo", "spsn", "-o", "s.pt", check=True)
+    run_snnc("compile", "s.pt", "-t", "numpy", "-o", "s.snn", check=True)
+    np.save(tmp_path / "x.npy", (np.random.default_rng(0).random((20, 2, 40)) < 0.2).astype(np.float32))
+    p = run_snnc("report", "s.snn", "--input", "x.npy", "--seed", "3", check=True)
+    assert "default_rng(seed=3)" in p.stderr and "layer1.spsn" in p.stdout
