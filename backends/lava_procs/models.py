@@ -38,7 +38,11 @@ def shift(x: np.ndarray, e: np.ndarray) -> np.ndarray:
 
 
 class _Gated(PyLoihiProcessModel):
-    """A neuron model that idles (drains a_in, sends zeros) until its retimed start step."""
+    """A neuron model that idles (drains a_in, sends zeros) until its retimed start step.
+
+    run_spk receives `inputs()`, gates on t_start and sends what `update` returns;
+    each concrete model states only its `update`.
+    """
 
     def waiting(self, a_in: np.ndarray) -> bool:
         if self.time_step <= self.proc_params.get("t_start", 0):
@@ -46,20 +50,80 @@ class _Gated(PyLoihiProcessModel):
             return True
         return False
 
+    def inputs(self) -> tuple[np.ndarray, ...]:
+        """This step's input messages, a_in first."""
+        return (self.a_in.recv(),)
+
+    def update(self, a_in: np.ndarray, *extra: np.ndarray) -> np.ndarray:
+        """One step of the neuron from its inputs; returns what s_out sends."""
+        raise NotImplementedError
+
+    def run_spk(self) -> None:
+        got = self.inputs()
+        if self.waiting(got[0]):
+            return
+        self.s_out.send(self.update(*got))
+
+
+class _NeuronFloat(_Gated):
+    """floating_pt declarations every snnc neuron model shares (s_out carries spikes or the graded v)."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    v: np.ndarray = LavaPyType(np.ndarray, float)
+    bias_mant: np.ndarray = LavaPyType(np.ndarray, float)
+    bias_exp: np.ndarray = LavaPyType(np.ndarray, float)
+
+
+class _SpikeStateFloat(_NeuronFloat):
+    """floating_pt neuron that keeps its last spike s and a threshold vth (ALIF, AHP, LTC)."""
+
+    s: np.ndarray = LavaPyType(np.ndarray, float)
+    vth: np.ndarray = LavaPyType(np.ndarray, float)
+
+
+class _NeuronFixed(_Gated):
+    """fixed_pt declarations every snnc neuron model shares: 24-bit a_in and v, Loihi's bias mantissa/exponent."""
+
+    s_out = None  # a spike (precision 1) or a graded v (precision 24): set by _SpikingFixed / _GradedFixed
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    bias_mant: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
+    bias_exp: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=3)
+
+    def bias_int(self) -> np.ndarray:
+        """bias_mant << bias_exp in int64."""
+        return shift(self.bias_mant.astype(np.int64), self.bias_exp.astype(np.int64))
+
+
+class _SpikingFixed(_NeuronFixed):
+    """fixed_pt neuron that sends 1-bit spikes."""
+
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
+
+
+class _GradedFixed(_NeuronFixed):
+    """fixed_pt neuron that sends its 24-bit v."""
+
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+
+
+class _SpikeStateFixed(_SpikingFixed):
+    """fixed_pt neuron that keeps its last spike s and a threshold vth (ALIF, AHP, LTC)."""
+
+    s: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
+    vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
+
 
 # -- ALIF -----------------------------------------------------------------------
 
 @implements(proc=ALIF, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyALIFModelFloat(_Gated):
+class PyALIFModelFloat(_SpikeStateFloat):
     """Floating-point ALIF, the operations of the NumPy reference kernel in the same order."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    v: np.ndarray = LavaPyType(np.ndarray, float)
     b: np.ndarray = LavaPyType(np.ndarray, float)
-    s: np.ndarray = LavaPyType(np.ndarray, float)
     alpha: np.ndarray = LavaPyType(np.ndarray, float)
     rho: np.ndarray = LavaPyType(np.ndarray, float)
     b0: np.ndarray = LavaPyType(np.ndarray, float)
@@ -68,34 +132,24 @@ class PyALIFModelFloat(_Gated):
     bias: np.ndarray = LavaPyType(np.ndarray, float)
     dv: np.ndarray = LavaPyType(np.ndarray, float)
     dr: np.ndarray = LavaPyType(np.ndarray, float)
-    vth: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_mant: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_exp: np.ndarray = LavaPyType(np.ndarray, float)
 
-    def run_spk(self) -> None:
-        a_in = self.a_in.recv()
-        if self.waiting(a_in):
-            return
+    def update(self, a_in: np.ndarray) -> np.ndarray:
         s_prev = self.s.copy()
         b = self.rho * self.b + (1 - self.rho) * s_prev
         B = self.b0 + self.beta * b
         v = self.alpha * self.v + (1 - self.alpha) * self.R * (a_in + self.bias) - B * s_prev
         s = (v - B > 0).astype(float)
         self.b[:], self.v[:], self.s[:] = b, v, s
-        self.s_out.send(s)
+        return s
 
 
 @implements(proc=ALIF, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyALIFModelFixed(_Gated):
+class PyALIFModelFixed(_SpikeStateFixed):
     """Fixed-point ALIF (snnc LoihiALIF): b holds the adaptation trace ·2^18, v is in LIF's (vth << 6) scale."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
-    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     b: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    s: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
     alpha: np.ndarray = LavaPyType(np.ndarray, float)
     rho: np.ndarray = LavaPyType(np.ndarray, float)
     b0: np.ndarray = LavaPyType(np.ndarray, float)
@@ -104,24 +158,17 @@ class PyALIFModelFixed(_Gated):
     beta: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
     dv: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
     dr: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
-    vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
-    bias_mant: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
-    bias_exp: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=3)
 
-    def run_spk(self) -> None:
-        a_in = self.a_in.recv()
-        if self.waiting(a_in):
-            return
+    def update(self, a_in: np.ndarray) -> np.ndarray:
         s_prev = self.s.astype(np.int64)
         dr, dv = self.dr.astype(np.int64), self.dv.astype(np.int64)
         b = trunc12(self.b.astype(np.int64) * (DECAY_UNITY - dr)) + (dr << ACT_SHIFT) * s_prev
         B = (self.vth.astype(np.int64) << VTH_SHIFT) + trunc12(self.beta.astype(np.int64) * b)
-        bias = shift(self.bias_mant.astype(np.int64), self.bias_exp.astype(np.int64))
         decayed = wrap32(trunc12(self.v.astype(np.int64) * (DECAY_UNITY - dv)))
-        v = np.clip(decayed + (a_in.astype(np.int64) << ACT_SHIFT) + bias - B * s_prev, -V_LIM, V_LIM)
+        v = np.clip(decayed + (a_in.astype(np.int64) << ACT_SHIFT) + self.bias_int() - B * s_prev, -V_LIM, V_LIM)
         s = (v > B).astype(np.int32)
         self.b[:], self.v[:], self.s[:] = b, v, s
-        self.s_out.send(s)
+        return s
 
 
 # -- LI -------------------------------------------------------------------------
@@ -129,52 +176,35 @@ class PyALIFModelFixed(_Gated):
 @implements(proc=LI, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyLIModelFloat(_Gated):
+class PyLIModelFloat(_NeuronFloat):
     """Floating-point leaky readout: v = alpha·v + gain·(a_in + bias); sends v."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    v: np.ndarray = LavaPyType(np.ndarray, float)
     alpha: np.ndarray = LavaPyType(np.ndarray, float)
     gain: np.ndarray = LavaPyType(np.ndarray, float)
     bias: np.ndarray = LavaPyType(np.ndarray, float)
     dv: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_mant: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_exp: np.ndarray = LavaPyType(np.ndarray, float)
 
-    def run_spk(self) -> None:
-        a_in = self.a_in.recv()
-        if self.waiting(a_in):
-            return
+    def update(self, a_in: np.ndarray) -> np.ndarray:
         self.v[:] = self.alpha * self.v + self.gain * (a_in + self.bias)
-        self.s_out.send(self.v.copy())
+        return self.v.copy()
 
 
 @implements(proc=LI, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyLIModelFixed(_Gated):
+class PyLIModelFixed(_GradedFixed):
     """Fixed-point leaky readout (snnc LoihiLI): v = clip24(trunc12(v·(4096−dv)) + (a_in << 6) + bias)."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
-    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     alpha: np.ndarray = LavaPyType(np.ndarray, float)
     gain: np.ndarray = LavaPyType(np.ndarray, float)
     bias: np.ndarray = LavaPyType(np.ndarray, float)
     dv: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
-    bias_mant: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
-    bias_exp: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=3)
 
-    def run_spk(self) -> None:
-        a_in = self.a_in.recv()
-        if self.waiting(a_in):
-            return
-        bias = shift(self.bias_mant.astype(np.int64), self.bias_exp.astype(np.int64))
+    def update(self, a_in: np.ndarray) -> np.ndarray:
         decayed = wrap32(trunc12(self.v.astype(np.int64) * (DECAY_UNITY - self.dv.astype(np.int64))))
-        v = np.clip(decayed + (a_in.astype(np.int64) << ACT_SHIFT) + bias, -V_LIM, V_LIM)
+        v = np.clip(decayed + (a_in.astype(np.int64) << ACT_SHIFT) + self.bias_int(), -V_LIM, V_LIM)
         self.v[:] = v
-        self.s_out.send(v.astype(np.int32))
+        return v.astype(np.int32)
 
 
 # -- Delay ----------------------------------------------------------------------
