@@ -12,7 +12,7 @@ import typing as ty
 
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
-from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.ports import PyInPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
@@ -20,7 +20,8 @@ from lava.magma.core.process.variable import Var
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from snnc.backends.lava_procs.models import ACT_SHIFT, DECAY_UNITY, V_LIM, VTH_SHIFT, _Gated, shift, trunc12
+from snnc.backends.lava_procs.models import (ACT_SHIFT, DECAY_UNITY, V_LIM, VTH_SHIFT, _Gated, _NeuronFloat,
+                                             _SpikeStateFixed, _SpikeStateFloat, _SpikingFixed, trunc12)
 from snnc.compiler.primitives.fixed_seed import sigmoid_q16
 
 Arr = ty.Union[float, int, np.ndarray]
@@ -70,14 +71,10 @@ class SPSN(AbstractProcess):
 @implements(proc=AHP, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyAHPModelFloat(_Gated):
+class PyAHPModelFloat(_SpikeStateFloat):
     """Floating-point AHP, the operations of the NumPy reference kernel in the same order."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    v: np.ndarray = LavaPyType(np.ndarray, float)
     aux: np.ndarray = LavaPyType(np.ndarray, float)
-    s: np.ndarray = LavaPyType(np.ndarray, float)
     alpha: np.ndarray = LavaPyType(np.ndarray, float)
     alpha_aux: np.ndarray = LavaPyType(np.ndarray, float)
     w_ahp: np.ndarray = LavaPyType(np.ndarray, float)
@@ -85,32 +82,22 @@ class PyAHPModelFloat(_Gated):
     theta: np.ndarray = LavaPyType(np.ndarray, float)
     dv: np.ndarray = LavaPyType(np.ndarray, float)
     da: np.ndarray = LavaPyType(np.ndarray, float)
-    vth: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_mant: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_exp: np.ndarray = LavaPyType(np.ndarray, float)
 
-    def run_spk(self) -> None:
-        a_in = self.a_in.recv()
-        if self.waiting(a_in):
-            return
+    def update(self, a_in: np.ndarray) -> np.ndarray:
         aux = self.alpha_aux * self.aux + self.w_ahp * self.s
         v = self.alpha * self.v + self.gain * a_in + aux
         s = (v - self.theta > 0).astype(float)
         self.aux[:], self.v[:], self.s[:] = aux, v * (1 - s), s
-        self.s_out.send(s)
+        return s
 
 
 @implements(proc=AHP, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyAHPModelFixed(_Gated):
+class PyAHPModelFixed(_SpikeStateFixed):
     """Fixed-point AHP (snnc LoihiAHP): v and aux 24-bit in one scale, w_ahp added << 6 per own spike."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
-    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     aux: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    s: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
     alpha: np.ndarray = LavaPyType(np.ndarray, float)
     alpha_aux: np.ndarray = LavaPyType(np.ndarray, float)
     gain: np.ndarray = LavaPyType(np.ndarray, float)
@@ -118,24 +105,17 @@ class PyAHPModelFixed(_Gated):
     w_ahp: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
     dv: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
     da: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
-    vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
-    bias_mant: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
-    bias_exp: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=3)
 
-    def run_spk(self) -> None:
-        a_in = self.a_in.recv()
-        if self.waiting(a_in):
-            return
+    def update(self, a_in: np.ndarray) -> np.ndarray:
         s_prev = self.s.astype(np.int64)
         da, dv = self.da.astype(np.int64), self.dv.astype(np.int64)
         aux = np.clip(trunc12(self.aux.astype(np.int64) * (DECAY_UNITY - da))
                       + (self.w_ahp.astype(np.int64) << ACT_SHIFT) * s_prev, -V_LIM, V_LIM)
-        bias = shift(self.bias_mant.astype(np.int64), self.bias_exp.astype(np.int64))
         v = np.clip(trunc12(self.v.astype(np.int64) * (DECAY_UNITY - dv)) + (a_in.astype(np.int64) << ACT_SHIFT)
-                    + bias + aux, -V_LIM, V_LIM)
+                    + self.bias_int() + aux, -V_LIM, V_LIM)
         s = v > (self.vth.astype(np.int64) << VTH_SHIFT)
         self.aux[:], self.v[:], self.s[:] = aux, np.where(s, 0, v), s
-        self.s_out.send(s.astype(np.int32))
+        return s.astype(np.int32)
 
 
 # -- SPSN -----------------------------------------------------------------------
@@ -143,77 +123,55 @@ class PyAHPModelFixed(_Gated):
 class _SPSNModel(_Gated):
     """Drains the noise port every step (a sender never blocks on a full channel), then gates on t_start."""
 
-    def inputs(self) -> tuple[np.ndarray, np.ndarray] | None:
+    def inputs(self) -> tuple[np.ndarray, np.ndarray]:
         u = self.u_in.recv()
-        a_in = self.a_in.recv()
-        return None if self.waiting(a_in) else (a_in, u)
+        return self.a_in.recv(), u
 
 
 @implements(proc=SPSN, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PySPSNModelFloat(_SPSNModel):
+class PySPSNModelFloat(_SPSNModel, _NeuronFloat):
     """Floating-point SPSN, the operations of the NumPy reference kernel (torch's sigmoid formula)."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     u_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     i: np.ndarray = LavaPyType(np.ndarray, float)
-    v: np.ndarray = LavaPyType(np.ndarray, float)
     alpha: np.ndarray = LavaPyType(np.ndarray, float)
     beta: np.ndarray = LavaPyType(np.ndarray, float)
     di: np.ndarray = LavaPyType(np.ndarray, float)
     dv: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_mant: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_exp: np.ndarray = LavaPyType(np.ndarray, float)
 
-    def run_spk(self) -> None:
-        got = self.inputs()
-        if got is None:
-            return
-        a_in, u = got
+    def update(self, a_in: np.ndarray, u: np.ndarray) -> np.ndarray:
         i = self.alpha * self.i + a_in
         v = self.beta * self.v + (1 - self.beta) * i
         self.i[:], self.v[:] = i, v
         if self.proc_params["stochastic"]:
             with np.errstate(over="ignore"):  # exp overflow gives the right limit σ = 0
-                s = (u < 1 / (1 + np.exp(-v))).astype(float)
-        else:
-            s = (v > 0).astype(float)
-        self.s_out.send(s)
+                return (u < 1 / (1 + np.exp(-v))).astype(float)
+        return (v > 0).astype(float)
 
 
 @implements(proc=SPSN, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PySPSNModelFixed(_SPSNModel):
+class PySPSNModelFixed(_SPSNModel, _SpikingFixed):
     """Fixed-point SPSN (snnc LoihiSPSN): i, v 24-bit; s = u_in < sigmoid_q16(v, v_frac) or v > 0."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     u_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
     i: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     alpha: np.ndarray = LavaPyType(np.ndarray, float)
     beta: np.ndarray = LavaPyType(np.ndarray, float)
     di: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
     dv: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
-    bias_mant: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
-    bias_exp: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=3)
 
-    def run_spk(self) -> None:
-        got = self.inputs()
-        if got is None:
-            return
-        a_in, u = got
+    def update(self, a_in: np.ndarray, u: np.ndarray) -> np.ndarray:
         di, dv = self.di.astype(np.int64), self.dv.astype(np.int64)
-        bias = shift(self.bias_mant.astype(np.int64), self.bias_exp.astype(np.int64))
         i = np.clip(trunc12(self.i.astype(np.int64) * (DECAY_UNITY - di)) + (a_in.astype(np.int64) << ACT_SHIFT)
-                    + bias, -V_LIM, V_LIM)
+                    + self.bias_int(), -V_LIM, V_LIM)
         v = np.clip(trunc12(self.v.astype(np.int64) * (DECAY_UNITY - dv)) + trunc12(i * dv), -V_LIM, V_LIM)
         self.i[:], self.v[:] = i, v
         if self.proc_params["stochastic"]:
             s = u.astype(np.int64) < sigmoid_q16(v, self.proc_params["v_frac"])
         else:
             s = v > 0
-        self.s_out.send(s.astype(np.int32))
+        return s.astype(np.int32)

@@ -20,7 +20,6 @@ import typing as ty
 
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
-from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
@@ -28,7 +27,8 @@ from lava.magma.core.process.variable import Var
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from snnc.backends.lava_procs.models import ACT_SHIFT, DECAY_UNITY, V_LIM, VTH_SHIFT, _Gated, shift, trunc12, wrap32
+from snnc.backends.lava_procs.models import (ACT_SHIFT, DECAY_UNITY, V_LIM, VTH_SHIFT, _NeuronFloat, _SpikingFixed,
+                                             trunc12, wrap32)
 
 Arr = ty.Union[float, int, np.ndarray]
 RESETS = ("zero", "subtract", "none")
@@ -59,23 +59,15 @@ class SnncLIF(AbstractProcess):
 @implements(proc=SnncLIF, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PySnncLIFModelFloat(_Gated):
+class PySnncLIFModelFloat(_NeuronFloat):
     """Floating-point LIF as Lava's PyLifModelFloat computes it, with per-neuron decays and a reset mode."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     u: np.ndarray = LavaPyType(np.ndarray, float)
-    v: np.ndarray = LavaPyType(np.ndarray, float)
     du: np.ndarray = LavaPyType(np.ndarray, float)
     dv: np.ndarray = LavaPyType(np.ndarray, float)
     vth: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_mant: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_exp: np.ndarray = LavaPyType(np.ndarray, float)
 
-    def run_spk(self) -> None:
-        a_in = self.a_in.recv()
-        if self.waiting(a_in):
-            return
+    def update(self, a_in: np.ndarray) -> np.ndarray:
         self.u[:] = self.u * (1 - self.du) + a_in
         v = self.v * (1 - self.dv) + self.u + self.bias_mant
         s = v > self.vth
@@ -85,38 +77,30 @@ class PySnncLIFModelFloat(_Gated):
         elif reset == "subtract":
             v[s] -= self.vth[s]
         self.v[:] = v
-        self.s_out.send(s.astype(float))
+        return s.astype(float)
 
 
 @implements(proc=SnncLIF, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PySnncLIFModelFixed(_Gated):
+class PySnncLIFModelFixed(_SpikingFixed):
     """Fixed-point LIF bit-exact to snnc's LoihiLIF kernel (Lava's PyLifModelBitAcc plus subtract/none resets)."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
     u: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     du: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
     dv: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
     vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
-    bias_mant: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
-    bias_exp: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=3)
 
-    def run_spk(self) -> None:
-        a_in = self.a_in.recv()
-        if self.waiting(a_in):
-            return
+    def update(self, a_in: np.ndarray) -> np.ndarray:
         du, dv = self.du.astype(np.int64), self.dv.astype(np.int64)
-        bias = shift(self.bias_mant.astype(np.int64), self.bias_exp.astype(np.int64))
         vth_eff = self.vth.astype(np.int64) << VTH_SHIFT
         # u: Lava's ds_offset = 1 makes du = 4095 forget everything; one wrap into 24 bits
         u = wrap32(wrap32(trunc12(self.u.astype(np.int64) * (DECAY_UNITY - (du + 1))))
                    + (a_in.astype(np.int64) << ACT_SHIFT))
         w = np.where(u > UV_MAX, u - 2 * UV_MAX, u)
         u = np.where(w <= -UV_MAX, u + 2 * UV_MAX, w)
-        v = np.clip(wrap32(wrap32(trunc12(self.v.astype(np.int64) * (DECAY_UNITY - dv))) + u + bias), -V_LIM, V_LIM)
+        v = np.clip(wrap32(wrap32(trunc12(self.v.astype(np.int64) * (DECAY_UNITY - dv))) + u + self.bias_int()),
+                    -V_LIM, V_LIM)
         s = v > vth_eff
         reset = self.proc_params["reset"]
         if reset == "zero":
@@ -124,4 +108,4 @@ class PySnncLIFModelFixed(_Gated):
         elif reset == "subtract":
             v = v - vth_eff * s
         self.u[:], self.v[:] = u, v
-        self.s_out.send(s.astype(np.int32))
+        return s.astype(np.int32)

@@ -15,7 +15,6 @@ from types import SimpleNamespace
 
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
-from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
@@ -23,7 +22,8 @@ from lava.magma.core.process.variable import Var
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from snnc.backends.lava_procs.models import ACT_SHIFT, VTH_SHIFT, _Gated, shift
+from snnc.backends.lava_procs.models import (ACT_SHIFT, VTH_SHIFT, _GradedFixed, _NeuronFixed, _NeuronFloat,
+                                             _SpikeStateFixed, _SpikeStateFloat)
 from snnc.compiler.primitives.fixed_ltc import ltc_step, readout_step
 
 Arr = ty.Union[float, int, np.ndarray]
@@ -90,28 +90,18 @@ def _gate(W: np.ndarray, b: np.ndarray, I: np.ndarray, state: np.ndarray) -> np.
 @implements(proc=LTC, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyLTCModelFloat(_Gated):
+class PyLTCModelFloat(_SpikeStateFloat):
     """Floating-point LTC, the NumPy reference kernel's operations in the same order."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    v: np.ndarray = LavaPyType(np.ndarray, float)
     b: np.ndarray = LavaPyType(np.ndarray, float)
-    s: np.ndarray = LavaPyType(np.ndarray, float)
     Wa: np.ndarray = LavaPyType(np.ndarray, float)
     Wr: np.ndarray = LavaPyType(np.ndarray, float)
     ba: np.ndarray = LavaPyType(np.ndarray, float)
     br: np.ndarray = LavaPyType(np.ndarray, float)
     b0: np.ndarray = LavaPyType(np.ndarray, float)
     beta: np.ndarray = LavaPyType(np.ndarray, float)
-    vth: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_mant: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_exp: np.ndarray = LavaPyType(np.ndarray, float)
 
-    def run_spk(self) -> None:
-        a_in = self.a_in.recv()
-        if self.waiting(a_in):
-            return
+    def update(self, a_in: np.ndarray) -> np.ndarray:
         n = self.Wa.shape[0]
         I, v_old, b_old, s_prev = (_rows(x, n) for x in (a_in, self.v, self.b, self.s))
         a = _gate(self.Wa, _rows(self.ba, n), I, v_old)
@@ -121,10 +111,10 @@ class PyLTCModelFloat(_Gated):
         v = (1 - a) * v_old + a * I
         s = (v - B > 0).astype(float)
         self.b[:], self.v[:], self.s[:] = b.ravel(), (v * (1 - s)).ravel(), s.ravel()
-        self.s_out.send(self.s.copy())
+        return self.s.copy()
 
 
-def _fixed_params(m: _Gated, n: int) -> SimpleNamespace:
+def _fixed_params(m: _NeuronFixed, n: int) -> SimpleNamespace:
     """The LoihiLTC parameters in the layout of the NumPy integer kernels (int64, rows [B, n], W.T)."""
     p = SimpleNamespace(**{k: int(m.proc_params.get(k, 0)) for k in EXPS})
     p.Wa_t = np.ascontiguousarray(m.Wa.astype(np.int64).T)
@@ -134,7 +124,7 @@ def _fixed_params(m: _Gated, n: int) -> SimpleNamespace:
         p.br = _rows(m.br.astype(np.int64), n)
         p.vth_eff = _rows(m.vth.astype(np.int64) << VTH_SHIFT, n)
         p.beta = _rows(m.beta.astype(np.int64), n)
-    p.bias = _rows(shift(m.bias_mant.astype(np.int64), m.bias_exp.astype(np.int64)), n)
+    p.bias = _rows(m.bias_int(), n)
     return p
 
 
@@ -145,34 +135,24 @@ def _current(a_in: np.ndarray, p: SimpleNamespace, n: int) -> np.ndarray:
 @implements(proc=LTC, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyLTCModelFixed(_Gated):
+class PyLTCModelFixed(_SpikeStateFixed):
     """Fixed-point LTC (snnc LoihiLTC): v in the LIF voltage scale, b·2^18, 12-bit table sigmoid gates."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
-    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     b: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    s: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
     Wa: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=9)
     Wr: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=9)
     ba: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
     br: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
     b0: np.ndarray = LavaPyType(np.ndarray, float)
     beta: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
-    vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
-    bias_mant: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
-    bias_exp: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=3)
 
-    def run_spk(self) -> None:
-        a_in = self.a_in.recv()
-        if self.waiting(a_in):
-            return
+    def update(self, a_in: np.ndarray) -> np.ndarray:
         n = self.Wa.shape[0]
         p = _fixed_params(self, n)
         st = [_rows(x.astype(np.int64), n) for x in (self.v, self.b, self.s)]
         v, b, s = ltc_step(_current(a_in, p, n), *st, p)
         self.v[:], self.b[:], self.s[:] = v.ravel(), b.ravel(), s.ravel()
-        self.s_out.send(self.s.copy())
+        return self.s.copy()
 
 
 # -- LTCReadout -----------------------------------------------------------------
@@ -180,48 +160,32 @@ class PyLTCModelFixed(_Gated):
 @implements(proc=LTCReadout, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyLTCReadoutModelFloat(_Gated):
+class PyLTCReadoutModelFloat(_NeuronFloat):
     """Floating-point LTC readout: a = σ(Wa·[I, v] + ba); v = (1−a)·v + a·I; sends v."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    v: np.ndarray = LavaPyType(np.ndarray, float)
     Wa: np.ndarray = LavaPyType(np.ndarray, float)
     ba: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_mant: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_exp: np.ndarray = LavaPyType(np.ndarray, float)
 
-    def run_spk(self) -> None:
-        a_in = self.a_in.recv()
-        if self.waiting(a_in):
-            return
+    def update(self, a_in: np.ndarray) -> np.ndarray:
         n = self.Wa.shape[0]
         I, v_old = _rows(a_in, n), _rows(self.v, n)
         a = _gate(self.Wa, _rows(self.ba, n), I, v_old)
         self.v[:] = ((1 - a) * v_old + a * I).ravel()
-        self.s_out.send(self.v.copy())
+        return self.v.copy()
 
 
 @implements(proc=LTCReadout, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyLTCReadoutModelFixed(_Gated):
+class PyLTCReadoutModelFixed(_GradedFixed):
     """Fixed-point LTC readout (snnc LoihiLTCReadout); sends the 24-bit v."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
-    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     Wa: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=9)
     ba: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
-    bias_mant: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
-    bias_exp: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=3)
 
-    def run_spk(self) -> None:
-        a_in = self.a_in.recv()
-        if self.waiting(a_in):
-            return
+    def update(self, a_in: np.ndarray) -> np.ndarray:
         n = self.Wa.shape[0]
         p = _fixed_params(self, n)
         v = readout_step(_current(a_in, p, n), _rows(self.v.astype(np.int64), n), p)
         self.v[:] = v.ravel()
-        self.s_out.send(v.ravel().astype(np.int32))
+        return v.ravel().astype(np.int32)
