@@ -8,26 +8,21 @@ port `u_in` (float u in floating point; floor(u·2^16), converted by the worker'
 """
 from __future__ import annotations
 
-import typing as ty
-
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.model.py.ports import PyInPort
 from lava.magma.core.model.py.type import LavaPyType
-from lava.magma.core.process.ports.ports import InPort, OutPort
-from lava.magma.core.process.process import AbstractProcess
-from lava.magma.core.process.variable import Var
+from lava.magma.core.process.ports.ports import InPort
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from snnc.backends.lava_procs.models import (ACT_SHIFT, DECAY_UNITY, V_LIM, VTH_SHIFT, _Gated, _NeuronFloat,
                                              _SpikeStateFixed, _SpikeStateFloat, _SpikingFixed, trunc12)
+from snnc.backends.lava_procs.processes import Arr, _Population
 from snnc.compiler.primitives.fixed_seed import sigmoid_q16
 
-Arr = ty.Union[float, int, np.ndarray]
 
-
-class AHP(AbstractProcess):
+class AHP(_Population):
     """Neuron with an after-hyperpolarizing current: aux = alpha_aux·aux + w_ahp·s⁻;
     v = alpha·v + gain·a_in + aux; s = v > theta; v = 0 where s.
 
@@ -39,17 +34,11 @@ class AHP(AbstractProcess):
                  dv: Arr = 0, da: Arr = 0, vth: Arr = 0, bias_mant: Arr = 0, bias_exp: Arr = 0,
                  name: str | None = None) -> None:
         super().__init__(shape=shape, t_start=t_start, name=name)
-        self.a_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
-        self.v = Var(shape=shape, init=v)
-        self.aux = Var(shape=shape, init=aux)
-        self.s = Var(shape=shape, init=0)
-        for k, val in dict(alpha=alpha, alpha_aux=alpha_aux, w_ahp=w_ahp, gain=gain, theta=theta, dv=dv, da=da,
-                           vth=vth, bias_mant=bias_mant, bias_exp=bias_exp).items():
-            setattr(self, k, Var(shape=shape, init=val))
+        self.add_vars(shape, v=v, aux=aux, s=0, alpha=alpha, alpha_aux=alpha_aux, w_ahp=w_ahp, gain=gain,
+                      theta=theta, dv=dv, da=da, vth=vth, bias_mant=bias_mant, bias_exp=bias_exp)
 
 
-class SPSN(AbstractProcess):
+class SPSN(_Population):
     """Stochastic parallelizable spiking neuron: i = alpha·i + a_in; v = beta·v + (1−beta)·i;
     s = u_in < σ(v) (stochastic) or v > 0. Fixed point uses di, dv, bias_mant, bias_exp and v_frac."""
 
@@ -57,13 +46,8 @@ class SPSN(AbstractProcess):
                  alpha: Arr = 0, beta: Arr = 0, di: Arr = 0, dv: Arr = 0, bias_mant: Arr = 0, bias_exp: Arr = 0,
                  name: str | None = None) -> None:
         super().__init__(shape=shape, t_start=t_start, stochastic=bool(stochastic), v_frac=int(v_frac), name=name)
-        self.a_in = InPort(shape=shape)
         self.u_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
-        self.i = Var(shape=shape, init=0)
-        self.v = Var(shape=shape, init=0)
-        for k, val in dict(alpha=alpha, beta=beta, di=di, dv=dv, bias_mant=bias_mant, bias_exp=bias_exp).items():
-            setattr(self, k, Var(shape=shape, init=val))
+        self.add_vars(shape, i=0, v=0, alpha=alpha, beta=beta, di=di, dv=dv, bias_mant=bias_mant, bias_exp=bias_exp)
 
 
 # -- AHP ------------------------------------------------------------------------

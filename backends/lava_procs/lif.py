@@ -16,26 +16,21 @@ operation for operation, including the int32 casts Lava applies, so it is bit-ex
 """
 from __future__ import annotations
 
-import typing as ty
-
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.model.py.type import LavaPyType
-from lava.magma.core.process.ports.ports import InPort, OutPort
-from lava.magma.core.process.process import AbstractProcess
-from lava.magma.core.process.variable import Var
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from snnc.backends.lava_procs.models import (ACT_SHIFT, DECAY_UNITY, V_LIM, VTH_SHIFT, _NeuronFloat, _SpikingFixed,
                                              trunc12, wrap32)
+from snnc.backends.lava_procs.processes import Arr, _Population
 
-Arr = ty.Union[float, int, np.ndarray]
 RESETS = ("zero", "subtract", "none")
 UV_MAX = 2**23  # 24-bit states
 
 
-class SnncLIF(AbstractProcess):
+class SnncLIF(_Population):
     """Lava-style LIF with per-neuron du, dv, vth and a reset mode (zero, subtract, none).
 
     Like snnc's other neuron processes it idles (drains a_in, sends zeros) until
@@ -48,12 +43,7 @@ class SnncLIF(AbstractProcess):
         if reset not in RESETS:
             raise ValueError(f"SnncLIF: reset must be one of {', '.join(RESETS)}, got {reset!r}")
         super().__init__(shape=shape, reset=reset, t_start=t_start, name=name)
-        self.a_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
-        self.u = Var(shape=shape, init=u)
-        self.v = Var(shape=shape, init=v)
-        for k, val in dict(du=du, dv=dv, vth=vth, bias_mant=bias_mant, bias_exp=bias_exp).items():
-            setattr(self, k, Var(shape=shape, init=val))
+        self.add_vars(shape, u=u, v=v, du=du, dv=dv, vth=vth, bias_mant=bias_mant, bias_exp=bias_exp)
 
 
 @implements(proc=SnncLIF, protocol=LoihiProtocol)

@@ -10,27 +10,23 @@ compiler/primitives/fixed_ltc.py, the same code the NumPy integer kernels run.
 """
 from __future__ import annotations
 
-import typing as ty
 from types import SimpleNamespace
 
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.model.py.type import LavaPyType
-from lava.magma.core.process.ports.ports import InPort, OutPort
-from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from snnc.backends.lava_procs.models import (ACT_SHIFT, VTH_SHIFT, _GradedFixed, _NeuronFixed, _NeuronFloat,
                                              _SpikeStateFixed, _SpikeStateFloat)
+from snnc.backends.lava_procs.processes import Arr, _Population
 from snnc.compiler.primitives.fixed_ltc import ltc_step, readout_step
-
-Arr = ty.Union[float, int, np.ndarray]
 EXPS = ("ea_in", "ea_state", "er_in", "er_state")
 
 
-class LTC(AbstractProcess):
+class LTC(_Population):
     """Liquid-time-constant spiking neuron: a = σ(Wa·[I, v] + ba); r = σ(Wr·[I, b] + br);
     b = r·b + (1−r)·s⁻; B = b0 + beta·b; v = (1−a)·v + a·I; s = v > B; v = v·(1−s), with I = a_in.
 
@@ -44,30 +40,22 @@ class LTC(AbstractProcess):
                  name: str | None = None) -> None:
         exps = dict(ea_in=int(ea_in), ea_state=int(ea_state), er_in=int(er_in), er_state=int(er_state))
         super().__init__(shape=shape, t_start=t_start, name=name, **exps)
-        self.a_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
-        self.v = Var(shape=shape, init=v)
-        self.b = Var(shape=shape, init=b)
-        self.s = Var(shape=shape, init=0)
+        self.add_vars(shape, v=v, b=b, s=0)
         self.Wa = Var(shape=np.shape(Wa), init=Wa)
         self.Wr = Var(shape=np.shape(Wr), init=Wr)
-        for k, val in dict(ba=ba, br=br, b0=b0, beta=beta, vth=vth, bias_mant=bias_mant, bias_exp=bias_exp).items():
-            setattr(self, k, Var(shape=shape, init=val))
+        self.add_vars(shape, ba=ba, br=br, b0=b0, beta=beta, vth=vth, bias_mant=bias_mant, bias_exp=bias_exp)
 
 
-class LTCReadout(AbstractProcess):
+class LTCReadout(_Population):
     """Graded LTC readout: a = σ(Wa·[I, v] + ba); v = (1−a)·v + a·I; sends v (fixed point: snnc LoihiLTCReadout)."""
 
     def __init__(self, *, shape: tuple, Wa: np.ndarray, t_start: int = 0, v: Arr = 0, ba: Arr = 0,
                  bias_mant: Arr = 0, bias_exp: Arr = 0, ea_in: int = 0, ea_state: int = 0,
                  name: str | None = None) -> None:
         super().__init__(shape=shape, t_start=t_start, name=name, ea_in=int(ea_in), ea_state=int(ea_state))
-        self.a_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
         self.v = Var(shape=shape, init=v)
         self.Wa = Var(shape=np.shape(Wa), init=Wa)
-        for k, val in dict(ba=ba, bias_mant=bias_mant, bias_exp=bias_exp).items():
-            setattr(self, k, Var(shape=shape, init=val))
+        self.add_vars(shape, ba=ba, bias_mant=bias_mant, bias_exp=bias_exp)
 
 
 def _rows(x: np.ndarray, n: int) -> np.ndarray:

@@ -16,7 +16,21 @@ from lava.magma.core.process.variable import Var
 Arr = ty.Union[float, int, np.ndarray]
 
 
-class ALIF(AbstractProcess):
+class _Population(AbstractProcess):
+    """A process of `shape` with input port a_in and output port s_out; subclasses add their Vars."""
+
+    def __init__(self, *, shape: tuple, name: str | None = None, **proc_params: ty.Any) -> None:
+        super().__init__(shape=shape, name=name, **proc_params)
+        self.a_in = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+
+    def add_vars(self, shape: tuple, **inits: Arr) -> None:
+        """One Var of `shape` per keyword, initialised to its value, in keyword order."""
+        for k, val in inits.items():
+            setattr(self, k, Var(shape=shape, init=val))
+
+
+class ALIF(_Population):
     """Adaptive LIF (Yin et al. 2021): b = rho·b + (1−rho)·s⁻; B = b0 + beta·b;
     v = alpha·v + (1−alpha)·R·(a_in + bias) − B·s⁻; s = v > B.
 
@@ -29,37 +43,25 @@ class ALIF(AbstractProcess):
                  dv: Arr = 0, dr: Arr = 0, vth: Arr = 0, bias_mant: Arr = 0, bias_exp: Arr = 0,
                  name: str | None = None) -> None:
         super().__init__(shape=shape, t_start=t_start, name=name)
-        self.a_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
-        self.v = Var(shape=shape, init=v)
-        self.b = Var(shape=shape, init=b)
-        self.s = Var(shape=shape, init=0)
-        for k, val in dict(alpha=alpha, rho=rho, b0=b0, beta=beta, R=R, bias=bias, dv=dv, dr=dr, vth=vth,
-                           bias_mant=bias_mant, bias_exp=bias_exp).items():
-            setattr(self, k, Var(shape=shape, init=val))
+        self.add_vars(shape, v=v, b=b, s=0, alpha=alpha, rho=rho, b0=b0, beta=beta, R=R, bias=bias, dv=dv, dr=dr,
+                      vth=vth, bias_mant=bias_mant, bias_exp=bias_exp)
 
 
-class LI(AbstractProcess):
+class LI(_Population):
     """Leaky integrator readout: v = alpha·v + gain·(a_in + bias) (float) or
     v = clip24(trunc12(v·(4096−dv)) + (a_in << 6) + (bias_mant << bias_exp)) (fixed); sends v."""
 
     def __init__(self, *, shape: tuple, t_start: int = 0, v: Arr = 0, alpha: Arr = 0, gain: Arr = 1,
                  bias: Arr = 0, dv: Arr = 0, bias_mant: Arr = 0, bias_exp: Arr = 0, name: str | None = None) -> None:
         super().__init__(shape=shape, t_start=t_start, name=name)
-        self.a_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
-        self.v = Var(shape=shape, init=v)
-        for k, val in dict(alpha=alpha, gain=gain, bias=bias, dv=dv, bias_mant=bias_mant, bias_exp=bias_exp).items():
-            setattr(self, k, Var(shape=shape, init=val))
+        self.add_vars(shape, v=v, alpha=alpha, gain=gain, bias=bias, dv=dv, bias_mant=bias_mant, bias_exp=bias_exp)
 
 
-class Delay(AbstractProcess):
+class Delay(_Population):
     """out[t] = in[t − delay] (zeros before): the compensating delay the retiming inserts on an edge."""
 
     def __init__(self, *, shape: tuple, delay: int, name: str | None = None) -> None:
         if delay < 1:
             raise ValueError(f"Delay: delay must be >= 1, got {delay}")
         super().__init__(shape=shape, delay=delay, name=name)
-        self.a_in = InPort(shape=shape)
-        self.s_out = OutPort(shape=shape)
         self.buf = Var(shape=(delay,) + tuple(shape), init=0)
