@@ -13,19 +13,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
-from typing import Callable
 
-
-def best_time(fn: Callable[[], object], repeats: int) -> float:
-    """Seconds of the fastest of `repeats` calls, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from timing import best_time  # bench/timing.py (the script's folder is on sys.path)
 
 
 def main() -> None:

@@ -17,21 +17,9 @@ import argparse
 import os
 import platform
 import tempfile
-import time
 from pathlib import Path
-from typing import Callable
 
-
-def best_time(fn: Callable[[], object], repeats: int, warmup: bool = True) -> float:
-    """Seconds of the fastest of `repeats` calls (after one warm-up call when `warmup`)."""
-    if warmup:
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from timing import best_time  # bench/timing.py (the script's folder is on sys.path)
 
 
 def main() -> None:
