@@ -9,7 +9,6 @@ import numpy as np
 
 from snnc.compiler.errors import InputError, SnncError
 from snnc.compiler.files import atomic_path, save_npy
-from snnc.compiler.ir import Graph
 from snnc.compiler.targets import get_target, target_for_artifact
 
 

@@ -115,7 +115,7 @@ class Context:
     def __init__(self, graph: Graph, activity: Activity, name: str, notes: list[str]):
         self.graph, self.activity, self.name, self.notes = graph, activity, name, notes
         self.node: Primitive = graph.nodes[name]
-        T, B = activity.T, activity.batch
+        T = activity.T
         # a sample that exited early (EarlyExit) did no work after its last step
         self.mask = (np.arange(T)[:, None] < np.asarray(activity.steps)[None, :]).astype(np.float64)
         self.steps = np.asarray(activity.steps, dtype=np.float64)

@@ -10,7 +10,6 @@ stops computing that sample.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 
 import torch
 from torch import nn
@@ -115,8 +114,8 @@ def _lstm(m: LSTMLayer, b: Builder, path: str, src: str) -> str:
 
 @register_converter(nn.LSTM)
 def _plain_lstm(m: nn.LSTM, b: Builder, path: str, src: str) -> str:
-    raise TraceError(f"nn.LSTM returns (output, (h, c)), which is not a sequence snnc can trace; wrap it as "
-                     f"snnc.frontends.rc_lstm.LSTMLayer(lstm=...) (time-first input, unidirectional, no proj_size)")
+    raise TraceError("nn.LSTM returns (output, (h, c)), which is not a sequence snnc can trace; wrap it as "
+                     "snnc.frontends.rc_lstm.LSTMLayer(lstm=...) (time-first input, unidirectional, no proj_size)")
 
 
 @register_converter(EarlyExit)

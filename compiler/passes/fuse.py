@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from snnc.compiler.ir import Edge, Graph
-from snnc.compiler.passes.common import consumers, record, type_name
+from snnc.compiler.passes.common import record, type_name
 from snnc.compiler.primitives import ALIF, LI, LIF, CubaLIF, Dense
 from snnc.compiler.primitives.fixed import Affine, LoihiDense, lava_weights
 

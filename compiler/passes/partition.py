@@ -34,7 +34,7 @@ import numpy as np
 
 from snnc.compiler.errors import SnncError
 from snnc.compiler.ir import Graph
-from snnc.compiler.passes.common import record, type_name
+from snnc.compiler.passes.common import record
 from snnc.compiler.passes.partition_model import Network, Population, Projection, network_from_graph
 
 HARDWARE = ("loihi1", "loihi2")

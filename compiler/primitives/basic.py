@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler.errors import PrimitiveError
-from snnc.compiler.ir import Synapse, ANY, GRADED, SPIKE, Primitive, primitive
+from snnc.compiler.ir import GRADED, SPIKE, Primitive, Synapse, primitive
 
 
 @primitive
