@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler.errors import PrimitiveError
-from snnc.compiler.ir import Synapse, ANY, GRADED, SPIKE, Primitive, primitive
+from snnc.compiler.ir import ANY, SPIKE, Primitive, Synapse, primitive
 
 SIGN_MODES = ("mixed", "excitatory", "inhibitory")
 LIF_RESETS = ("zero", "subtract", "none")
@@ -81,6 +81,31 @@ def _need_range(node: Primitive, f: str, lo: int, hi: int) -> None:
         raise PrimitiveError(f"{type(node).__name__}: '{f}' must lie in [{lo}, {hi}], got [{a.min()}, {a.max()}]")
 
 
+class FixedNeuron(Primitive):
+    """Base of the fixed-point neuron populations: integer per-neuron fields, int64 states in the NumPy runtime,
+    and a bias given as a 13-bit signed mantissa shifted by a 3-bit exponent."""
+
+    integer = True
+
+    def check_fixed(self, decays: tuple[str, ...] = (), unsigned: tuple[str, ...] = ()) -> None:
+        """Every per-neuron field an integer; `decays` 12-bit, `unsigned` 17-bit; the bias in range."""
+        _need_int(self, *self.per_neuron)
+        for f in decays:
+            _need_range(self, f, 0, DECAY_MAX)
+        for f in unsigned:
+            _need_range(self, f, 0, VTH_MAX)
+        _need_range(self, "bias_mant", *BIAS_MANT)
+        _need_range(self, "bias_exp", *BIAS_EXP)
+
+
+class FixedSpiking(FixedNeuron):
+    """A fixed-point population that emits spikes."""
+
+    @property
+    def out_kind(self) -> str:
+        return SPIKE
+
+
 @primitive
 class LoihiDense(Synapse):
     """acc = W·x; y = acc << weight_exp (>> −weight_exp if negative): Lava's fixed_pt Dense without its 1-step buffer."""
@@ -114,7 +139,7 @@ class LoihiDense(Synapse):
 
 
 @primitive
-class LoihiLIF(Primitive):
+class LoihiLIF(FixedSpiking):
     """Lava's fixed_pt LIF: u = wrap24(trunc12(u·(4096−du−1)) + (a_in<<6)); v = clip24(trunc12(v·(4096−dv)) + u + bias); s = v > vth<<6."""
 
     du: np.ndarray  # 12-bit current decay (Lava adds 1: 4095 means u forgets everything)
@@ -128,19 +153,9 @@ class LoihiLIF(Primitive):
 
     states = {"u": "u0", "v": "v0"}
     per_neuron = ("du", "dv", "vth", "bias_mant", "bias_exp", "u0", "v0")
-    integer = True
-
-    @property
-    def out_kind(self) -> str:
-        return SPIKE
 
     def check(self) -> None:
-        _need_int(self, *self.per_neuron)
-        for f in ("du", "dv"):
-            _need_range(self, f, 0, DECAY_MAX)
-        _need_range(self, "vth", 0, VTH_MAX)
-        _need_range(self, "bias_mant", *BIAS_MANT)
-        _need_range(self, "bias_exp", *BIAS_EXP)
+        self.check_fixed(decays=("du", "dv"), unsigned=("vth",))
         if self.reset not in LIF_RESETS:
             raise PrimitiveError(f"LoihiLIF: reset must be one of {', '.join(LIF_RESETS)}, got {self.reset!r}")
 
@@ -152,7 +167,7 @@ class LoihiLIF(Primitive):
 
 
 @primitive
-class LoihiLI(Primitive):
+class LoihiLI(FixedNeuron):
     """Fixed-point leaky readout: v = clip24(trunc12(v·(4096−dv)) + (a_in<<6) + bias); output v (integer, graded)."""
 
     dv: np.ndarray  # 12-bit voltage decay
@@ -162,17 +177,9 @@ class LoihiLI(Primitive):
 
     states = {"v": "v0"}
     per_neuron = ("dv", "bias_mant", "bias_exp", "v0")
-    integer = True
-
-    @property
-    def out_kind(self) -> str:
-        return GRADED
 
     def check(self) -> None:
-        _need_int(self, *self.per_neuron)
-        _need_range(self, "dv", 0, DECAY_MAX)
-        _need_range(self, "bias_mant", *BIAS_MANT)
-        _need_range(self, "bias_exp", *BIAS_EXP)
+        self.check_fixed(decays=("dv",))
 
     @classmethod
     def example(cls, n=4, rng=None):
@@ -181,7 +188,7 @@ class LoihiLI(Primitive):
 
 
 @primitive
-class LoihiALIF(Primitive):
+class LoihiALIF(FixedSpiking):
     """Fixed-point ALIF: b = trunc12(b·(4096−dr)) + (dr<<6)·s⁻; B = (vth<<6) + trunc12(beta·b); v = clip24(trunc12(v·(4096−dv)) + (a_in<<6) + bias − B·s⁻); s = v > B."""
 
     dv: np.ndarray  # 12-bit voltage decay, alpha ≈ 1 − dv/4096
@@ -195,20 +202,9 @@ class LoihiALIF(Primitive):
 
     states = {"v": "v0", "b": "b_init", "s": None}
     per_neuron = ("dv", "dr", "vth", "beta", "bias_mant", "bias_exp", "v0", "b_init")
-    integer = True
-
-    @property
-    def out_kind(self) -> str:
-        return SPIKE
 
     def check(self) -> None:
-        _need_int(self, *self.per_neuron)
-        for f in ("dv", "dr"):
-            _need_range(self, f, 0, DECAY_MAX)
-        for f in ("vth", "beta"):
-            _need_range(self, f, 0, VTH_MAX)
-        _need_range(self, "bias_mant", *BIAS_MANT)
-        _need_range(self, "bias_exp", *BIAS_EXP)
+        self.check_fixed(decays=("dv", "dr"), unsigned=("vth", "beta"))
 
     @classmethod
     def example(cls, n=4, rng=None):

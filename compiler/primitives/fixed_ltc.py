@@ -40,8 +40,8 @@ import math
 import numpy as np
 
 from snnc.compiler.errors import PrimitiveError
-from snnc.compiler.ir import GRADED, SPIKE, Primitive, primitive
-from snnc.compiler.primitives.fixed import BIAS_EXP, BIAS_MANT, VTH_MAX, _need_int, _need_range
+from snnc.compiler.ir import Primitive, primitive
+from snnc.compiler.primitives.fixed import FixedNeuron, FixedSpiking, _need_range
 
 GATE_ONE = 4096  # a 12-bit gate g means g / 4096
 Z_FRAC = 8  # fractional bits of gate pre-activations
@@ -121,15 +121,13 @@ def _check_gates(node: Primitive, *gates: str) -> None:
                 raise PrimitiveError(f"{name}: 'e{g}_{half}' must be in {list(GATE_EXP)}, got {e}")
 
 
-def _check_common(node: Primitive) -> None:
-    _need_int(node, *node.per_neuron)
-    _need_range(node, "bias_mant", *BIAS_MANT)
-    _need_range(node, "bias_exp", *BIAS_EXP)
+def _check_common(node: "FixedNeuron", unsigned: tuple[str, ...] = ()) -> None:
+    node.check_fixed(unsigned=unsigned)
     _need_range(node, "v0", -(2**23 - 1), 2**23 - 1)
 
 
 @primitive
-class LoihiLTC(Primitive):
+class LoihiLTC(FixedSpiking):
     """Fixed-point LTC: a = σ12(z_a[I, v]); r = σ12(z_r[I, b]); b = trunc12(r·b) + ((4096−r)<<6)·s⁻;
     B = (vth<<6) + trunc12(beta·b); v = clip24(trunc12((4096−a)·v) + trunc12(a·I)); s = v > B; v·(1−s)."""
 
@@ -150,17 +148,10 @@ class LoihiLTC(Primitive):
 
     states = {"v": "v0", "b": "b_init", "s": None}
     per_neuron = ("ba", "br", "vth", "beta", "bias_mant", "bias_exp", "v0", "b_init")
-    integer = True
-
-    @property
-    def out_kind(self) -> str:
-        return SPIKE
 
     def check(self) -> None:
-        _check_common(self)
+        _check_common(self, unsigned=("vth", "beta"))
         _check_gates(self, "a", "r")
-        for f in ("vth", "beta"):
-            _need_range(self, f, 0, VTH_MAX)
         _need_range(self, "b_init", 0, B_MAX)
 
     @classmethod
@@ -172,7 +163,7 @@ class LoihiLTC(Primitive):
 
 
 @primitive
-class LoihiLTCReadout(Primitive):
+class LoihiLTCReadout(FixedNeuron):
     """Fixed-point LTC readout: a = σ12(z_a[I, v]); v = clip24(trunc12((4096−a)·v) + trunc12(a·I)); output v."""
 
     Wa: np.ndarray  # gate mantissas [n, 2n] on [I, v]
@@ -185,11 +176,6 @@ class LoihiLTCReadout(Primitive):
 
     states = {"v": "v0"}
     per_neuron = ("ba", "bias_mant", "bias_exp", "v0")
-    integer = True
-
-    @property
-    def out_kind(self) -> str:
-        return GRADED
 
     def check(self) -> None:
         _check_common(self)

@@ -47,8 +47,8 @@ import math
 import numpy as np
 
 from snnc.compiler.errors import PrimitiveError
-from snnc.compiler.ir import ANY, GRADED, SPIKE, Primitive, primitive
-from snnc.compiler.primitives.fixed import BIAS_EXP, BIAS_MANT, DECAY_MAX, VTH_MAX, _need_int, _need_range
+from snnc.compiler.ir import ANY, GRADED, primitive
+from snnc.compiler.primitives.fixed import VTH_MAX, FixedSpiking, _need_range
 
 NOISE_BITS = 16  # the noise input u ∈ [0, 1) is read as floor(u·2^16)
 SIG_FRAC = 16  # fractional bits of the sigmoid's argument and value
@@ -75,15 +75,8 @@ def sigmoid_q16(v: np.ndarray, v_frac: np.ndarray | int) -> np.ndarray:
     return lo + (((SIGMOID_TABLE[j + 1] - lo) * f) >> SIG_STEP)
 
 
-def _decays(node: Primitive, *fields: str) -> None:
-    for f in fields:
-        _need_range(node, f, 0, DECAY_MAX)
-    _need_range(node, "bias_mant", *BIAS_MANT)
-    _need_range(node, "bias_exp", *BIAS_EXP)
-
-
 @primitive
-class LoihiAHP(Primitive):
+class LoihiAHP(FixedSpiking):
     """Fixed-point AHP: aux = clip24(trunc12(aux·(4096−da)) + (w_ahp<<6)·s⁻); v = clip24(trunc12(v·(4096−dv)) + (a_in<<6) + bias + aux); s = v > vth<<6; v = 0 where s."""
 
     dv: np.ndarray  # 12-bit voltage decay, alpha ≈ 1 − dv/4096
@@ -97,16 +90,9 @@ class LoihiAHP(Primitive):
 
     states = {"v": "v0", "aux": "aux0", "s": None}
     per_neuron = ("dv", "da", "vth", "w_ahp", "bias_mant", "bias_exp", "v0", "aux0")
-    integer = True
-
-    @property
-    def out_kind(self) -> str:
-        return SPIKE
 
     def check(self) -> None:
-        _need_int(self, *self.per_neuron)
-        _decays(self, "dv", "da")
-        _need_range(self, "vth", 0, VTH_MAX)
+        self.check_fixed(decays=("dv", "da"), unsigned=("vth",))
         _need_range(self, "w_ahp", -VTH_MAX, 0)
 
     @classmethod
@@ -117,7 +103,7 @@ class LoihiAHP(Primitive):
 
 
 @primitive
-class LoihiSPSN(Primitive):
+class LoihiSPSN(FixedSpiking):
     """Fixed-point SPSN: i = clip24(trunc12(i·(4096−di)) + (a_in<<6) + bias); v = clip24(trunc12(v·(4096−dv)) + trunc12(i·dv)); s = floor(u·2^16) < sigmoid_q16(v, v_frac) or v > 0."""
 
     di: np.ndarray  # 12-bit current decay, alpha ≈ 1 − di/4096
@@ -129,20 +115,14 @@ class LoihiSPSN(Primitive):
 
     states = {"i": None, "v": None}
     per_neuron = ("di", "dv", "bias_mant", "bias_exp")
-    integer = True
 
     @property
     def ports(self) -> dict[str, str]:  # type: ignore[override]
         # as SPSN: the noise port exists only in stochastic mode
         return {"in": ANY, "noise": GRADED} if self.stochastic else {"in": ANY}
 
-    @property
-    def out_kind(self) -> str:
-        return SPIKE
-
     def check(self) -> None:
-        _need_int(self, *self.per_neuron)
-        _decays(self, "di", "dv")
+        self.check_fixed(decays=("di", "dv"))
         if not isinstance(self.stochastic, (bool, np.bool_)):
             raise PrimitiveError(f"LoihiSPSN: stochastic must be True or False, got {self.stochastic!r}")
         if not isinstance(self.v_frac, (int, np.integer)) or not 0 <= int(self.v_frac) <= V_FRAC_MAX:
