@@ -33,10 +33,10 @@ def main() -> None:
     import onnxruntime
     import torch
 
-    from snnc.backends.onnx_backend import lower
+    from snnc.backends.onnx.lower import lower
     from snnc.frontends import trace, zoo
-    from snnc.runtime.numpy_runtime import NumpyRuntime
-    from snnc.runtime.onnx_runtime import OnnxRuntime
+    from snnc.runtime.numpy.runtime import NumpyRuntime
+    from snnc.runtime.onnx.runtime import OnnxRuntime
 
     torch.set_num_threads(args.threads)
     module, _ = zoo.build("srnn")

@@ -35,10 +35,10 @@ def main() -> None:
 
     import numpy as np
 
-    from snnc.backends import lava_target
+    from snnc.backends.lava import target as lava_target
     from snnc.frontends import trace, zoo
-    from snnc.runtime import lava_worker
-    from snnc.runtime.numpy_runtime import NumpyRuntime
+    from snnc.runtime.lava import worker as lava_worker
+    from snnc.runtime.numpy.runtime import NumpyRuntime
 
     import torch
     module, _ = zoo.build("srnn")

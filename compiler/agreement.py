@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from snnc.compiler.primitives.rc import DECISION, TIME
-from snnc.runtime.activity import Activity
+from snnc.compiler.activity import Activity
 
 
 @dataclass

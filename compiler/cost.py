@@ -18,7 +18,7 @@ import numpy as np
 from snnc.compiler.errors import SnncError
 from snnc.compiler.ir import PRIMITIVES, SPIKE, Edge, Graph, Primitive
 from snnc.compiler.primitives import ALIF, LI, LIF, CubaLIF, Dense, Input
-from snnc.runtime.activity import Activity
+from snnc.compiler.activity import Activity
 
 
 class CostError(SnncError):

@@ -18,10 +18,10 @@ from types import ModuleType
 from snnc.compiler.errors import SnncError
 
 TARGETS: dict[str, str] = {
-    "numpy": "snnc.backends.numpy_target",
-    "onnx": "snnc.backends.onnx_target",
-    "loihi": "snnc.backends.lava_target",
-    "nir": "snnc.backends.nir_target",
+    "numpy": "snnc.backends.numpy.target",
+    "onnx": "snnc.backends.onnx.target",
+    "loihi": "snnc.backends.lava.target",
+    "nir": "snnc.backends.nir.target",
 }
 
 

@@ -17,7 +17,7 @@ from torch.nn import functional as F
 from snnc.frontends import trace
 from snnc.frontends.fptt import FPTT
 from snnc.frontends.ltc import LTCLayer, LTCReadout
-from snnc.runtime.numpy_runtime import NumpyRuntime
+from snnc.runtime.numpy.runtime import NumpyRuntime
 
 
 def make_batch(T: int, B: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,7 +12,7 @@ import torch
 from snnc.frontends import trace
 from snnc.frontends.rank_coding import rank_coding_loss
 from snnc.frontends.rc_lstm import RankCodedLSTM, first_crossing
-from snnc.runtime.numpy_runtime import NumpyRuntime
+from snnc.runtime.numpy.runtime import NumpyRuntime
 
 T, K, THETA = 30, 3, 0.9
 

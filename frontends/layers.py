@@ -22,6 +22,13 @@ from torch import nn
 from snnc.frontends.surrogate import SURROGATES
 
 RESETS = ("zero", "subtract", "none")
+READOUTS = ("spikes", "v")  # what a spiking layer returns: its spikes (default) or its membrane potential v [T, B, n]
+
+
+def _check_readout(layer: str, readout: str) -> str:
+    if readout not in READOUTS:
+        raise ValueError(f"{layer}: readout must be one of {', '.join(READOUTS)}, got {readout!r}")
+    return readout
 
 
 def _init_tau(n: int, init: float | Sequence[float]) -> torch.Tensor:
@@ -67,7 +74,9 @@ class SpikingLayer(nn.Module):
             self.trace = {k: torch.stack(v).detach() for k, v in seqs.items()}
 
     def extra_repr(self) -> str:
-        return f"{self.in_features} -> {self.out_features}{'r' if self.recurrent else ''}, dt={self.dt}"
+        ro = getattr(self, "readout", "spikes")
+        return (f"{self.in_features} -> {self.out_features}{'r' if self.recurrent else ''}, dt={self.dt}"
+                + (f", readout={ro}" if ro != "spikes" else ""))
 
 
 class ALIFLayer(SpikingLayer):
@@ -76,14 +85,19 @@ class ALIFLayer(SpikingLayer):
     I = fc(x_t) [+ rec(s⁻)];  b = rho·b + (1−rho)·s⁻;  B = b0 + beta·b;
     v = alpha·v + (1−alpha)·R·I − B·s⁻;  s = H(v − B)
     with alpha = exp(−dt/tau_m), rho = exp(−dt/tau_adp) learned per neuron.
+
+    `readout="v"` returns the membrane potential v of every step [T, B, n] instead of the spikes
+    (a spiking output layer classified on its membrane, as seed 000 does for ECG); the spikes still
+    drive the reset and adaptation exactly as with the default `readout="spikes"`.
     """
 
     def __init__(self, in_features: int, out_features: int, recurrent: bool = True, *,
                  tau_m: float | Sequence[float] = (20.0, 5.0), tau_adp: float | Sequence[float] = (200.0, 25.0),
                  b0: float = 0.01, beta: float = 1.8, R: float = 1.0, dt: float = 1.0,
                  v_init: float = 0.0, b_init: float | None = None, learn_tau: bool = True,
-                 surrogate: str = "multi_gaussian", bias: bool = True):
+                 surrogate: str = "multi_gaussian", bias: bool = True, readout: str = "spikes"):
         super().__init__(in_features, out_features, recurrent, dt, bias)
+        self.readout = _check_readout("ALIFLayer", readout)
         self.tau_m = nn.Parameter(_init_tau(out_features, tau_m), requires_grad=learn_tau)
         self.tau_adp = nn.Parameter(_init_tau(out_features, tau_adp), requires_grad=learn_tau)
         self.b0, self.beta, self.R = float(b0), float(beta), float(R)
@@ -109,18 +123,21 @@ class ALIFLayer(SpikingLayer):
             s = self.spike(v - Bt)
             outs.append(s), vs.append(v), bs.append(b)
         self._keep(out=outs, v=vs, b=bs)
-        return torch.stack(outs)
+        return torch.stack(vs if self.readout == "v" else outs)
 
 
 class LIFLayer(SpikingLayer):
     """LIF layer: I = fc(x_t) [+ rec(s⁻)];  v = alpha·v + gain·I with gain = (1−alpha)·R;
-    s = H(v − theta);  reset zero (v·(1−s)), subtract (v − theta·s) or none."""
+    s = H(v − theta);  reset zero (v·(1−s)), subtract (v − theta·s) or none.
+
+    `readout="v"` returns the membrane potential v [T, B, n] (after the reset, the neuron's state) instead of the spikes."""
 
     def __init__(self, in_features: int, out_features: int, recurrent: bool = False, *,
                  tau_m: float | Sequence[float] = (20.0, 5.0), theta: float = 1.0, R: float = 1.0,
                  reset: str = "zero", dt: float = 1.0, v_init: float = 0.0, learn_tau: bool = True,
-                 surrogate: str = "multi_gaussian", bias: bool = True):
+                 surrogate: str = "multi_gaussian", bias: bool = True, readout: str = "spikes"):
         super().__init__(in_features, out_features, recurrent, dt, bias)
+        self.readout = _check_readout("LIFLayer", readout)
         if reset not in RESETS:
             raise ValueError(f"LIFLayer: reset must be one of {', '.join(RESETS)}, got {reset!r}")
         self.tau_m = nn.Parameter(_init_tau(out_features, tau_m), requires_grad=learn_tau)
@@ -148,7 +165,7 @@ class LIFLayer(SpikingLayer):
                 v = v - self.theta * s
             outs.append(s), vs.append(v)
         self._keep(out=outs, v=vs)
-        return torch.stack(outs)
+        return torch.stack(vs if self.readout == "v" else outs)
 
 
 class LIReadout(SpikingLayer):

@@ -11,7 +11,7 @@ import pytest
 from snnc.compiler import ALIF, LI, LIF, CubaLIF, Dense, Graph, Input
 
 REPO = Path(__file__).resolve().parents[1]
-SNNC = [sys.executable, "-m", "snnc.compiler.cli"]
+SNNC = [sys.executable, "-m", "snnc.cli.main"]
 
 
 def neuron_of(kind: str, n: int, rng: np.random.Generator, reset: str = "zero"):

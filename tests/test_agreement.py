@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler.agreement import agreement
-from snnc.runtime.activity import Activity
+from snnc.compiler.activity import Activity
 
 
 def _case(out_err: int, spike_flips: int):

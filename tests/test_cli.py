@@ -51,13 +51,13 @@ def test_done_when_path(run_snnc, tmp_path):
 
 
 def test_run_matches_library(srnn, run_snnc):
-    from snnc.runtime.numpy_runtime import NumpyRuntime
+    from snnc.runtime.numpy.runtime import NumpyRuntime
     run_snnc("compile", "m.pt", "-t", "numpy", "-o", "m.snn", check=True)
     run_snnc("run", "m.snn", "--input", "x.npy", "-o", "y.npy", "--dtype", "float64", "--activity", "a.npz", check=True)
     x = np.load(srnn / "x.npy")
     ref, act = NumpyRuntime(load(srnn / "m.snn"), "float64").run(x)
     np.testing.assert_array_equal(np.load(srnn / "y.npy"), ref["readout.li"])
-    from snnc.runtime.activity import Activity
+    from snnc.compiler.activity import Activity
     assert Activity.load(srnn / "a.npz").nonzero["layer1.alif"].sum() == act.nonzero["layer1.alif"].sum()
 
 

@@ -8,8 +8,8 @@ from conftest import recurrent_graph, spikes
 from snnc.compiler import LI, LIF, Dense, Graph, Input
 from snnc.compiler.cost import COST_RULES, FIELDS, Cost, CostError, count
 from snnc.compiler.energy import CELLS, layer_sizes, nonspiking_cost
-from snnc.runtime.activity import Activity
-from snnc.runtime.numpy_runtime import run
+from snnc.compiler.activity import Activity
+from snnc.runtime.numpy.runtime import run
 
 W = np.array([[1.0, 0.0, 2.0],
               [0.0, 0.0, 3.0]])  # column nonzero fan-out: 1, 0, 2

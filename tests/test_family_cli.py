@@ -24,7 +24,7 @@ def test_zoo_rc_lstm_exits_early_on_its_own():
 
     import snnc
     from snnc.frontends import zoo
-    from snnc.runtime.numpy_runtime import NumpyRuntime
+    from snnc.runtime.numpy.runtime import NumpyRuntime
     module, _ = zoo.build("rc-lstm")
     x = (np.random.default_rng(0).random((100, 4, 40)) < 0.05).astype(np.float32)
     g = snnc.trace(module.eval(), x[:2])

@@ -17,7 +17,7 @@ from snnc.frontends.ltc import LTCLayer, LTCReadout
 from snnc.frontends.reference import prepare, torch_reference
 from snnc.frontends.spsn import SPSNLayer
 from snnc.runtime.inputs import NoiseWarning, fill_noise
-from snnc.runtime.numpy_runtime import NumpyRuntime
+from snnc.runtime.numpy.runtime import NumpyRuntime
 
 
 def _models() -> dict[str, nn.Module]:

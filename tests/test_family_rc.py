@@ -15,7 +15,7 @@ from snnc.frontends.layers import ALIFLayer, LIReadout
 from snnc.frontends.rank_coding import rank_coding_loss
 from snnc.frontends.rc_lstm import EarlyExit, LSTMLayer, RankCodedLSTM, first_crossing
 from snnc.frontends.reference import prepare, torch_reference
-from snnc.runtime.numpy_runtime import NumpyRuntime
+from snnc.runtime.numpy.runtime import NumpyRuntime
 
 T, B, F = 40, 8, 6
 

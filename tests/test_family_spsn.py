@@ -16,7 +16,7 @@ from snnc.frontends.layers import LIReadout
 from snnc.frontends.reference import prepare, torch_reference
 from snnc.frontends.spsn import SPSNLayer, parallel_integrate, sequential_integrate
 from snnc.runtime.inputs import NoiseWarning, fill_noise
-from snnc.runtime.numpy_runtime import NumpyRuntime
+from snnc.runtime.numpy.runtime import NumpyRuntime
 
 
 @pytest.mark.parametrize("T", [1, 7, 1000])

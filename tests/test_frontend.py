@@ -14,7 +14,7 @@ from snnc.frontends import ALIFLayer, LIFLayer, LIReadout, register_converter
 from snnc.frontends.reference import prepare, torch_reference
 from snnc.frontends.surrogate import MultiGaussian, multi_gaussian
 from snnc.frontends.tracing import CONVERTERS
-from snnc.runtime.numpy_runtime import NumpyRuntime
+from snnc.runtime.numpy.runtime import NumpyRuntime
 
 
 def models():

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from factories_lava import lava_impulse, lif_cuba_float, lif_recurrent, mixed_latency, spikes, srnn_float
-from snnc.backends import lava_target
+from snnc.backends.lava import target as lava_target
 from snnc.compiler.ir import SPIKE
-from snnc.runtime.lava_runner import lava_python
-from snnc.runtime.numpy_runtime import NumpyRuntime
+from snnc.runtime.lava.runner import lava_python
+from snnc.runtime.numpy.runtime import NumpyRuntime
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from factories_lava import spikes
-from snnc.backends import lava_target
+from snnc.backends.lava import target as lava_target
 from snnc.compiler.ir import SPIKE, Graph
 from snnc.compiler.passes.quantize import quantize
 from snnc.compiler.primitives import LI, LIF, CubaLIF, Dense, Input
-from snnc.runtime.lava_runner import lava_python
-from snnc.runtime.numpy_runtime import NumpyRuntime
+from snnc.runtime.lava.runner import lava_python
+from snnc.runtime.numpy.runtime import NumpyRuntime
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -152,7 +152,7 @@ _WHICH_DENSE = """
 import json, sys
 from pathlib import Path
 import numpy as np
-from snnc.runtime.lava_worker import Built
+from snnc.runtime.lava.worker import Built
 d = Path(sys.argv[1])
 doc = json.loads((d / "network.json").read_text())
 with np.load(d / "weights.npz", allow_pickle=False) as z:
@@ -205,6 +205,6 @@ def test_compile_warns_about_delays_beyond_loihis_limit(tmp_path):
 
 
 def test_timeout_error_names_the_cli_option():
-    from snnc.runtime.lava_runner import LavaError
+    from snnc.runtime.lava.runner import LavaError
     with pytest.raises(LavaError, match=r"timed out after 0\.3 s.*--timeout SECONDS"):
         lava_target.run_graph(per_neuron_zero(), spikes(5, 1, 8), {"timeout": 0.3})

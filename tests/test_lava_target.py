@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from factories_lava import lif_recurrent, mixed_latency, spikes
-from snnc.backends import lava_target
-from snnc.backends.lava_backend import Lowerer, lower
-from snnc.backends.lava_retime import retime
+from snnc.backends.lava import target as lava_target
+from snnc.backends.lava.lower import Lowerer, lower
+from snnc.backends.lava.retime import retime
 from snnc.compiler.errors import LoweringError
 from snnc.compiler.ir import Graph
 from snnc.compiler.primitives import LIF, LSTM, Dense, Input
-from snnc.runtime.lava_runner import LavaError, lava_python
-from snnc.runtime.numpy_runtime import NumpyRuntime
+from snnc.runtime.lava.runner import LavaError, lava_python
+from snnc.runtime.numpy.runtime import NumpyRuntime
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -62,7 +62,7 @@ def test_retiming_latencies_and_compensating_delays():
     g = mixed_latency()
     lw = Lowerer(g)
     for name, node in g.nodes.items():
-        from snnc.backends.lava_backend import RULES
+        from snnc.backends.lava.lower import RULES
         RULES[type(node)](lw, name, node)
     t = retime(g, lw.hops)
     assert t.latency["a1"] == 1 and t.latency["c2"] == 2 and t.latency["out"] == 3

@@ -8,9 +8,9 @@ from snnc.compiler.errors import LoweringError, SnncError
 from snnc.compiler.ir import SPIKE, Graph
 from snnc.compiler.passes.quantize import quantize
 from snnc.compiler.primitives import AHP, LI, SPSN, Dense, Input
-from snnc.compiler.primitives.fixed_seed import SIGMOID_TABLE, LoihiAHP, LoihiSPSN, noise_int, sigmoid_q16
+from snnc.compiler.primitives.fixed_ahp_spsn import SIGMOID_TABLE, LoihiAHP, LoihiSPSN, noise_int, sigmoid_q16
 from snnc.compiler.verify import verify
-from snnc.runtime.numpy_runtime import NumpyRuntime
+from snnc.runtime.numpy.runtime import NumpyRuntime
 
 T, B = 30, 2
 
@@ -48,8 +48,8 @@ def inputs(g: Graph, seed: int = 1) -> dict[str, np.ndarray]:
 @pytest.fixture(scope="module")
 def lava():
     """The Lava target; fails (never skips) with the setup message when the Lava environment is missing."""
-    from snnc.backends import lava_target
-    from snnc.runtime.lava_runner import lava_python
+    from snnc.backends.lava import target as lava_target
+    from snnc.runtime.lava.runner import lava_python
 
     lava_python()
     return lava_target
@@ -193,7 +193,7 @@ def test_unrepresentable_parameters_name_node_and_value():
 
 
 def test_lava_lowering_of_spsn_noise_routes_and_refuses(lava):
-    from snnc.backends.lava_backend import lower
+    from snnc.backends.lava.lower import lower
 
     q = quantize(seed_net(), "loihi")
     net = lower(q)

@@ -6,15 +6,15 @@ import math
 import numpy as np
 import pytest
 
-from snnc.backends import lava_target
+from snnc.backends.lava import target as lava_target
 from snnc.compiler.errors import SnncError
 from snnc.compiler.ir import SPIKE, Graph
 from snnc.compiler.passes.quantize import quantize
 from snnc.compiler.primitives import LTC, Dense, Input, LTCReadout
 from snnc.compiler.primitives.fixed_ltc import SIGMOID_LUT, LoihiLTC, LoihiLTCReadout, sigmoid12
 from snnc.compiler.verify import verify
-from snnc.runtime.lava_runner import lava_python
-from snnc.runtime.numpy_runtime import NumpyRuntime
+from snnc.runtime.lava.runner import lava_python
+from snnc.runtime.numpy.runtime import NumpyRuntime
 
 
 def ltc_net(seed: int = 0, n_in: int = 6, n: int = 5, n_out: int = 3) -> Graph:

@@ -12,7 +12,7 @@ from snnc.compiler.errors import GraphError, SnncError
 from snnc.compiler.ir import Graph
 from snnc.compiler.primitives import Input
 from snnc.frontends.nir_io import break_cycles, from_nir, read_nir, to_nir, write_nir
-from snnc.runtime.numpy_runtime import NumpyRuntime
+from snnc.runtime.numpy.runtime import NumpyRuntime
 
 ZOO = {"lif-srnn": {"sizes": [24, 16, 6]}, "cuba": {"sizes": [12, 16, 10, 4]}}
 

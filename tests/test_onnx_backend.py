@@ -8,14 +8,14 @@ import pytest
 
 import onnx  # the onnx extra is part of `make setup`: a missing onnx is a failure, never a skip
 
-from snnc.backends.onnx_backend import lower
-from snnc.backends.onnx_rules import ONNX_RULES
+from snnc.backends.onnx.lower import lower
+from snnc.backends.onnx.rules import ONNX_RULES
 from snnc.compiler.errors import InputError, LoweringError, SnncError
 from snnc.compiler.ir import Graph
 from snnc.compiler.primitives import AHP, ALIF, LI, LIF, LSTM, LTC, SPSN, CubaLIF, Dense, EarlyExit, Input, LTCReadout  # noqa: E402
 from snnc.compiler.targets import get_target, target_for_artifact  # noqa: E402
-from snnc.runtime.numpy_runtime import NumpyRuntime  # noqa: E402
-from snnc.runtime.onnx_runtime import OnnxRuntime  # noqa: E402
+from snnc.runtime.numpy.runtime import NumpyRuntime  # noqa: E402
+from snnc.runtime.onnx.runtime import OnnxRuntime  # noqa: E402
 
 T, B, F = 120, 3, 12
 

@@ -8,7 +8,7 @@ from snnc.compiler.passes.fuse import fuse
 from snnc.compiler.primitives import LI, LIF, CubaLIF, Dense, Input
 from snnc.compiler.primitives.fixed import Affine, LoihiDense, LoihiLIF
 from snnc.compiler.verify import verify
-from snnc.runtime.numpy_runtime import run
+from snnc.runtime.numpy.runtime import run
 
 R = np.random.default_rng(3)
 

@@ -10,7 +10,7 @@ from snnc.compiler.primitives import Input
 from snnc.compiler.primitives.fixed import Int8Dense, LoihiALIF, LoihiDense, LoihiLI, LoihiLIF, lava_weights
 from snnc.compiler.serialize import from_bytes, to_bytes
 from snnc.compiler.verify import verify
-from snnc.runtime.numpy_runtime import NumpyRuntime, run
+from snnc.runtime.numpy.runtime import NumpyRuntime, run
 
 
 def _impulse(du: int, dv: int) -> dict:

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from conftest import REPO, recurrent_graph, spikes
 
-from snnc.compiler.cli import main
+from snnc.cli.main import main
 from snnc.compiler.energy import EnergyModelError, load_model
-from snnc.compiler.report_cmd import attach_inputs, build_report, record_list
+from snnc.cli.report import attach_inputs, build_report, record_list
 from snnc.compiler.serialize import save
-from snnc.runtime.numpy_runtime import run
+from snnc.runtime.numpy.runtime import run
 
 import jsonschema  # in the dev extra that `make setup` installs: missing is a failure, never a skip
 SCHEMA = json.loads((REPO / "docs" / "report.schema.json").read_text())
@@ -153,7 +153,7 @@ def test_graph_of_artifact_asks_the_target(tmp_path):
     from types import SimpleNamespace
 
     from snnc.compiler.errors import SnncError
-    from snnc.compiler.report_cmd import graph_of_artifact
+    from snnc.cli.report import graph_of_artifact
     g = recurrent_graph("LIF")
     save(g, tmp_path / "m.snn")
     assert list(graph_of_artifact("numpy", None, tmp_path / "m.snn").nodes) == list(g.nodes)

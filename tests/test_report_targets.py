@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import recurrent_graph, spikes
 
-from snnc.compiler.cli import main
+from snnc.cli.main import main
 from snnc.compiler.errors import FileFormatError
 from snnc.compiler.serialize import save
 
@@ -24,8 +24,9 @@ EXACT = ("spikes", "acs", "dense_acs", "dense_macs", "neuron_updates", "state_re
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
     """The report JSON of each artifact (.snn, .onnx, .lava) for the same graph and input."""
-    from snnc.backends import lava_target, onnx_target
-    from snnc.runtime.lava_runner import lava_python
+    from snnc.backends.lava import target as lava_target
+    from snnc.backends.onnx import target as onnx_target
+    from snnc.runtime.lava.runner import lava_python
 
     lava_python()  # fails (never skips) with the setup message when the Lava environment is missing
     d = tmp_path_factory.mktemp("report_targets")
@@ -94,7 +95,7 @@ def test_onnx_model_carries_its_graph(reports):
     import onnx
     import onnxruntime
 
-    from snnc.backends import onnx_target
+    from snnc.backends.onnx import target as onnx_target
     g, d, _ = reports
     model = onnx.load(str(d / "m.onnx"))
     onnx.checker.check_model(model, full_check=True)  # the embedded graph keeps the model valid

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from conftest import recurrent_graph, spikes
-from snnc.backends.numpy_backend import KERNELS, lower
+from snnc.backends.numpy.lower import KERNELS, lower
 from snnc.compiler import ALIF, LI, LIF, CubaLIF, Dense, Graph, Input, InputError, LoweringError, PRIMITIVES
 from snnc.compiler.ir import Primitive, primitive
-from snnc.runtime.numpy_runtime import NumpyRuntime, run
+from snnc.runtime.numpy.runtime import NumpyRuntime, run
 
 
 def single(node, T=40, seed=0):

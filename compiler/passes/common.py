@@ -25,7 +25,7 @@ def type_name(node: object) -> str:
 
 def run_traces(graph: Graph, x: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:
     """Run `graph` in float64 on x [T,B,F] recording every node: (outputs, traces[node][var] [T,B,n])."""
-    from snnc.runtime.numpy_runtime import NumpyRuntime
+    from snnc.runtime.numpy.runtime import NumpyRuntime
 
     rt = NumpyRuntime(graph, dtype="float64", record=True)
     outs, act = rt.run(x)

@@ -291,7 +291,7 @@ def partition(graph: Graph, hardware: str | dict = "loihi2", calib: np.ndarray |
     hw = load_hardware(hardware)
     rates = None
     if calib is not None:
-        from snnc.runtime.numpy_runtime import NumpyRuntime
+        from snnc.runtime.numpy.runtime import NumpyRuntime
 
         _, act = NumpyRuntime(graph, dtype="float64").run(calib)
         rates = {n: float(v.sum()) / max(1, act.T * act.batch * act.sizes[n]) for n, v in act.nonzero.items()}

@@ -394,4 +394,4 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
 import snnc.compiler.passes.quantize_ltc  # noqa: E402,F401  (LTC, LTCReadout: quantize_ltc.py)
 
 
-import snnc.compiler.passes.quantize_seed  # noqa: E402,F401  (AHP, SPSN rules)
+import snnc.compiler.passes.quantize_ahp_spsn  # noqa: E402,F401  (AHP, SPSN rules)

@@ -14,4 +14,4 @@ from snnc.compiler.primitives.spsn import SPSN
 
 __all__ += ["LTC", "LTCReadout", "LSTM", "EarlyExit", "AHP", "SPSN"]
 from snnc.compiler.primitives.fixed_ltc import LoihiLTC, LoihiLTCReadout  # noqa: E402,F401  (fixed-point LTC)
-from snnc.compiler.primitives.fixed_seed import LoihiAHP, LoihiSPSN  # noqa: E402,F401  (fixed-point AHP, SPSN)
+from snnc.compiler.primitives.fixed_ahp_spsn import LoihiAHP, LoihiSPSN  # noqa: E402,F401  (fixed-point AHP, SPSN)

@@ -1,0 +1,62 @@
+"""Lava lowering rules for AHP and SPSN (float and fixed point), registered into lava_backend.RULES.
+
+Both become snnc processes (backends/lava_procs/ahp_spsn.py, kinds "ahp" and "spsn").
+SPSN's noise edge is wired to the process's `u_in` port instead of `a_in`; its noise
+Input is named in the process parameters (`noise_input`) so that the worker feeds it,
+in fixed point, as floor(u·2^16) (fixed_seed.noise_int), as the NumPy integer kernel reads it.
+"""
+from __future__ import annotations
+
+from snnc.backends.lava.lower import BACKEND, Lowerer, _arr, rule
+from snnc.compiler.errors import LoweringError
+from snnc.compiler.primitives import AHP, SPSN, Input
+from snnc.compiler.primitives.fixed_ahp_spsn import LoihiAHP, LoihiSPSN
+
+NOISE_PORT = "u_in"  # the Lava SPSN's port for the IR port `noise`
+
+
+def _fields(lw: Lowerer, name: str, node, *fields: str) -> dict:
+    return {f: _arr(lw, name, f, getattr(node, f)) for f in fields}
+
+
+@rule(AHP)
+def _ahp(lw: Lowerer, name: str, node: AHP) -> None:
+    lw.proc(name, "ahp", node.size, name, **_fields(lw, name, node, "alpha", "alpha_aux", "w_ahp", "gain", "theta"),
+            v=_arr(lw, name, "v", node.v0), aux=_arr(lw, name, "aux", node.aux0))
+    lw.net.procs[name]["states"] = {"v": ["v", None], "aux": ["aux", None], "s": ["s", None]}
+
+
+@rule(LoihiAHP)
+def _loihi_ahp(lw: Lowerer, name: str, node: LoihiAHP) -> None:
+    lw.proc(name, "ahp", node.size, name, **_fields(lw, name, node, "dv", "da", "vth", "w_ahp", "bias_mant", "bias_exp"),
+            v=_arr(lw, name, "v", node.v0), aux=_arr(lw, name, "aux", node.aux0))
+    lw.net.procs[name]["states"] = {"v": ["v", None], "aux": ["aux", None], "s": ["s", None]}
+
+
+def _noise_source(lw: Lowerer, name: str, node) -> str | None:
+    """The graph Input feeding `name`'s noise port (None when deterministic); routes that edge to u_in."""
+    if not node.stochastic:
+        return None
+    edges = [e for e in lw.g.in_edges(name) if e.port == "noise"]
+    if len(edges) != 1 or not isinstance(lw.g.nodes[edges[0].src], Input):
+        raise LoweringError(name, type(node).__name__, BACKEND,
+                            "its noise port must be fed by exactly one graph Input (uniform noise in [0, 1))")
+    lw.in_ports[(name, "noise")] = NOISE_PORT
+    return edges[0].src
+
+
+@rule(SPSN)
+def _spsn(lw: Lowerer, name: str, node: SPSN) -> None:
+    noise = _noise_source(lw, name, node)
+    lw.proc(name, "spsn", node.size, name, **_fields(lw, name, node, "alpha", "beta"),
+            stochastic=bool(node.stochastic), noise_input=noise)
+    lw.net.procs[name]["states"] = {"i": ["i", None], "v": ["v", None]}
+
+
+@rule(LoihiSPSN)
+def _loihi_spsn(lw: Lowerer, name: str, node: LoihiSPSN) -> None:
+    noise = _noise_source(lw, name, node)
+    lw.proc(name, "spsn", node.size, name, **_fields(lw, name, node, "di", "dv", "bias_mant", "bias_exp"),
+            v_frac=int(node.v_frac), stochastic=bool(node.stochastic), noise_input=noise)
+    lw.net.procs[name]["states"] = {"i": ["i", None], "v": ["v", None]}
+

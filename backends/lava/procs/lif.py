@@ -1,0 +1,101 @@
+"""snnc's Lava LIF process: Lava's LIF equations with per-neuron parameters and three reset modes.
+
+The lowering uses Lava's own `lava.proc.lif.process.LIF` wherever it represents a
+node exactly (reset to zero); this process is the fallback for reset `subtract`
+and `none`, which Lava 0.10's LIF lacks. Its Vars keep the names and meaning of
+Lava's LIF (u, v, du, dv, vth, bias_mant, bias_exp), so the lowering and the
+worker treat both paths alike:
+
+    floating_pt: u = u·(1 − du) + a_in;  v = v·(1 − dv) + u + bias_mant;  s = v > vth
+    fixed_pt:    u = wrap24(trunc12(u·(4096 − (du + 1))) + (a_in << 6))
+                 v = clip24(trunc12(v·(4096 − dv)) + u + (bias_mant << bias_exp));  s = v > vth << 6
+    reset:       zero v·(1 − s), subtract v − vth·s (vth << 6 in fixed point), none
+
+The fixed_pt model repeats snnc's integer LoihiLIF kernel (backends/numpy_fixed_kernels.py)
+operation for operation, including the int32 casts Lava applies, so it is bit-exact to it.
+"""
+from __future__ import annotations
+
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+
+from snnc.backends.lava.procs.models import (ACT_SHIFT, DECAY_UNITY, V_LIM, VTH_SHIFT, _NeuronFloat, _SpikingFixed,
+                                             trunc12, wrap32)
+from snnc.backends.lava.procs.processes import Arr, _Population
+
+RESETS = ("zero", "subtract", "none")
+UV_MAX = 2**23  # 24-bit states
+
+
+class SnncLIF(_Population):
+    """Lava-style LIF with per-neuron du, dv, vth and a reset mode (zero, subtract, none).
+
+    Like snnc's other neuron processes it idles (drains a_in, sends zeros) until
+    Lava time step `t_start`, where the retimed population starts its step 0.
+    """
+
+    def __init__(self, *, shape: tuple, reset: str = "zero", t_start: int = 0, u: Arr = 0, v: Arr = 0,
+                 du: Arr = 0, dv: Arr = 0, vth: Arr = 10, bias_mant: Arr = 0, bias_exp: Arr = 0,
+                 name: str | None = None) -> None:
+        if reset not in RESETS:
+            raise ValueError(f"SnncLIF: reset must be one of {', '.join(RESETS)}, got {reset!r}")
+        super().__init__(shape=shape, reset=reset, t_start=t_start, name=name)
+        self.add_vars(shape, u=u, v=v, du=du, dv=dv, vth=vth, bias_mant=bias_mant, bias_exp=bias_exp)
+
+
+@implements(proc=SnncLIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PySnncLIFModelFloat(_NeuronFloat):
+    """Floating-point LIF as Lava's PyLifModelFloat computes it, with per-neuron decays and a reset mode."""
+
+    u: np.ndarray = LavaPyType(np.ndarray, float)
+    du: np.ndarray = LavaPyType(np.ndarray, float)
+    dv: np.ndarray = LavaPyType(np.ndarray, float)
+    vth: np.ndarray = LavaPyType(np.ndarray, float)
+
+    def update(self, a_in: np.ndarray) -> np.ndarray:
+        self.u[:] = self.u * (1 - self.du) + a_in
+        v = self.v * (1 - self.dv) + self.u + self.bias_mant
+        s = v > self.vth
+        reset = self.proc_params["reset"]
+        if reset == "zero":
+            v[s] = 0
+        elif reset == "subtract":
+            v[s] -= self.vth[s]
+        self.v[:] = v
+        return s.astype(float)
+
+
+@implements(proc=SnncLIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PySnncLIFModelFixed(_SpikingFixed):
+    """Fixed-point LIF bit-exact to snnc's LoihiLIF kernel (Lava's PyLifModelBitAcc plus subtract/none resets)."""
+
+    u: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    du: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
+    dv: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
+    vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
+
+    def update(self, a_in: np.ndarray) -> np.ndarray:
+        du, dv = self.du.astype(np.int64), self.dv.astype(np.int64)
+        vth_eff = self.vth.astype(np.int64) << VTH_SHIFT
+        # u: Lava's ds_offset = 1 makes du = 4095 forget everything; one wrap into 24 bits
+        u = wrap32(wrap32(trunc12(self.u.astype(np.int64) * (DECAY_UNITY - (du + 1))))
+                   + (a_in.astype(np.int64) << ACT_SHIFT))
+        w = np.where(u > UV_MAX, u - 2 * UV_MAX, u)
+        u = np.where(w <= -UV_MAX, u + 2 * UV_MAX, w)
+        v = np.clip(wrap32(wrap32(trunc12(self.v.astype(np.int64) * (DECAY_UNITY - dv))) + u + self.bias_int()),
+                    -V_LIM, V_LIM)
+        s = v > vth_eff
+        reset = self.proc_params["reset"]
+        if reset == "zero":
+            v = np.where(s, 0, v)
+        elif reset == "subtract":
+            v = v - vth_eff * s
+        self.u[:], self.v[:] = u, v
+        return s.astype(np.int32)

@@ -1,0 +1,207 @@
+"""The work behind each `snnc` subcommand (argument parsing lives in cli.py)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from snnc.compiler.errors import InputError, SnncError
+from snnc.compiler.files import atomic_path, save_npy
+from snnc.compiler.targets import get_target, target_for_artifact
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+# -- models ----------------------------------------------------------------------
+
+def load_input(path: str | None, what: str = "--input") -> np.ndarray | dict[str, np.ndarray] | None:
+    """A .npy array, or an .npz: one array, or several named after the graph inputs (e.g. noise inputs)."""
+    if path is None:
+        return None
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{what} {p}: no such file")
+    try:
+        with open(p, "rb") as f:
+            a = np.load(f, allow_pickle=False)
+            if isinstance(a, np.lib.npyio.NpzFile):
+                members = a.zip.namelist()
+                if not members or not all(m.endswith(".npy") for m in members):
+                    raise InputError(f"{what} {p}: a zip archive but not an .npz of arrays "
+                                     f"(members like {members[0] if members else 'none'}); give a .npy array")
+                arrays = {k: a[k] for k in a.files}
+                return next(iter(arrays.values())) if len(arrays) == 1 else arrays
+    except InputError:
+        raise
+    except (ValueError, OSError, EOFError) as e:
+        raise InputError(f"{what} {p}: not a readable .npy array ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    return a
+
+
+def is_torch_model(spec: str) -> bool:
+    p = Path(spec)
+    return not (p.suffix in (".snn", ".nir") or (p.exists() and p.is_dir()))
+
+
+def model_graph(args: argparse.Namespace, dtype: str = "float32"):
+    """(Graph, torch module or None) for MODEL: an .snn graph, or a PyTorch model traced in `dtype`."""
+    spec = args.model
+    p = Path(spec)
+    if p.suffix == ".nir":
+        return get_target("nir").load_graph(p, {"dt": getattr(args, "dt", None)}), None
+    if p.suffix == ".snn":
+        from snnc.compiler.serialize import load
+        from snnc.compiler.verify import verify
+        return verify(load(p)), None
+    from snnc.frontends.modelfile import load_model
+    from snnc.frontends.reference import prepare
+    from snnc.frontends.tracing import trace
+    import torch
+
+    lm = load_model(spec, getattr(args, "weights", None), getattr(args, "allow_pickle", False), getattr(args, "input_size", None))
+    module = prepare(lm.module, dtype)
+    example = torch.zeros(2, 1, lm.input_size, dtype=torch.float64 if dtype == "float64" else torch.float32)
+    graph = trace(module, example)
+    graph.meta["source"] = f"{lm.name} ({graph.meta.get('source')})"
+    return graph, module
+
+
+def _csv(s: str | None) -> list[str]:
+    return [x.strip() for x in s.split(",") if x.strip()] if s else []
+
+
+# -- commands --------------------------------------------------------------------
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    target = get_target(args.target)  # an unknown target fails before any work
+    graph, _ = model_graph(args)
+    passes = _csv(args.passes)
+    if args.quantize or passes or args.hardware:
+        from snnc.compiler import pipeline
+        graph = pipeline.apply(graph, quantize=args.quantize, passes=passes, hardware=args.hardware,
+                               calib=load_input(args.calib, "--calib"), labels=load_input(args.labels, "--labels"))
+        say(pipeline.report(graph))
+    options = {"opset": args.opset, "onnx_mode": args.onnx_mode, "progress": True, "dt": getattr(args, "dt", None)}
+    say(target.compile_artifact(graph, Path(args.output), options))
+    return 0
+
+
+def _save_outputs(path: str, outputs: dict[str, np.ndarray]) -> None:
+    if len(outputs) == 1 and not path.endswith(".npz"):
+        save_npy(path, next(iter(outputs.values())))
+    else:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **outputs)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    name, target = target_for_artifact(Path(args.artifact))
+    x = load_input(args.input)
+    options = {"dtype": args.dtype, "progress": True, "timeout": args.timeout, "noise_seed": args.seed}
+    outputs, activity = target.run_artifact(Path(args.artifact), x, options)
+    if args.output:
+        _save_outputs(args.output, outputs)
+    if args.activity:
+        activity.save(args.activity)
+    shapes = ", ".join(f"{k}{list(v.shape)}" for k, v in outputs.items())
+    say(f"ran {args.artifact} on {name}: outputs {shapes}" + (f" -> {args.output}" if args.output else ""))
+    say(activity.summary())
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    p = Path(args.artifact)
+    if p.suffix == ".pt" or (":" in args.artifact and not p.exists()):
+        from snnc.compiler.printer import format_graph, to_dot
+        args.model = args.artifact
+        graph, _ = model_graph(args)
+        print(to_dot(graph, p.stem) if args.dot else format_graph(graph, args.artifact), end="\n")
+        return 0
+    _, target = target_for_artifact(p)
+    print(target.inspect_artifact(p, {"dot": args.dot}))
+    return 0
+
+
+def cmd_zoo(args: argparse.Namespace) -> int:
+    from snnc.frontends import zoo
+    if args.list or not args.name:
+        for name, arch in sorted(zoo.ARCHS.items()):
+            print(f"{name:<10} {arch.description}")
+        return 0
+    if not args.output:
+        raise SnncError("zoo: give the output model file with -o FILE.pt")
+    config = {}
+    for kv in args.set or []:
+        k, sep, v = kv.partition("=")
+        if not sep:
+            raise SnncError(f"zoo: --set expects key=value, got {kv!r}")
+        import json
+        try:
+            config[k] = json.loads(v)
+        except ValueError:
+            config[k] = v
+    module, cfg = zoo.build(args.name, config, seed=args.seed)
+    from snnc.frontends.modelfile import save_model
+    save_model(args.output, args.name, cfg, module)
+    n = sum(p.numel() for p in module.parameters())
+    say(f"wrote {args.output}: zoo model '{args.name}' ({n} parameters, input [T, B, {zoo.ARCHS[args.name].input_size(cfg)}], seed {args.seed})")
+    return 0
+
+
+def random_spikes(T: int, B: int, F: int, rate: float, seed: int) -> np.ndarray:
+    return (np.random.default_rng(seed).random((T, B, F)) < rate).astype(np.float32)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from snnc.compiler.agreement import agreement
+    targets = _csv(args.targets)
+    if not targets:
+        raise SnncError("verify: --targets is empty; give e.g. --targets numpy,onnx")
+    mods = {t: get_target(t) for t in targets}
+    if "loihi" in mods:  # a missing Lava environment fails before any run, not after the other targets
+        from snnc.runtime.lava.runner import lava_python
+        lava_python()
+    if not is_torch_model(args.model):
+        raise SnncError(f"verify: {args.model} is not a PyTorch model; verify compares backends against the PyTorch model it came from")
+    if args.input is None and (args.steps <= 0 or args.batch <= 0 or not 0 <= args.rate <= 1):
+        raise SnncError(f"verify: the random input needs --steps > 0, --batch > 0 and 0 <= --rate <= 1, "
+                        f"got {args.steps}, {args.batch}, {args.rate}")
+    graph, module = model_graph(args, args.dtype)
+    F = graph.nodes[graph.inputs[0]].size
+    x = load_input(args.input)
+    if x is None:
+        x = random_spikes(args.steps, args.batch, F, args.rate, args.seed)
+        source = f"random spikes [{args.steps}, {args.batch}, {F}] at rate {args.rate} (seed {args.seed})"
+    else:
+        shapes = {k: list(v.shape) for k, v in x.items()} if isinstance(x, dict) else list(x.shape)
+        source = f"{args.input} {shapes}"
+    from snnc.runtime.inputs import check_inputs, fill_noise, noise_inputs
+    notes = []
+    if noise_inputs(graph):  # stochastic layers: both runs get the same noise, drawn once here
+        import warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            x = fill_noise(graph, x, seed=args.seed, where="verify")
+        notes = [str(w.message) for w in caught]
+    x = check_inputs({n: graph.nodes[n].size for n in graph.inputs}, x, np.dtype(args.dtype))
+    if len(x) == 1:
+        x = x[graph.inputs[0]]
+    from snnc.frontends.reference import torch_reference
+    ref_out, ref_spikes = torch_reference(module, graph, x)
+    kinds = {n: graph.nodes[n].out_kind for n in graph.outputs}
+    print(f"verify {args.model}: input {source}, dtype {args.dtype}, reference PyTorch")
+    for note in notes:
+        print(note)
+    ok = True
+    for t, mod in mods.items():
+        outs, act = mod.run_graph(graph, x, {"dtype": args.dtype, "record": list(ref_spikes), "progress": True,
+                                             "timeout": args.timeout})
+        atol = args.atol if args.atol is not None else (1e-6 if args.dtype == "float64" else 1e-4)
+        ag = agreement(t, ref_out, ref_spikes, outs, act, kinds, atol, args.rtol, args.min_agreement / 100)
+        print(ag.format())
+        ok &= ag.ok
+    return 0 if ok else 1

@@ -1,0 +1,156 @@
+"""`snnc`: compile, run, verify, inspect, report and zoo (DESIGN §8).
+
+Errors are one line on stderr and a non-zero exit; `--debug` shows the traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from snnc.cli import commands
+from snnc.compiler.errors import SnncError
+
+TARGET_NAMES = ["numpy", "onnx", "loihi", "nir"]
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a subcommand's default must not undo `snnc --debug COMMAND`
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors")
+    return p
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="an .snn graph, a .nir file, an snnc model file (.pt, from `snnc zoo` or save_model), "
+                                 "or a PyTorch factory 'package.module:factory'")
+    p.add_argument("--dt", type=float, help="time step for a .nir MODEL and for -t nir (alpha = 1 - dt/tau); "
+                                           "default: the dt stored in the file or graph, else 1.0")
+    p.add_argument("--weights", help="state_dict file for a 'package.module:factory' model (loaded with weights_only=True)")
+    p.add_argument("--input-size", type=int, help="input features F, when snnc cannot infer them from the model")
+    p.add_argument("--allow-pickle", action="store_true",
+                   help="allow unpickling arbitrary objects from model files (only for files you trust)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    ap = argparse.ArgumentParser(prog="snnc", parents=[common],
+                                 description="Compiler for spiking and rank-coded recurrent networks: "
+                                             "PyTorch -> neuron-graph IR -> NumPy, ONNX, Lava/Loihi.")
+    from snnc import __version__
+    ap.add_argument("--version", action="version", version=f"snnc {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("compile", parents=[common], help="compile a model for a target",
+                       description="Trace (if needed), run passes and lower MODEL to a target artifact.")
+    _model_options(p)
+    p.add_argument("-t", "--target", required=True, help=f"one of {', '.join(TARGET_NAMES)}")
+    p.add_argument("-o", "--output", required=True, help="artifact to write (.snn for numpy, .onnx for onnx, a directory for loihi)")
+    p.add_argument("--quantize", help="quantization scheme: loihi, int8 or float16")
+    p.add_argument("--calib", help="calibration input .npy [T, B, F] for quantize and activity-weighted partition")
+    p.add_argument("--labels", help="labels .npy for the quantization accuracy report")
+    p.add_argument("--passes", help="comma-separated passes after quantize, e.g. fuse,partition")
+    p.add_argument("--hardware", help="hardware for partition: loihi1, loihi2 or a JSON file")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    p.add_argument("--onnx-mode", choices=["loop", "step"], default="loop",
+                   help="onnx: whole sequence in one Loop (default) or a single-step streaming model")
+    p.set_defaults(fn=commands.cmd_compile)
+
+    p = sub.add_parser("run", parents=[common], help="run a compiled artifact on an input",
+                       description="Run ARTIFACT on an input [T, B, F] .npy; write the outputs.")
+    p.add_argument("artifact", help="an .snn graph, an .onnx model or a Lava network directory")
+    p.add_argument("--input", required=True,
+                   help="input .npy [T, B, F], or an .npz with one array per graph input (e.g. noise inputs) by name")
+    p.add_argument("-o", "--output", help="outputs: .npy for one output, .npz for several")
+    p.add_argument("--activity", help="also write the activity record (.npz)")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="numpy runtime precision")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds before a Lava run is stopped (default 600)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise drawn for stochastic neurons whose "
+                                                      "noise inputs are not given (default 0)")
+    p.set_defaults(fn=commands.cmd_run)
+
+    p = sub.add_parser("verify", parents=[common], help="check that targets agree with the PyTorch model",
+                       description="Run the PyTorch model and each target on the same input and print agreement; "
+                                   "exits 1 when a target is outside tolerance.")
+    _model_options(p)
+    p.add_argument("--targets", default="numpy", help="comma-separated targets (default numpy)")
+    p.add_argument("--input", help="input .npy [T, B, F]; default: random spikes")
+    p.add_argument("--steps", type=int, default=100, help="T of the random input (default 100)")
+    p.add_argument("--batch", type=int, default=4, help="B of the random input (default 4)")
+    p.add_argument("--rate", type=float, default=0.05, help="spike probability of the random input (default 0.05)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float64", help="precision of both runs (default float64)")
+    p.add_argument("--atol", type=float, help="absolute tolerance of graded outputs (default 1e-6 float64, 1e-4 float32)")
+    p.add_argument("--rtol", type=float, default=1e-5, help="relative tolerance of graded outputs (default 1e-5)")
+    p.add_argument("--min-agreement", type=float, default=99.9, help="percent of entries that must agree (default 99.9)")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds before a Lava run is stopped (default 600)")
+    p.set_defaults(fn=commands.cmd_verify)
+
+    p = sub.add_parser("inspect", parents=[common], help="print an artifact or model as text or DOT",
+                       description="Print the graph (nodes, parameters, edges, pass reports) of an artifact or model.")
+    p.add_argument("artifact", help="an .snn graph, .onnx model, Lava directory, or a PyTorch model")
+    p.add_argument("--dot", action="store_true", help="print Graphviz DOT instead of text")
+    p.add_argument("--weights", help=argparse.SUPPRESS)
+    p.add_argument("--input-size", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--allow-pickle", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(fn=commands.cmd_inspect)
+
+    p = sub.add_parser("zoo", parents=[common], help="write a reference model of a seed family",
+                       description="Write a reference model (random weights, seeded) as an snnc model file.")
+    p.add_argument("name", nargs="?", help="zoo model name (see --list)")
+    p.add_argument("-o", "--output", help="model file to write (.pt)")
+    p.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config option (JSON value), repeatable")
+    p.add_argument("--list", action="store_true", help="list the zoo models")
+    p.set_defaults(fn=commands.cmd_zoo)
+
+    p = sub.add_parser("report", parents=[common], help="op counts and energy of an artifact on an input",
+                       description="Op counts (measured from activity) and energy estimates of ARTIFACT.")
+    try:
+        report = importlib.import_module("snnc.cli.report")
+    except ModuleNotFoundError as e:
+        if e.name != "snnc.cli.report":
+            raise
+        report = None
+    if report is not None:
+        report.add_arguments(p)
+        p.set_defaults(fn=report.run)
+    else:
+        p.set_defaults(fn=lambda a: (_ for _ in ()).throw(SnncError("report is not available in this build")))
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    args.debug = getattr(args, "debug", False)
+    if not args.debug:  # warnings (e.g. which seed drew missing noise) as one plain line, not Python's format
+        import warnings
+        warnings.showwarning = lambda msg, cat, *a, **k: print(f"snnc: warning: {msg}", file=sys.stderr)
+    if not getattr(args, "fn", None):
+        ap.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.fn(args) or 0)
+    except SnncError as e:
+        if args.debug:
+            raise
+        print(f"snnc: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("snnc: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `snnc inspect m.onnx | head`: the reader left, not an error of ours
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as e:  # a bug in snnc: still one line, the traceback on request
+        if args.debug:
+            raise
+        print(f"snnc: internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+              "(rerun with --debug for the traceback)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Shared by the fixture recipes (examples/train_*.py): seeding, batching, progress bars and writing a fixture.
+
+A fixture is `frontends/pretrained/NAME.pt` (an snnc model file, `save_model`) and
+`NAME.json` beside it: test accuracy in PyTorch, spike rates, training time and
+the exact command that regenerates both.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from snnc.frontends import zoo
+from snnc.frontends.modelfile import save_model
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def setup(seed: int) -> None:
+    """One thread (the machine is shared; tiny tensors gain nothing from more), seeded torch and numpy."""
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+
+
+def batches(n: int, batch: int, g: torch.Generator) -> Iterator[torch.Tensor]:
+    """Shuffled index batches over n samples."""
+    perm = torch.randperm(n, generator=g)
+    for i in range(0, n, batch):
+        yield perm[i:i + batch]
+
+
+def command() -> str:
+    """The command line that ran this recipe, from the repository root."""
+    script = Path(sys.argv[0]).resolve()
+    try:
+        script = script.relative_to(REPO)
+    except ValueError:
+        pass
+    return " ".join([".venv/bin/python", shlex.quote(str(script))] + [shlex.quote(a) for a in sys.argv[1:]])
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.t0 = time.time()
+
+    def seconds(self) -> float:
+        return round(time.time() - self.t0, 1)
+
+
+def write_fixture(name: str, model: nn.Module, config: dict[str, Any], train_seconds: float,
+                  extra: dict[str, Any] | None = None, out_dir: Path | None = None) -> Path:
+    """Save the model file and its JSON record (accuracy and spike rates measured on the test split)."""
+    info = zoo.PRETRAINED[name]
+    out_dir = Path(out_dir) if out_dir else zoo.PRETRAINED_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.pt"
+    save_model(path, info.arch, config, model)
+    ev = zoo.evaluate(model, name, "test")
+    record = {"name": name, "arch": info.arch, "dataset": info.dataset, "scoring": info.scoring,
+              "description": info.description,
+              "test_accuracy": round(ev["accuracy"], 6), "test_samples": ev["samples"],
+              "spike_rate": {k: round(v, 6) for k, v in ev["spike_rate"].items()},
+              **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in ev.items()
+                 if k not in ("accuracy", "samples", "spike_rate")},
+              "parameters": int(sum(p.numel() for p in model.parameters())),
+              "file_bytes": path.stat().st_size, "train_seconds": train_seconds,
+              "command": command(), "torch": torch.__version__, "python": platform.python_version(),
+              **(extra or {})}
+    (out_dir / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+    rates = ", ".join(f"{k} {v:.4f}" for k, v in record["spike_rate"].items())
+    print(f"wrote {path} ({record['file_bytes']} bytes) and {name}.json: test accuracy "
+          f"{100 * record['test_accuracy']:.2f} %, spike rates {rates or 'none (no spiking layer)'}, "
+          f"trained in {train_seconds:.0f} s")
+    return path
