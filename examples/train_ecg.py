@@ -76,7 +76,7 @@ def main() -> None:
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         sched.step()
         post = {"loss": f"{total / N:.4f}"}
         if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
