@@ -78,14 +78,21 @@ def _csv(s: str | None) -> list[str]:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     target = get_target(args.target)  # an unknown target fails before any work
-    graph, _ = model_graph(args)
+    graph, _ = model_graph(args, args.dtype)
+    graph.meta["dtype"] = args.dtype  # the precision the artifact runs in unless `snnc run --dtype` says otherwise
     passes = _csv(args.passes)
+    if args.skip_steps < 0:
+        raise SnncError(f"compile: --skip-steps must be >= 0, got {args.skip_steps}")
+    if (args.label_output or args.skip_steps) and not args.labels:
+        raise SnncError("compile: --label-output and --skip-steps score the --labels accuracy; give --labels too")
     if args.quantize or passes or args.hardware:
         from snnc.compiler import pipeline
         graph = pipeline.apply(graph, quantize=args.quantize, passes=passes, hardware=args.hardware,
-                               calib=load_input(args.calib, "--calib"), labels=load_input(args.labels, "--labels"))
+                               calib=load_input(args.calib, "--calib"), labels=load_input(args.labels, "--labels"),
+                               label_output=args.label_output, skip_steps=args.skip_steps)
         say(pipeline.report(graph))
-    options = {"opset": args.opset, "onnx_mode": args.onnx_mode, "progress": True, "dt": getattr(args, "dt", None)}
+    options = {"opset": args.opset, "onnx_mode": args.onnx_mode, "progress": True, "dt": getattr(args, "dt", None),
+               "dtype": args.dtype}
     say(target.compile_artifact(graph, Path(args.output), options))
     return 0
 
@@ -101,7 +108,7 @@ def _save_outputs(path: str, outputs: dict[str, np.ndarray]) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     name, target = target_for_artifact(Path(args.artifact))
     x = load_input(args.input)
-    options = {"dtype": args.dtype, "progress": True, "timeout": args.timeout, "noise_seed": args.seed}
+    options = {"dtype": args.dtype, "progress": True, "timeout": args.timeout, "noise_seed": args.seed}  # dtype None: the artifact's
     outputs, activity = target.run_artifact(Path(args.artifact), x, options)
     if args.output:
         _save_outputs(args.output, outputs)
@@ -134,6 +141,20 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         return 0
     if not args.output:
         raise SnncError("zoo: give the output model file with -o FILE.pt")
+    if args.dataset:
+        return _zoo_dataset(args)
+    if args.pretrained:
+        if args.set:
+            raise SnncError("zoo: --set changes a random model's architecture; a --pretrained fixture has its own")
+        import shutil
+        src = zoo.pretrained_path(args.name)  # an unknown fixture name fails here, listing the known ones
+        if not src.exists():
+            raise SnncError(f"zoo: pretrained model '{args.name}': {src} is missing; regenerate it with {zoo.PRETRAINED[args.name].recipe}")
+        with atomic_path(args.output) as tmp:
+            shutil.copyfile(src, tmp)
+        p = zoo.PRETRAINED[args.name]
+        say(f"wrote {args.output}: trained fixture '{args.name}' ({p.description}; zoo arch '{p.arch}', trained by {p.recipe})")
+        return 0
     config = {}
     for kv in args.set or []:
         k, sep, v = kv.partition("=")
@@ -149,6 +170,19 @@ def cmd_zoo(args: argparse.Namespace) -> int:
     save_model(args.output, args.name, cfg, module)
     n = sum(p.numel() for p in module.parameters())
     say(f"wrote {args.output}: zoo model '{args.name}' ({n} parameters, input [T, B, {zoo.ARCHS[args.name].input_size(cfg)}], seed {args.seed})")
+    return 0
+
+
+def _zoo_dataset(args: argparse.Namespace) -> int:
+    """`snnc zoo NAME --dataset SPLIT -o x.npz`: the fixture's data split for `snnc verify --dataset`."""
+    from snnc.frontends import zoo
+    from snnc.frontends.datasets import load_dataset
+    if args.name not in zoo.PRETRAINED:
+        raise SnncError(f"zoo: --dataset needs a pretrained fixture name; known: {', '.join(zoo.PRETRAINED)}")
+    x, y = load_dataset(zoo.PRETRAINED[args.name].dataset, args.dataset)
+    with atomic_path(args.output) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, x=x, y=y)
+    say(f"wrote {args.output}: {args.name} {args.dataset} split, x {list(x.shape)} [T, N, F], y {list(y.shape)}")
     return 0
 
 

@@ -48,7 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="artifact to write (.snn for numpy, .onnx for onnx, a directory for loihi)")
     p.add_argument("--quantize", help="quantization scheme: loihi, int8 or float16")
     p.add_argument("--calib", help="calibration input .npy [T, B, F] for quantize and activity-weighted partition")
-    p.add_argument("--labels", help="labels .npy for the quantization accuracy report")
+    p.add_argument("--labels", help="labels .npy for the quantization accuracy report ([B] or [T, B], or one-hot)")
+    p.add_argument("--label-output", help="the graph output the --labels accuracy scores (default: the first output)")
+    p.add_argument("--skip-steps", type=int, default=0, help="warm-up steps the --labels accuracy does not score (default 0)")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                   help="precision the model is traced and the artifact runs in (recorded in the artifact; default float32)")
     p.add_argument("--passes", help="comma-separated passes after quantize, e.g. fuse,partition")
     p.add_argument("--hardware", help="hardware for partition: loihi1, loihi2 or a JSON file")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
@@ -63,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="input .npy [T, B, F], or an .npz with one array per graph input (e.g. noise inputs) by name")
     p.add_argument("-o", "--output", help="outputs: .npy for one output, .npz for several")
     p.add_argument("--activity", help="also write the activity record (.npz)")
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="numpy runtime precision")
+    p.add_argument("--dtype", choices=["float32", "float64"], help="numpy runtime precision (default: the artifact's, "
+                                                                   "as given to snnc compile --dtype)")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds before a Lava run is stopped (default 600)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise drawn for stochastic neurons whose "
                                                       "noise inputs are not given (default 0)")
@@ -102,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config option (JSON value), repeatable")
     p.add_argument("--list", action="store_true", help="list the zoo models")
+    p.add_argument("--pretrained", action="store_true", help="write the trained fixture NAME instead of random weights")
+    p.add_argument("--dataset", choices=["train", "test"],
+                   help="write the fixture's data split as an .npz (x [T, N, F], y [N] or [T, N]) for verify --dataset")
     p.set_defaults(fn=commands.cmd_zoo)
 
     p = sub.add_parser("report", parents=[common], help="op counts and energy of an artifact on an input",

@@ -20,14 +20,15 @@ from snnc.compiler.verify import verify
 # (name, pass) in execution order; each takes (graph, options) and returns a new graph
 PIPELINE: list[tuple[str, Callable[[Graph, dict], Graph]]] = [
     ("fuse", lambda g, o: fuse(g)),
-    ("quantize", lambda g, o: quantize(g, o["quantize"], o["calib"], o["labels"])),
+    ("quantize", lambda g, o: quantize(g, o["quantize"], o["calib"], o["labels"], o["label_output"], o["skip_steps"])),
     ("partition", lambda g, o: partition(g, o["hardware"] or "loihi2", o["calib"])),
 ]
 PASSES = ("fuse", "partition")  # the names --passes accepts (quantize has its own option)
 
 
 def apply(graph: Graph, quantize: str | None = None, passes: list[str] | None = None, hardware: str | None = None,
-          calib: np.ndarray | None = None, labels: np.ndarray | None = None) -> Graph:
+          calib: np.ndarray | None = None, labels: np.ndarray | None = None, label_output: str | None = None,
+          skip_steps: int = 0) -> Graph:
     """Run fuse / quantize / partition as requested, in pipeline order; the input graph is not modified."""
     passes = [p.strip() for p in (passes or []) if p.strip()]
     for p in passes:
@@ -44,7 +45,8 @@ def apply(graph: Graph, quantize: str | None = None, passes: list[str] | None = 
         if not Path(hardware).is_file():
             raise SnncError(f"unknown hardware '{hardware}' (valid: {', '.join(HARDWARE)}, or a JSON file)")
     wanted = set(passes) | ({"quantize"} if quantize else set())
-    opts = {"quantize": quantize, "hardware": hardware, "calib": calib, "labels": labels}
+    opts = {"quantize": quantize, "hardware": hardware, "calib": calib, "labels": labels,
+            "label_output": label_output, "skip_steps": skip_steps}
     g = graph
     for name, fn in PIPELINE:
         if name in wanted:
@@ -74,7 +76,8 @@ def _fmt_quantize(r: dict) -> list[str]:
             lines.append(f"    {n}: " + ", ".join(parts))
     acc = r.get("accuracy")
     if acc:
-        lines.append(f"  accuracy of '{acc['output']}': {_pct(acc['before'])} -> {_pct(acc['after'])}")
+        skip = f", first {acc['skip_steps']} steps not scored" if acc.get("skip_steps") else ""
+        lines.append(f"  accuracy of '{acc['output']}'{skip}: {_pct(acc['before'])} -> {_pct(acc['after'])}")
     for note in r.get("notes", []):  # a precision warning reads as one, not as a note
         lines.append(f"  {note}" if note.startswith("warning:") else f"  note: {note}")
     return lines

@@ -72,6 +72,9 @@ def load_model(spec: str, weights: str | None = None, allow_pickle: bool = False
     path = Path(spec)
     if ":" in spec and not path.exists():
         mod_name, _, fn_name = spec.partition(":")
+        import sys
+        if "" not in sys.path and os.getcwd() not in sys.path:  # `python -m` puts the current directory first; so do we
+            sys.path.insert(0, os.getcwd())
         try:
             mod = importlib.import_module(mod_name)
         except ImportError as e:

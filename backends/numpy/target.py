@@ -18,7 +18,8 @@ def compile_artifact(graph: Graph, out: Path, options: dict) -> str:
 
 
 def run_graph(graph: Graph, x, options: dict):
-    rt = NumpyRuntime(graph, dtype=options.get("dtype", "float32"), record=options.get("record", False),
+    dtype = options.get("dtype") or graph.meta.get("dtype") or "float32"  # the artifact's own, from compile --dtype
+    rt = NumpyRuntime(graph, dtype=dtype, record=options.get("record", False),
                       noise_seed=options.get("noise_seed", 0))
     return rt.run(x, progress=options.get("progress", False))
 

@@ -40,22 +40,25 @@ def rel_error(approx: np.ndarray, exact: np.ndarray) -> float:
     return float(num / den) if den > 0 else float(num)
 
 
-def predictions(y: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def predictions(y: np.ndarray, labels: np.ndarray, skip_steps: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(predicted, true) classes: per sample from [B] / one-hot [B,C] labels (time-summed output),
-    per step from [T,B] / one-hot [T,B,C] labels."""
+    per step from [T,B] / one-hot [T,B,C] labels; the first `skip_steps` steps (a warm-up) are not scored."""
     lab = np.asarray(labels)
     T, B = y.shape[:2]
+    if not 0 <= skip_steps < T:
+        raise SnncError(f"labels: --skip-steps {skip_steps} leaves no step of the {T} to score")
     if lab.ndim == 3 or (lab.ndim == 2 and lab.shape == (T, B) and lab.shape != (B, y.shape[2])):
         true = lab.argmax(-1) if lab.ndim == 3 else lab
         if true.shape != (T, B):
             raise SnncError(f"labels: shape {lab.shape} does not match the output's steps and batch ({T}, {B})")
-        return y.argmax(-1), true.astype(np.int64)
+        return y[skip_steps:].argmax(-1), true[skip_steps:].astype(np.int64)
     true = lab.argmax(-1) if lab.ndim == 2 else lab
     if true.shape != (B,):
         raise SnncError(f"labels: shape {lab.shape} does not match the batch {B} (give [B], [B,C], [T,B] or [T,B,C])")
-    return y.sum(0).argmax(-1), true.astype(np.int64)
+    return y[skip_steps:].sum(0).argmax(-1), true.astype(np.int64)
 
 
-def accuracy(y: np.ndarray, labels: np.ndarray) -> float:
-    pred, true = predictions(y, labels)
+def accuracy(y: np.ndarray, labels: np.ndarray, skip_steps: int = 0) -> float:
+    """Fraction of correct predictions (see `predictions`)."""
+    pred, true = predictions(y, labels, skip_steps)
     return float((pred == true).mean())

@@ -27,12 +27,17 @@ from snnc.compiler.primitives.fixed import Int8Dense
 SCHEMES = ("loihi", "int8", "float16")
 
 
-def quantize(graph: Graph, scheme: str, calib: np.ndarray | None = None, labels: np.ndarray | None = None) -> Graph:
-    """A new graph quantized with `scheme`; the input graph is left untouched."""
+def quantize(graph: Graph, scheme: str, calib: np.ndarray | None = None, labels: np.ndarray | None = None,
+             label_output: str | None = None, skip_steps: int = 0) -> Graph:
+    """A new graph quantized with `scheme`; the input graph is left untouched.
+
+    With labels, the accuracy of `label_output` (default: the first graph output), not scoring the first `skip_steps`."""
     if scheme not in SCHEMES:
         raise SnncError(f"unknown quantization scheme '{scheme}' (valid: {', '.join(SCHEMES)})")
     if labels is not None and calib is None:
         raise SnncError("quantize: labels need a calibration input set (--calib)")
+    if label_output is not None and label_output not in graph.outputs:
+        raise SnncError(f"quantize: --label-output '{label_output}' is not a graph output (outputs: {', '.join(graph.outputs)})")
     outs_f, traces = run_traces(graph, calib) if calib is not None else (None, None)
     info: dict = {}
     if scheme == "loihi":
@@ -61,8 +66,9 @@ def quantize(graph: Graph, scheme: str, calib: np.ndarray | None = None, labels:
                 yf = yf - info.get("out_offset", {}).get(n, 0.0)  # a Dense bias that moved into the neuron
                 ent["output_error"] = rel_error(yq / np.where(sc == 0, 1.0, sc), np.where(sc == 0, yq, yf))
         if labels is not None:
-            o = graph.outputs[0]
-            acc = {"output": o, "before": accuracy(outs_f[o], labels), "after": accuracy(outs_q[o], labels)}
+            o = label_output or graph.outputs[0]
+            acc = {"output": o, "skip_steps": skip_steps, "before": accuracy(outs_f[o], labels, skip_steps),
+                   "after": accuracy(outs_q[o], labels, skip_steps)}
     g.meta["output_scale"] = {n: scales[n] for n in g.outputs if n in scales and g.nodes[n].out_kind != SPIKE}
     record(g, "quantize", scheme=scheme, formats=info.get("formats", {}), scales=scales, layers=layers,
            accuracy=acc, calibrated=calib is not None, notes=info.get("notes", []))
