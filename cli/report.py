@@ -14,7 +14,10 @@ from typing import Any
 import numpy as np
 
 from snnc.compiler.cost import Cost, CostTable, count
-from snnc.compiler.energy import EnergyModel, footprint_bytes, load_model, nonspiking_cost, nonspiking_footprint
+from snnc.compiler.neurobench import format_neurobench, neurobench_block
+from snnc.compiler.energy import (EnergyModel, footprint_bytes, load_model, nonspiking_cost, nonspiking_effective,
+                                  nonspiking_footprint)
+from snnc.compiler.verdict import crossover
 from snnc.compiler.errors import InputError, SnncError
 from snnc.compiler.ir import SPIKE, Graph
 from snnc.compiler.activity import Activity
@@ -121,18 +124,37 @@ def build_report(graph: Graph, activity: Activity, energy_model: str = "cpu45nm"
                   "per_sample": [total.sample(b).to_dict() for b in range(activity.batch)],
                   "energy_pJ": {"per_inference": e_inf, "per_step": e_inf * activity.batch / max(1, n_steps),
                                 "by_count": e_total}},
-        "neurobench": {"Effective_ACs": per_inf.acs, "Effective_MACs": per_inf.macs,
-                       "Dense": per_inf.dense_acs + per_inf.dense_macs},
+        "neurobench": neurobench_block(graph, activity, table),
         "compare": None,
         "notes": list(table.notes) + list(model.notes),
     }
+    doc["notes"] += input_kind_notes(graph, activity)
     prices = model.unit_prices(prec, fp)
     if not graph.meta.get("placement") and ("spikes_core" in prices or "spikes_chip" in prices):
         doc["notes"].append("the graph has no placement (run the partition pass): spike messages between "
                             "neurons are not counted or priced")
     if compare:
         doc["compare"] = _compare(graph, compare, float(table.steps.mean()), model, precision, per_inf, e_inf)
+        doc["compare"].update(_effective_and_verdict(graph, activity, doc["compare"], model, prec, fp, e_inf))
     return doc
+
+
+def input_kind_notes(graph: Graph, activity: Activity) -> list[str]:
+    """Say where an input's declared kind and its values disagree: the kind decides ACs versus MACs."""
+    notes = []
+    for name in graph.inputs:
+        x = activity.traces.get(name, {}).get("out")
+        if x is None:
+            continue
+        binary = bool(np.isin(np.asarray(x), (0, 1)).all())
+        kind = graph.nodes[name].out_kind
+        if kind != SPIKE and binary:
+            notes.append(f"input '{name}' is declared graded but all its values are 0 or 1: its synapses are counted "
+                         "as MACs; declare it a spike input (--input-kind spike) to count ACs as NeuroBench does")
+        elif kind == SPIKE and not binary:
+            notes.append(f"input '{name}' is declared spike but has values other than 0 and 1: its synaptic events "
+                         "are counted as ACs and its nonzero values as spikes")
+    return notes
 
 
 def _model_doc(model: EnergyModel, prec: str, fp: float, cost: Cost) -> dict:
@@ -171,11 +193,36 @@ def _compare(graph: Graph, cell: str, steps: float, model: EnergyModel, precisio
         "ratio_energy": e_rnn / e_snn if e_snn else None,
         "ratio_energy_same_model": e_rnn / e_snn_same if e_snn_same else None,
         "ratio_synaptic_ops": rnn.macs / snn.synaptic_ops if snn.synaptic_ops else None,
+        "snn_synaptic_ops": snn.synaptic_ops,
         "energy_by_count": by_rnn, "compute_energy_pJ": c_rnn, "snn_compute_energy_pJ_same_model": c_snn,
         "ratio_compute_same_model": c_rnn / c_snn if c_snn else None,
         "constants": {k: {"pJ": base.constants[k].pJ, "source": base.constants[k].source} for k in used},
         "unpriced": base.unpriced_nonzero(rnn),
     }
+
+
+def _effective_and_verdict(graph: Graph, activity: Activity, cmp_: dict, model: EnergyModel, prec: str, fp: float,
+                           e_snn: float) -> dict:
+    """The comparison network's effective (NeuroBench-style) count on the same input, and the break-even rate."""
+    base = load_model(cmp_["energy_model"])
+    bprec = cmp_["precision"]
+    layers, _ = nonspiking_cost(graph, cmp_["network"], cmp_["steps"])
+    valid = (np.arange(activity.T)[:, None] < np.asarray(activity.steps)[None, :])
+    nnz = {n: float((np.asarray(activity.nonzero[n]) * valid).sum(axis=0).mean())
+           for n in graph.inputs if n in activity.nonzero}
+    eff = nonspiking_effective(graph, cmp_["network"], layers, nnz, cmp_["steps"])
+    e_eff = sum(base.energy(eff, bprec, nonspiking_footprint(layers, base, bprec)).values())
+    verdict = crossover(graph, activity, model, prec, fp, e_snn,
+                        {"dense": cmp_["energy_pJ"], "effective": e_eff})
+    return {"effective_per_inference": eff.to_dict(), "effective_energy_pJ": e_eff,
+            "ratio_energy_effective": e_eff / e_snn if e_snn else None,
+            "ratio_synaptic_ops_effective": eff.macs / cmp_["snn_synaptic_ops"] if cmp_["snn_synaptic_ops"] else None,
+            "assumptions": "dense: every weight of the non-spiking network at every step; effective: NeuroBench's "
+                           "convention on the same input (zero inputs skipped in W_ih·x, the zero h of the first step "
+                           "skipped in W_hh·h, hidden states nonzero afterwards); both priced with "
+                           f"{cmp_['energy_model']} {bprec}, memory included as that model prices it; the SNN with "
+                           f"{model.name} {prec}",
+            "verdict": verdict}
 
 
 def _n(x: float | None) -> str:
@@ -227,9 +274,7 @@ def format_report(doc: dict) -> str:
     if pi["spikes_core"] + pi["spikes_chip"] + pi["spikes_offchip"]:
         lines.append(f"spike messages: within a core {_n(pi['spikes_core'])}, between cores {_n(pi['spikes_chip'])}, "
                      f"between chips {_n(pi['spikes_offchip'])}")
-    nb = doc["neurobench"]
-    lines.append(f"NeuroBench (per sample): Effective_ACs {_n(nb['Effective_ACs'])}, "
-                 f"Effective_MACs {_n(nb['Effective_MACs'])}, Dense {_n(nb['Dense'])}")
+    lines += format_neurobench(doc["neurobench"])
     lines.append("")
     lines.append(f"energy per inference by count ({em['name']}, {em['precision']}):")
     for f, pj in doc["total"]["energy_pJ"]["by_count"].items():
@@ -263,6 +308,20 @@ def format_report(doc: dict) -> str:
         lines.append(f"  ratio {net}/SNN energy: {rr(r)} ({em['name']} SNN), {rr(cmp_['ratio_energy_same_model'])} "
                      f"(both {cmp_['energy_model']}), arithmetic only {rr(cmp_['ratio_compute_same_model'])}; "
                      f"synaptic ops {rr(cmp_['ratio_synaptic_ops'])}")
+        if "effective_energy_pJ" in cmp_:
+            lines.append(f"  {net} effective (NeuroBench convention, same input): {_n(cmp_['effective_per_inference']['macs'])} "
+                         f"synaptic MACs, {_e(cmp_['effective_energy_pJ'])}; ratio {net}/SNN energy "
+                         f"{rr(cmp_['ratio_energy_effective'])} effective vs {rr(r)} dense; synaptic ops "
+                         f"{rr(cmp_['ratio_synaptic_ops_effective'])} effective")
+            lines.append(f"  assumptions: {cmp_['assumptions']}")
+            v = cmp_["verdict"]
+            rate = "n/a" if v["measured_rate"] is None else f"{v['measured_rate']:.4f}"
+            lines.append(f"  energy verdict: hidden spike rate {rate} per neuron-step; E(rate) = {_e(v['energy_at_zero_rate_pJ'])} "
+                         f"+ rate x {_e((v['energy_measured_pJ'] - v['energy_at_zero_rate_pJ']) / v['measured_rate']) if v['measured_rate'] else '-'}")
+            for what in ("dense", "effective"):
+                x = v["crossover_rate"][what]
+                shown = "-" if x is None else (f"{x:.4f}" if x < 1 else "above 1 (unreachable)")
+                lines.append(f"    break-even vs {what} {net}: {shown} ({v['verdict'][what]})")
         for k, c in cmp_["constants"].items():
             if k not in em["constants"]:
                 lines.append(f"  {k:<16}{c['pJ']:>9.4g} pJ  {c['source']}")

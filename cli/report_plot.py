@@ -20,7 +20,9 @@ def plot_report(doc: dict, activity: Activity, out: str | Path) -> None:
 
     names = [n["name"] for n in doc["nodes"]]
     pi = [n["per_inference"] for n in doc["nodes"]]
-    fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(10, 11))
+    verdict = (doc.get("compare") or {}).get("verdict")
+    fig, axes = plt.subplots(4 if verdict else 3, 1, figsize=(10, 14.5 if verdict else 11))
+    ax1, ax2, ax3 = axes[:3]
     x = np.arange(len(names))
     parts = [("ACs", [c["acs"] for c in pi]), ("MACs", [c["macs"] for c in pi]),
              ("update ops", [c["update_macs"] + c["update_acs"] for c in pi]),
@@ -57,7 +59,33 @@ def plot_report(doc: dict, activity: Activity, out: str | Path) -> None:
         ax3.set_title("spike raster: no spiking node was recorded")
     ax3.set_xlabel("step")
     ax3.set_xlim(-0.5, activity.T - 0.5)
+    if verdict:
+        _plot_verdict(axes[3], doc["compare"])
     fig.tight_layout()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png", dpi=90)
     plt.close(fig)
+
+
+def _plot_verdict(ax, cmp_: dict) -> None:
+    """Energy per inference against the hidden spike rate, the non-spiking baselines and the measured rate."""
+    v = cmp_["verdict"]
+    r1, e0, e1 = v["measured_rate"], v["energy_at_zero_rate_pJ"], v["energy_measured_pJ"]
+    rates = [x for x in v["crossover_rate"].values() if x is not None and x < 1] + ([r1] if r1 else [])
+    hi = min(1.0, 2 * max(rates)) if rates else 1.0
+    r = np.linspace(0, hi, 200)
+    slope = (e1 - e0) / r1 if r1 else 0.0
+    ax.plot(r, e0 + slope * r, color="tab:blue", label="this SNN, E(rate)")
+    net = cmp_["network"].upper()
+    for what, e, style in (("dense", cmp_["energy_pJ"], "--"), ("effective", cmp_["effective_energy_pJ"], ":")):
+        ax.axhline(e, color="tab:red", ls=style, label=f"{what} {net}")
+        x = v["crossover_rate"][what]
+        if x is not None and x <= hi:
+            ax.axvline(x, color="tab:red", ls=style, lw=0.8)
+    if r1:
+        ax.axvline(r1, color="tab:green", label=f"measured rate {r1:.4f}")
+    ax.set_yscale("log")
+    ax.set_xlabel("hidden spike rate (spikes per neuron per step)")
+    ax.set_ylabel("pJ per inference")
+    ax.set_title(f"energy verdict ({v['energy_model']} {v['precision']} SNN vs {net} priced by {cmp_['energy_model']})")
+    ax.legend(fontsize=8)

@@ -191,9 +191,14 @@ def cost_rule(*types: type) -> Callable[[Rule], Rule]:
     return deco
 
 
+def synapse_fan(W: np.ndarray) -> np.ndarray:
+    """Nonzero fan-out of each input of weights W[out, in] (what one nonzero input costs)."""
+    return np.count_nonzero(W, axis=0).astype(np.float64)
+
+
 def synapse_counts(ctx: Context, W: np.ndarray, port: str | None = None) -> dict[str, np.ndarray]:
     """acs/macs (event-driven) and their dense equivalents for weights W[out, in] on `port`'s edges."""
-    fan = np.count_nonzero(W, axis=0).astype(np.float64)  # nonzero fan-out of each input
+    fan = synapse_fan(W)
     B = len(ctx.steps)
     out = {k: np.zeros(B) for k in ("acs", "macs", "dense_acs", "dense_macs")}
     for e in ctx.graph.in_edges(ctx.name, port):
@@ -237,17 +242,20 @@ def _affine(ctx: Context) -> Cost:
 
 
 def neuron_rule(update_macs: float, update_acs: float, nonlinear: float = 0.0,
-                extra: Callable[[Context], Cost] | None = None) -> Rule:
+                extra: Callable[[Context], Cost] | None = None, always_active: bool = False) -> Rule:
     """A rule for a neuron population doing fixed per-neuron work every step.
 
     update_macs / update_acs / nonlinear are per neuron update; `extra(ctx)` adds
-    node-dependent counts (a subtractive reset, gate weights, ...).
+    node-dependent counts (a subtractive reset, gate weights, ...). `always_active`: a cell that applies
+    its own input and recurrent weights (LSTM) updates every unit at every step it runs.
     """
     def rule(ctx: Context) -> Cost:
         upd = ctx.steps * float(ctx.node.size)
         own = (ctx.nonzero(ctx.name) * ctx.mask).sum(axis=0)
+        # a neuron is active at a step when its summed input was nonzero (at most once per neuron-step)
+        active = upd if always_active else np.minimum(ctx.active_inputs(), upd)
         c = Cost(update_macs=upd * update_macs, update_acs=upd * update_acs, nonlinear=upd * nonlinear,
-                 neuron_updates=upd, active_updates=ctx.active_inputs(),
+                 neuron_updates=upd, active_updates=active,
                  spikes=own if ctx.node.out_kind == SPIKE else 0.0,
                  state_reads=upd * len(ctx.node.states), state_writes=upd * len(ctx.node.states))
         return c + extra(ctx) if extra else c
@@ -319,7 +327,7 @@ def _lstm_synapses(ctx: Context) -> Cost:
 
 for _t in _by_name("LSTM"):
     # per unit: + b (4 adds); σ(i, f, o), tanh(g), tanh(c) (5 nonlinear); f·c + i·g, o·tanh(c) (3 MACs)
-    COST_RULES[_t] = neuron_rule(3, 4, 5, extra=_lstm_synapses)
+    COST_RULES[_t] = neuron_rule(3, 4, 5, extra=_lstm_synapses, always_active=True)
 
 
 @cost_rule(*_by_name("EarlyExit"))

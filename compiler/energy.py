@@ -179,7 +179,7 @@ def footprint_bytes(graph: Graph, model: EnergyModel, precision: str | None) -> 
 CELLS = {
     "rnn": (1, 0, 1, 1, 1),   # h = tanh(W x + U h + b)
     "gru": (3, 3, 3, 3, 1),   # r, z, n gates; r*(U_n h), (1-z)*n + z*h
-    "lstm": (4, 3, 1, 5, 2),  # i, f, g, o gates; c = f*c + i*g, h = o*tanh(c)
+    "lstm": (4, 3, 4, 5, 2),  # i, f, g, o gates (a bias add each); c = f*c + i*g, h = o*tanh(c); as the LSTM cost rule
 }
 
 
@@ -220,11 +220,48 @@ def nonspiking_cost(graph: Graph, cell: str, steps: float) -> tuple[list[dict], 
             what = f"Linear {n_in}->{h}"
         # per step, dense_macs is one use of every weight and state_writes one write of every state
         n_w, n_s = c.dense_macs, c.state_writes
-        layers.append({"node": name, "layer": what, "cost": c * float(steps), "weights": n_w, "states": n_s})
+        layers.append({"node": name, "layer": what, "role": role, "cost": c * float(steps), "weights": n_w,
+                       "states": n_s})
         total = total + c * float(steps)
     if not layers:
         raise SnncError("--compare: the graph has no neuron populations to mirror")
     return layers, total
+
+
+def input_fed_features(graph: Graph, name: str) -> dict[str, int]:
+    """{graph input: features} that reach population `name` through one Dense (its first-layer inputs)."""
+    out: dict[str, int] = {}
+    for e in graph.in_edges(name):
+        src = graph.nodes[e.src]
+        if isinstance(src, Dense):
+            for f in graph.in_edges(e.src):
+                if isinstance(graph.nodes[f.src], Input):
+                    out[f.src] = out.get(f.src, 0) + graph.nodes[f.src].size
+        elif isinstance(src, Input):
+            out[e.src] = out.get(e.src, 0) + src.size
+    return out
+
+
+def nonspiking_effective(graph: Graph, cell: str, layers: list[dict], input_nonzero: dict[str, float],
+                         steps: float) -> Cost:
+    """NeuroBench-style effective count of the comparison network on the same input (metrics/utils/layers/macs.py):
+    W_ih·x skips the zeros of the graph input (`input_nonzero`: nonzero values per sample over the run), W_hh·h
+    skips the all-zero h of the first step; hidden states are taken as nonzero afterwards (tanh/sigmoid outputs)."""
+    k = CELLS[cell][0]
+    total = Cost()
+    for lay in layers:
+        c = lay["cost"]
+        name = lay["node"]
+        fed = input_fed_features(graph, name)
+        h = graph.nodes[name].size
+        saved = 0.0
+        mult = k if lay["role"] == "hidden" else 1
+        for inp, feats in fed.items():
+            saved += mult * h * (feats * steps - input_nonzero.get(inp, feats * steps))
+        if lay["role"] == "hidden" and steps >= 1:
+            saved += k * h * h  # h(t=0) is zero: its W_hh products are skipped
+        total = total + Cost(**{**c.to_dict(), "macs": c.macs - saved, "weight_reads": c.weight_reads - saved})
+    return total
 
 
 def nonspiking_footprint(layers: list[dict], model: EnergyModel, precision: str | None) -> float:

@@ -10,6 +10,9 @@ fi
 # torch is pinned exactly (pyproject extra 'torch'): 2.13.0 is the local CPU wheel.
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[torch,onnx,report,nir,dev]" 2>&1 \
   | grep -v "^WARNING: Location .* is ignored" || true
+# Frameworks the tests compare against, next to the pinned torch: --no-deps, so none of them pulls another torch.
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps "snntorch==1.0.0" "neurobench==2.3.0" 2>&1 \
+  | grep -v "^WARNING: Location .* is ignored" || true
 "$venv/bin/python" -c 'import torch, onnx, onnxruntime, snnc.compiler; assert torch.__version__.startswith("2.13.0"), torch.__version__' \
   || { echo "snnc setup: the main environment $venv is broken (see above)" >&2; exit 1; }
 echo "snnc setup: $venv ready"
