@@ -157,8 +157,6 @@ def neurobench_block(graph: Graph, activity: Activity, table: CostTable) -> dict
     per_inf = table.per_inference(table.total())
     layers = []
     for name, c in table.nodes.items():
-        if c.acs is None:
-            continue
         pi = table.per_inference(c)
         if pi.dense_acs + pi.dense_macs:
             layers.append({"node": name, "Effective_ACs": pi.acs, "Effective_MACs": pi.macs,
