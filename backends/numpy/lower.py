@@ -157,7 +157,6 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64") -> Program:
         plans.append(NodePlan(name, node, fn, params, inputs, graph.max_delay(name)))
     return Program(graph, dtype, plans, list(graph.inputs), list(graph.outputs))
 
-import snnc.backends.numpy.fixed_kernels  # noqa: F401,E402
 import snnc.backends.numpy.family_kernels  # noqa: E402,F401  (registers the seed-family kernels)
-import snnc.backends.numpy.fixed_ltc_kernels  # noqa: E402,F401  (fixed-point LTC kernels)
-import snnc.backends.numpy.fixed_ahp_spsn_kernels  # noqa: E402,F401  (fixed-point AHP, SPSN kernels)
+import snnc.backends.numpy.quantized_kernels  # noqa: E402,F401  (Int8Dense, Affine)
+import snnc.backends.numpy.fixed_steps  # noqa: E402,F401  (Loihi fixed point: the primitives' own integer steps)

@@ -4,7 +4,6 @@ Importing this package registers every built-in primitive in `snnc.compiler.ir.P
 """
 from snnc.compiler.primitives.basic import Input, Dense
 from snnc.compiler.primitives.lif import LIF, CubaLIF, ALIF, LI, RESET_MODES
-from snnc.compiler.primitives.fixed import LoihiDense, LoihiLIF, LoihiLI, LoihiALIF, Int8Dense, Affine  # noqa: F401
 
 __all__ = ["Input", "Dense", "LIF", "CubaLIF", "ALIF", "LI", "RESET_MODES"]
 from snnc.compiler.primitives.ltc import LTC, LTCReadout
@@ -13,5 +12,14 @@ from snnc.compiler.primitives.ahp import AHP
 from snnc.compiler.primitives.spsn import SPSN
 
 __all__ += ["LTC", "LTCReadout", "LSTM", "EarlyExit", "AHP", "SPSN"]
-from snnc.compiler.primitives.fixed_ltc import LoihiLTC, LoihiLTCReadout  # noqa: E402,F401  (fixed-point LTC)
-from snnc.compiler.primitives.fixed_ahp_spsn import LoihiAHP, LoihiSPSN  # noqa: E402,F401  (fixed-point AHP, SPSN)
+# Loihi fixed point (integer steps on compiler/fixedpoint.py) and the quantized float forms
+from snnc.compiler.primitives.loihi_dense import LoihiDense  # noqa: E402
+from snnc.compiler.primitives.loihi_lif import LoihiLIF, LoihiLI  # noqa: E402
+from snnc.compiler.primitives.loihi_alif import LoihiALIF  # noqa: E402
+from snnc.compiler.primitives.loihi_ltc import LoihiLTC, LoihiLTCReadout  # noqa: E402
+from snnc.compiler.primitives.loihi_ahp import LoihiAHP  # noqa: E402
+from snnc.compiler.primitives.loihi_spsn import LoihiSPSN  # noqa: E402
+from snnc.compiler.primitives.quantized import Int8Dense, Affine  # noqa: E402
+
+__all__ += ["LoihiDense", "LoihiLIF", "LoihiLI", "LoihiALIF", "LoihiLTC", "LoihiLTCReadout", "LoihiAHP", "LoihiSPSN",
+            "Int8Dense", "Affine"]

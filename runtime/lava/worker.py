@@ -52,7 +52,7 @@ class Built:
                 data = np.zeros((total, B * n))
                 data[: x.shape[0]] = x.reshape(x.shape[0], B * n)
                 if self.fixed and sp["node"] in noise:  # fixed-point SPSN reads uniform u as floor(u·2^16)
-                    from snnc.compiler.primitives.fixed_ahp_spsn import noise_int
+                    from snnc.compiler.fixedpoint import noise_int
                     data = noise_int(data)
                 p = source.RingBuffer(data=np.trunc(data).T if self.fixed else data.T)
             elif kind == "bias":

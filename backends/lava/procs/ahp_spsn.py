@@ -1,10 +1,10 @@
-"""snnc's Lava AHP (seed 002) and SPSN (seed 004) processes with floating_pt and fixed_pt ProcessModels.
+"""snnc's Lava AHP and SPSN processes with floating_pt and fixed_pt ProcessModels.
 
-The floating_pt models repeat the NumPy reference kernels (backends/numpy_seed_kernels.py)
-operation for operation; the fixed_pt models repeat the integer kernels
-(backends/numpy_fixed_seed_kernels.py) with the formulas of compiler/primitives/fixed_seed.py,
-whose noise_int / sigmoid_q16 both sides share. SPSN's uniform noise arrives on its own
-port `u_in` (float u in floating point; floor(u·2^16), converted by the worker's source, in fixed point).
+The floating_pt models repeat the NumPy reference kernels (backends/numpy/family_kernels.py)
+operation for operation; the fixed_pt models run snnc LoihiAHP's and LoihiSPSN's own
+integer steps (compiler/primitives/loihi_ahp.py, loihi_spsn.py), as the NumPy integer
+runtime does. SPSN's uniform noise arrives on its own port `u_in` (float u in floating
+point; floor(u·2^16), converted by the worker's source, in fixed point).
 """
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from lava.magma.core.process.ports.ports import InPort
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from snnc.backends.lava.procs.models import (ACT_SHIFT, DECAY_UNITY, V_LIM, VTH_SHIFT, _Gated, _NeuronFloat,
-                                             _SpikeStateFixed, _SpikeStateFloat, _SpikingFixed, trunc12)
+from snnc.backends.lava.procs.models import _Gated, _NeuronFloat, _SpikeStateFixed, _SpikeStateFloat, _SpikingFixed
 from snnc.backends.lava.procs.processes import Arr, _Population
-from snnc.compiler.primitives.fixed_ahp_spsn import sigmoid_q16
+from snnc.compiler.fixedpoint import NOISE_BITS
+from snnc.compiler.primitives import LoihiAHP, LoihiSPSN
 
 
 class AHP(_Population):
@@ -79,8 +79,9 @@ class PyAHPModelFloat(_SpikeStateFloat):
 @requires(CPU)
 @tag("fixed_pt")
 class PyAHPModelFixed(_SpikeStateFixed):
-    """Fixed-point AHP (snnc LoihiAHP): v and aux 24-bit in one scale, w_ahp added << 6 per own spike."""
+    """Fixed-point AHP: snnc LoihiAHP's step (v and aux 24-bit in one scale, w_ahp added << 6 per own spike)."""
 
+    primitive = LoihiAHP
     aux: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     alpha: np.ndarray = LavaPyType(np.ndarray, float)
     alpha_aux: np.ndarray = LavaPyType(np.ndarray, float)
@@ -89,17 +90,6 @@ class PyAHPModelFixed(_SpikeStateFixed):
     w_ahp: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
     dv: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
     da: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
-
-    def update(self, a_in: np.ndarray) -> np.ndarray:
-        s_prev = self.s.astype(np.int64)
-        da, dv = self.da.astype(np.int64), self.dv.astype(np.int64)
-        aux = np.clip(trunc12(self.aux.astype(np.int64) * (DECAY_UNITY - da))
-                      + (self.w_ahp.astype(np.int64) << ACT_SHIFT) * s_prev, -V_LIM, V_LIM)
-        v = np.clip(trunc12(self.v.astype(np.int64) * (DECAY_UNITY - dv)) + (a_in.astype(np.int64) << ACT_SHIFT)
-                    + self.bias_int() + aux, -V_LIM, V_LIM)
-        s = v > (self.vth.astype(np.int64) << VTH_SHIFT)
-        self.aux[:], self.v[:], self.s[:] = aux, np.where(s, 0, v), s
-        return s.astype(np.int32)
 
 
 # -- SPSN -----------------------------------------------------------------------
@@ -139,8 +129,9 @@ class PySPSNModelFloat(_SPSNModel, _NeuronFloat):
 @requires(CPU)
 @tag("fixed_pt")
 class PySPSNModelFixed(_SPSNModel, _SpikingFixed):
-    """Fixed-point SPSN (snnc LoihiSPSN): i, v 24-bit; s = u_in < sigmoid_q16(v, v_frac) or v > 0."""
+    """Fixed-point SPSN: snnc LoihiSPSN's step; u_in carries the integer noise floor(u·2^16)."""
 
+    primitive = LoihiSPSN
     u_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     i: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     alpha: np.ndarray = LavaPyType(np.ndarray, float)
@@ -148,14 +139,7 @@ class PySPSNModelFixed(_SPSNModel, _SpikingFixed):
     di: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
     dv: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
 
-    def update(self, a_in: np.ndarray, u: np.ndarray) -> np.ndarray:
-        di, dv = self.di.astype(np.int64), self.dv.astype(np.int64)
-        i = np.clip(trunc12(self.i.astype(np.int64) * (DECAY_UNITY - di)) + (a_in.astype(np.int64) << ACT_SHIFT)
-                    + self.bias_int(), -V_LIM, V_LIM)
-        v = np.clip(trunc12(self.v.astype(np.int64) * (DECAY_UNITY - dv)) + trunc12(i * dv), -V_LIM, V_LIM)
-        self.i[:], self.v[:] = i, v
-        if self.proc_params["stochastic"]:
-            s = u.astype(np.int64) < sigmoid_q16(v, self.proc_params["v_frac"])
-        else:
-            s = v > 0
-        return s.astype(np.int32)
+    def step_inputs(self, a_in: np.ndarray, u: np.ndarray) -> dict:
+        n = self.neurons()
+        # the step reads noise as floor(u·2^16) (noise_int); k / 2^16 is exact in float64, so it reads back k
+        return {"in": a_in.reshape(-1, n), "noise": u.reshape(-1, n).astype(np.float64) / (1 << NOISE_BITS)}

@@ -11,8 +11,8 @@ worker treat both paths alike:
                  v = clip24(trunc12(v·(4096 − dv)) + u + (bias_mant << bias_exp));  s = v > vth << 6
     reset:       zero v·(1 − s), subtract v − vth·s (vth << 6 in fixed point), none
 
-The fixed_pt model repeats snnc's integer LoihiLIF kernel (backends/numpy_fixed_kernels.py)
-operation for operation, including the int32 casts Lava applies, so it is bit-exact to it.
+The fixed_pt model runs snnc LoihiLIF's own integer step (the NumPy integer runtime's code),
+which includes the int32 casts Lava applies; tests compare it with Lava's own LIF.
 """
 from __future__ import annotations
 
@@ -22,12 +22,11 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from snnc.backends.lava.procs.models import (ACT_SHIFT, DECAY_UNITY, V_LIM, VTH_SHIFT, _NeuronFloat, _SpikingFixed,
-                                             trunc12, wrap32)
+from snnc.backends.lava.procs.models import _NeuronFloat, _SpikingFixed
 from snnc.backends.lava.procs.processes import Arr, _Population
+from snnc.compiler.primitives import LoihiLIF
 
 RESETS = ("zero", "subtract", "none")
-UV_MAX = 2**23  # 24-bit states
 
 
 class SnncLIF(_Population):
@@ -74,28 +73,10 @@ class PySnncLIFModelFloat(_NeuronFloat):
 @requires(CPU)
 @tag("fixed_pt")
 class PySnncLIFModelFixed(_SpikingFixed):
-    """Fixed-point LIF bit-exact to snnc's LoihiLIF kernel (Lava's PyLifModelBitAcc plus subtract/none resets)."""
+    """Fixed-point LIF: snnc LoihiLIF's step (Lava's PyLifModelBitAcc plus the subtract/none resets)."""
 
+    primitive = LoihiLIF
     u: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     du: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
     dv: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
     vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
-
-    def update(self, a_in: np.ndarray) -> np.ndarray:
-        du, dv = self.du.astype(np.int64), self.dv.astype(np.int64)
-        vth_eff = self.vth.astype(np.int64) << VTH_SHIFT
-        # u: Lava's ds_offset = 1 makes du = 4095 forget everything; one wrap into 24 bits
-        u = wrap32(wrap32(trunc12(self.u.astype(np.int64) * (DECAY_UNITY - (du + 1))))
-                   + (a_in.astype(np.int64) << ACT_SHIFT))
-        w = np.where(u > UV_MAX, u - 2 * UV_MAX, u)
-        u = np.where(w <= -UV_MAX, u + 2 * UV_MAX, w)
-        v = np.clip(wrap32(wrap32(trunc12(self.v.astype(np.int64) * (DECAY_UNITY - dv))) + u + self.bias_int()),
-                    -V_LIM, V_LIM)
-        s = v > vth_eff
-        reset = self.proc_params["reset"]
-        if reset == "zero":
-            v = np.where(s, 0, v)
-        elif reset == "subtract":
-            v = v - vth_eff * s
-        self.u[:], self.v[:] = u, v
-        return s.astype(np.int32)

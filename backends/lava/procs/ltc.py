@@ -4,13 +4,11 @@ The gates act on [I, state] per sample, so the models view the flat population
 (B·n,) of a batched run as [B, n] (the gate matrices [n, 2n] are not tiled).
 I is the summed input a_in (Dense outputs, plus graded bias sources in floating
 point) and the state is internal, so the neuron only needs its one input port.
-The floating_pt models repeat the NumPy reference kernels (backends/numpy_seed_kernels.py)
-operation for operation; the fixed_pt models call the integer step functions of
-compiler/primitives/fixed_ltc.py, the same code the NumPy integer kernels run.
+The floating_pt models repeat the NumPy reference kernels (backends/numpy/family_kernels.py)
+operation for operation; the fixed_pt models run snnc LoihiLTC's and LoihiLTCReadout's
+own integer steps (compiler/primitives/loihi_ltc.py), as the NumPy integer runtime does.
 """
 from __future__ import annotations
-
-from types import SimpleNamespace
 
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
@@ -19,11 +17,9 @@ from lava.magma.core.process.variable import Var
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from snnc.backends.lava.procs.models import (ACT_SHIFT, VTH_SHIFT, _GradedFixed, _NeuronFixed, _NeuronFloat,
-                                             _SpikeStateFixed, _SpikeStateFloat)
+from snnc.backends.lava.procs.models import _GradedFixed, _NeuronFloat, _SpikeStateFixed, _SpikeStateFloat
 from snnc.backends.lava.procs.processes import Arr, _Population
-from snnc.compiler.primitives.fixed_ltc import ltc_step, readout_step
-EXPS = ("ea_in", "ea_state", "er_in", "er_state")
+from snnc.compiler.primitives import LoihiLTC, LoihiLTCReadout
 
 
 class LTC(_Population):
@@ -102,30 +98,13 @@ class PyLTCModelFloat(_SpikeStateFloat):
         return self.s.copy()
 
 
-def _fixed_params(m: _NeuronFixed, n: int) -> SimpleNamespace:
-    """The LoihiLTC parameters in the layout of the NumPy integer kernels (int64, rows [B, n], W.T)."""
-    p = SimpleNamespace(**{k: int(m.proc_params.get(k, 0)) for k in EXPS})
-    p.Wa_t = np.ascontiguousarray(m.Wa.astype(np.int64).T)
-    p.ba = _rows(m.ba.astype(np.int64), n)
-    if hasattr(m, "Wr"):
-        p.Wr_t = np.ascontiguousarray(m.Wr.astype(np.int64).T)
-        p.br = _rows(m.br.astype(np.int64), n)
-        p.vth_eff = _rows(m.vth.astype(np.int64) << VTH_SHIFT, n)
-        p.beta = _rows(m.beta.astype(np.int64), n)
-    p.bias = _rows(m.bias_int(), n)
-    return p
-
-
-def _current(a_in: np.ndarray, p: SimpleNamespace, n: int) -> np.ndarray:
-    return (_rows(a_in.astype(np.int64), n) << ACT_SHIFT) + p.bias
-
-
 @implements(proc=LTC, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
 class PyLTCModelFixed(_SpikeStateFixed):
-    """Fixed-point LTC (snnc LoihiLTC): v in the LIF voltage scale, b·2^18, 12-bit table sigmoid gates."""
+    """Fixed-point LTC: snnc LoihiLTC's step (v in the LIF voltage scale, b·2^18, 12-bit table sigmoid gates)."""
 
+    primitive = LoihiLTC
     b: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     Wa: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=9)
     Wr: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=9)
@@ -134,13 +113,8 @@ class PyLTCModelFixed(_SpikeStateFixed):
     b0: np.ndarray = LavaPyType(np.ndarray, float)
     beta: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
 
-    def update(self, a_in: np.ndarray) -> np.ndarray:
-        n = self.Wa.shape[0]
-        p = _fixed_params(self, n)
-        st = [_rows(x.astype(np.int64), n) for x in (self.v, self.b, self.s)]
-        v, b, s = ltc_step(_current(a_in, p, n), *st, p)
-        self.v[:], self.b[:], self.s[:] = v.ravel(), b.ravel(), s.ravel()
-        return self.s.copy()
+    def neurons(self) -> int:
+        return int(self.Wa.shape[0])  # the gates mix one sample's neurons: [B, n] rows
 
 
 # -- LTCReadout -----------------------------------------------------------------
@@ -166,14 +140,11 @@ class PyLTCReadoutModelFloat(_NeuronFloat):
 @requires(CPU)
 @tag("fixed_pt")
 class PyLTCReadoutModelFixed(_GradedFixed):
-    """Fixed-point LTC readout (snnc LoihiLTCReadout); sends the 24-bit v."""
+    """Fixed-point LTC readout: snnc LoihiLTCReadout's step; sends the 24-bit v."""
 
+    primitive = LoihiLTCReadout
     Wa: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=9)
     ba: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
 
-    def update(self, a_in: np.ndarray) -> np.ndarray:
-        n = self.Wa.shape[0]
-        p = _fixed_params(self, n)
-        v = readout_step(_current(a_in, p, n), _rows(self.v.astype(np.int64), n), p)
-        self.v[:] = v.ravel()
-        return v.ravel().astype(np.int32)
+    def neurons(self) -> int:
+        return int(self.Wa.shape[0])

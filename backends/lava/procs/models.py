@@ -1,11 +1,14 @@
 """floating_pt and fixed_pt ProcessModels of snnc's Lava processes, in the style of lava/proc/lif/models.py.
 
-The floating_pt models repeat the NumPy reference kernels (backends/numpy_backend.py)
-operation for operation; the fixed_pt models repeat snnc's integer kernels
-(backends/numpy_fixed_kernels.py, DESIGN §6): int64 products, trunc12 rounding
-toward zero, 24-bit clipped voltages.
+The floating_pt models repeat the NumPy reference kernels (backends/numpy/lower.py)
+operation for operation. The fixed_pt models hold no arithmetic of their own: each
+names its snnc primitive and runs that primitive's integer `step` (DESIGN §6, on
+compiler/fixedpoint.py), the code the NumPy integer runtime runs, on its Vars.
 """
 from __future__ import annotations
+
+import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
@@ -16,25 +19,10 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from snnc.backends.lava.procs.processes import ALIF, LI, Delay
+from snnc.compiler import fixedpoint
+from snnc.compiler.primitives import LoihiALIF, LoihiLI
 
-DECAY_UNITY = 4096
-ACT_SHIFT = VTH_SHIFT = 6
-V_LIM = 2**23 - 1  # 24-bit voltages are clipped to ±(2^23 − 1), as Lava's LIF does
-
-
-def trunc12(x: np.ndarray) -> np.ndarray:
-    """sign(x)·(|x| >> 12): Loihi's decay rounding toward zero."""
-    return np.sign(x) * (np.abs(x) >> 12)
-
-
-def wrap32(x: np.ndarray) -> np.ndarray:
-    """Two's-complement wrap to int32 (Lava's int32 state arithmetic on overflow)."""
-    return ((x + 2**31) & (2**32 - 1)) - 2**31
-
-
-def shift(x: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """x << e, or arithmetic x >> −e where e is negative."""
-    return np.where(e >= 0, np.left_shift(x, np.maximum(e, 0)), np.right_shift(x, np.maximum(-e, 0)))
+FX_OPS = SimpleNamespace(fx=fixedpoint)  # the integer `ops` of the primitives' steps
 
 
 class _Gated(PyLoihiProcessModel):
@@ -83,17 +71,56 @@ class _SpikeStateFloat(_NeuronFloat):
 
 
 class _NeuronFixed(_Gated):
-    """fixed_pt declarations every snnc neuron model shares: 24-bit a_in and v, Loihi's bias mantissa/exponent."""
+    """fixed_pt declarations every snnc neuron model shares (24-bit a_in and v, Loihi's bias mantissa/exponent),
+    and `update`: the named snnc primitive's own integer step on the Vars.
 
+    A batched run holds B samples as one flat population (B·n,) whose per-neuron Vars
+    are the node's values tiled B times; the step sees states as [B, n] rows.
+    """
+
+    primitive: type = None  # the snnc fixed-point primitive whose step this model runs
     s_out = None  # a spike (precision 1) or a graded v (precision 24): set by _SpikingFixed / _GradedFixed
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     bias_mant: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
     bias_exp: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=3)
 
-    def bias_int(self) -> np.ndarray:
-        """bias_mant << bias_exp in int64."""
-        return shift(self.bias_mant.astype(np.int64), self.bias_exp.astype(np.int64))
+    def neurons(self) -> int:
+        """n, the population size of one sample (the whole flat population for elementwise neurons)."""
+        return int(self.v.shape[0])
+
+    def params(self) -> SimpleNamespace:
+        """The step's `p` (fields + prepare()) of the primitive built once from this model's Vars and proc_params."""
+        if getattr(self, "_node", None) is None:
+            n, cls, missing = self.neurons(), self.primitive, object()
+            fields = {}
+            for f in dataclasses.fields(cls):
+                given, var = self.proc_params.get(f.name, missing), getattr(self, f.name, None)
+                if given is not missing:
+                    fields[f.name] = given
+                elif f.name in cls.per_neuron and isinstance(var, np.ndarray):
+                    rows = var.reshape(-1, n)
+                    if not (rows == rows[0]).all():
+                        raise ValueError(f"{cls.__name__} fixed_pt model: '{f.name}' differs between batch samples")
+                    fields[f.name] = rows[0]
+                elif isinstance(var, np.ndarray):
+                    fields[f.name] = var
+            self._node = cls(**fields)
+            self._p = SimpleNamespace(**{**self._node.params(), **self._node.prepare()})
+        return self._p
+
+    def update(self, a_in: np.ndarray, *extra: np.ndarray) -> np.ndarray:
+        """One step of the primitive: states and inputs as int64 rows [B, n]; new states written back."""
+        n, names, p = self.neurons(), tuple(self.primitive.states), self.params()
+        s = {k: getattr(self, k).astype(np.int64).reshape(-1, n) for k in names}
+        out, new = self._node.step(FX_OPS, p, s, self.step_inputs(a_in, *extra))
+        for k in names:
+            getattr(self, k)[:] = new[k].ravel()
+        return out.ravel().astype(np.int32)
+
+    def step_inputs(self, a_in: np.ndarray, *extra: np.ndarray) -> dict:
+        """The step's inputs per port, [B, n]."""
+        return {"in": a_in.reshape(-1, self.neurons())}
 
 
 class _SpikingFixed(_NeuronFixed):
@@ -147,8 +174,9 @@ class PyALIFModelFloat(_SpikeStateFloat):
 @requires(CPU)
 @tag("fixed_pt")
 class PyALIFModelFixed(_SpikeStateFixed):
-    """Fixed-point ALIF (snnc LoihiALIF): b holds the adaptation trace ·2^18, v is in LIF's (vth << 6) scale."""
+    """Fixed-point ALIF: snnc LoihiALIF's step (b holds the adaptation trace ·2^18, v is in LIF's (vth << 6) scale)."""
 
+    primitive = LoihiALIF
     b: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     alpha: np.ndarray = LavaPyType(np.ndarray, float)
     rho: np.ndarray = LavaPyType(np.ndarray, float)
@@ -158,18 +186,6 @@ class PyALIFModelFixed(_SpikeStateFixed):
     beta: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
     dv: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
     dr: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
-
-    def update(self, a_in: np.ndarray) -> np.ndarray:
-        s_prev = self.s.astype(np.int64)
-        dr, dv = self.dr.astype(np.int64), self.dv.astype(np.int64)
-        b = trunc12(self.b.astype(np.int64) * (DECAY_UNITY - dr)) + (dr << ACT_SHIFT) * s_prev
-        B = (self.vth.astype(np.int64) << VTH_SHIFT) + trunc12(self.beta.astype(np.int64) * b)
-        decayed = wrap32(trunc12(self.v.astype(np.int64) * (DECAY_UNITY - dv)))
-        v = np.clip(decayed + (a_in.astype(np.int64) << ACT_SHIFT) + self.bias_int() - B * s_prev, -V_LIM, V_LIM)
-        s = (v > B).astype(np.int32)
-        self.b[:], self.v[:], self.s[:] = b, v, s
-        return s
-
 
 # -- LI -------------------------------------------------------------------------
 
@@ -193,19 +209,13 @@ class PyLIModelFloat(_NeuronFloat):
 @requires(CPU)
 @tag("fixed_pt")
 class PyLIModelFixed(_GradedFixed):
-    """Fixed-point leaky readout (snnc LoihiLI): v = clip24(trunc12(v·(4096−dv)) + (a_in << 6) + bias)."""
+    """Fixed-point leaky readout: snnc LoihiLI's step, v = clip24(trunc12(v·(4096−dv)) + (a_in << 6) + bias)."""
 
+    primitive = LoihiLI
     alpha: np.ndarray = LavaPyType(np.ndarray, float)
     gain: np.ndarray = LavaPyType(np.ndarray, float)
     bias: np.ndarray = LavaPyType(np.ndarray, float)
     dv: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
-
-    def update(self, a_in: np.ndarray) -> np.ndarray:
-        decayed = wrap32(trunc12(self.v.astype(np.int64) * (DECAY_UNITY - self.dv.astype(np.int64))))
-        v = np.clip(decayed + (a_in.astype(np.int64) << ACT_SHIFT) + self.bias_int(), -V_LIM, V_LIM)
-        self.v[:] = v
-        return v.astype(np.int32)
-
 
 # -- Delay ----------------------------------------------------------------------
 
