@@ -10,7 +10,7 @@ from __future__ import annotations
 from snnc.backends.lava.lower import BACKEND, Lowerer, _arr, rule
 from snnc.compiler.errors import LoweringError
 from snnc.compiler.primitives import AHP, SPSN, Input
-from snnc.compiler.primitives.fixed_ahp_spsn import LoihiAHP, LoihiSPSN
+from snnc.compiler.primitives import LoihiAHP, LoihiSPSN
 
 NOISE_PORT = "u_in"  # the Lava SPSN's port for the IR port `noise`
 

@@ -25,7 +25,7 @@ import numpy as np
 from snnc.backends.lava.lower import Lowerer, _arr, rule
 from snnc.compiler.ir import Primitive
 from snnc.compiler.primitives import LIF, CubaLIF
-from snnc.compiler.primitives.fixed import LoihiLIF
+from snnc.compiler.primitives import LoihiLIF
 
 LAVA_LIF = "lava.proc.lif.process.LIF"
 SNNC_LIF = "snnc.backends.lava.procs.lif.SnncLIF"

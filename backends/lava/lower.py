@@ -19,7 +19,7 @@ from snnc.backends.lava.retime import Timing, retime
 from snnc.compiler.errors import LoweringError
 from snnc.compiler.ir import GRADED, Edge, Graph, Primitive
 from snnc.compiler.primitives import ALIF, LI, Dense, Input
-from snnc.compiler.primitives.fixed import LoihiALIF, LoihiDense, LoihiLI
+from snnc.compiler.primitives import LoihiALIF, LoihiDense, LoihiLI
 from snnc.compiler.verify import verify
 
 BACKEND = "loihi"

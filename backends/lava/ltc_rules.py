@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from snnc.backends.lava.lower import Lowerer, rule
 from snnc.compiler.primitives import LTC, LTCReadout
-from snnc.compiler.primitives.fixed_ltc import LoihiLTC, LoihiLTCReadout
+from snnc.compiler.primitives import LoihiLTC, LoihiLTCReadout
 
 
 def _arrays(lw: Lowerer, name: str, node, fields: tuple[str, ...]) -> dict:

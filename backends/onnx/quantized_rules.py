@@ -10,7 +10,7 @@ import numpy as np
 
 from snnc.backends.numpy.lower import default_params
 from snnc.backends.onnx.rules import MIN_OPSET, Emitter, rule
-from snnc.compiler.primitives.fixed import Affine, Int8Dense
+from snnc.compiler.primitives.quantized import Affine, Int8Dense
 
 MIN_OPSET.update({"Clip": 11, "Round": 11})  # Clip takes min/max as inputs since 11
 
