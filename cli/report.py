@@ -331,9 +331,9 @@ def format_report(doc: dict) -> str:
                   f"  {'population':<16}{'type':<12}{'neurons':>8}{'synapses':>11}{'syn mem KB':>11}{'fan-in':>8}{'cores':>7}"]
         for r in res:
             lines.append(f"  {r['node']:<16}{r['type']:<12}{r['neurons']:>8}{r['synapses']:>11}{r['synmem_kb']:>11.1f}"
-                         f"{r['fan_in']:>8}{r['cores']:>7}")
-        lines.append(f"  total: {sum(r['neurons'] for r in res)} neurons, {sum(r['synapses'] for r in res)} synapses, "
-                     f"{sum(r['cores'] for r in res)} cores")
+                         f"{r['fan_in']:>8}{'-' if r['cores'] is None else r['cores']:>7}")
+        lines.append(f"  total: {sum(r['neurons'] for r in res)} neurons, {sum(r['synapses'] for r in res)} synapses "
+                     "(cores: the partition pass's blocks per population; `snnc inspect` gives the packed total)")
     if doc["notes"]:
         lines.append("")
         lines += [f"note: {n}" for n in doc["notes"]]

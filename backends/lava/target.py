@@ -8,7 +8,6 @@ subprocess (runtime/lava_runner.py).
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -25,9 +24,6 @@ from snnc.runtime.inputs import check_inputs, fill_noise
 from snnc.runtime.lava.runner import run_description
 
 FORMAT, VERSION = "snnc-lava", 1
-# Loihi 1 resources (Davies et al., IEEE Micro 2018; DESIGN §7)
-CORES_PER_CHIP, COMPARTMENTS, AXONS_IN, AXONS_OUT = 128, 1024, 4096, 4096
-SYNMEM_BITS = 128 * 1024 * 8
 MAX_DELAY = 62
 
 
@@ -136,28 +132,9 @@ def is_artifact(path: Path) -> bool:
 
 
 def resources(graph: Graph) -> list[dict]:
-    """Loihi 1 resource use per neuron population: compartments, fan-in synapses, synaptic memory, cores."""
-    rows = []
-    for name, node in graph.nodes.items():
-        if isinstance(node, DENSE) or type(node).__name__ == "Input":
-            continue
-        syn, fanin, bits = 0, 0, 9  # 8-bit weights plus sign in float mode (DESIGN §7)
-        stack = [e for e in graph.in_edges(name)]
-        while stack:  # synapses of the Dense nodes (and their Dense inputs) feeding this population
-            e = stack.pop()
-            src = graph.nodes[e.src]
-            if isinstance(src, DENSE):
-                syn += int(np.count_nonzero(src.W))
-                if hasattr(src, "num_weight_bits"):
-                    bits = int(src.num_weight_bits) + 1
-                stack.extend(graph.in_edges(e.src))
-            else:  # one input axon per presynaptic neuron
-                fanin += src.size
-        cores = max(math.ceil(node.size / COMPARTMENTS), math.ceil(syn * bits / SYNMEM_BITS),
-                    math.ceil(fanin / AXONS_IN), 1)
-        rows.append({"node": name, "type": type(node).__name__, "neurons": node.size, "synapses": syn,
-                     "synmem_kb": syn * bits / 8 / 1024, "fan_in": fanin, "cores": cores})
-    return rows
+    """Loihi 1 resource use per neuron population, by the partition pass's model (one model for every command)."""
+    from snnc.compiler.passes.partition import resource_summary
+    return resource_summary(graph, "loihi1")["rows"]
 
 
 def inspect_artifact(path: Path, options: dict) -> str:
@@ -166,7 +143,9 @@ def inspect_artifact(path: Path, options: dict) -> str:
     if options.get("dot"):
         from snnc.compiler.printer import to_dot
         return to_dot(graph, Path(path).stem)
-    rows = resources(graph)
+    from snnc.compiler.passes.partition import resource_summary
+    summary = resource_summary(graph, "loihi1")
+    rows = summary["rows"]
     kinds: dict[str, int] = {}
     for p in doc["procs"].values():
         kinds[p["kind"]] = kinds.get(p["kind"], 0) + 1
@@ -179,12 +158,16 @@ def inspect_artifact(path: Path, options: dict) -> str:
              "per output: " + ", ".join(f"{o} {doc['latency'][o]}" for o in doc["outputs"]),
              f"  compensating delays: {len(delays)}" + (f" (max {max(delays)} steps, Loihi allows {MAX_DELAY})" if delays else ""),
              *(f"  LIF {ln}" for ln in lif_paths(doc["procs"])),
-             "  Loihi 1 resources (1024 compartments, 4096 input axons, 128 KB synaptic memory per core; 128 cores per chip):",
-             f"    {'population':<16} {'type':<10} {'neurons':>8} {'synapses':>10} {'syn mem KB':>10} {'fan-in':>7} {'cores':>6}"]
+             "  Loihi 1 resources (the partition pass's model: 1024 compartments, 4096 input and output axons, "
+             "128 KB synaptic memory per core; 128 cores per chip):",
+             f"    {'population':<16} {'type':<10} {'neurons':>8} {'synapses':>10} {'syn mem KB':>10} {'fan-in':>7} {'blocks':>6}"]
     for r in rows:
+        blocks = "-" if r["cores"] is None else r["cores"]
         lines.append(f"    {r['node']:<16} {r['type']:<10} {r['neurons']:>8} {r['synapses']:>10} "
-                     f"{r['synmem_kb']:>10.1f} {r['fan_in']:>7} {r['cores']:>6}")
-    cores = sum(r["cores"] for r in rows)
-    lines.append(f"    total: {sum(r['neurons'] for r in rows)} neurons, {sum(r['synapses'] for r in rows)} synapses, "
-                 f"{cores} cores on {math.ceil(cores / CORES_PER_CHIP)} chip(s)")
+                     f"{r['synmem_kb']:>10.1f} {r['fan_in']:>7} {blocks:>6}")
+    total = f"    total: {sum(r['neurons'] for r in rows)} neurons, {sum(r['synapses'] for r in rows)} synapses, "
+    if summary["error"]:
+        lines.append(total + f"does not fit Loihi 1: {summary['error']}")
+    else:
+        lines.append(total + f"{summary['cores']} cores on {summary['chips']} chip(s) after packing")
     return "\n".join(lines)

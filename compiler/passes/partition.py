@@ -36,6 +36,7 @@ from snnc.compiler.errors import SnncError
 from snnc.compiler.ir import Graph
 from snnc.compiler.passes.common import record
 from snnc.compiler.passes.partition_model import Network, Population, Projection, network_from_graph
+from snnc.compiler.passes.placement import core_coordinates, grid_shape, hop_traffic, mesh_shape
 
 HARDWARE = ("loihi1", "loihi2")
 LIMITS = ("neurons_per_core", "synaptic_memory_bits_per_core", "input_axons_per_core", "output_axons_per_core")
@@ -242,17 +243,42 @@ def place_chips(n_cores: int, core_traffic: dict, hw: dict, name: str) -> list[i
     return chip
 
 
-def partition_network(net: Network, hw: dict) -> dict:
-    """The placement of `net` on `hw`: {"placement", "cores", "chips", "utilisation", "traffic"}."""
+def sequential_cores(blocks: list[Block], hw: dict) -> list[int]:
+    """The baseline packing: blocks in population order, first fit into the current core, then the next."""
+    lim = np.array([hw[x] for x in LIMITS], float)
+    core, used, cur = [], np.zeros(4), 0
+    for b in blocks:
+        if core and np.any(used + b.res > lim):
+            cur, used = cur + 1, np.zeros(4)
+        core.append(cur)
+        used = used + b.res
+    return core
+
+
+def partition_network(net: Network, hw: dict, strategy: str = "traffic") -> dict:
+    """The placement of `net` on `hw`: {"placement", "cores", "chips", "utilisation", "traffic", "mesh"}.
+
+    strategy "traffic" (the pass): heavy-edge core packing, Kernighan–Lin chips, bisection-ordered meshes;
+    "sequential" (the baseline): population order everywhere.
+    """
+    if strategy not in ("traffic", "sequential"):
+        raise SnncError(f"partition: unknown strategy '{strategy}' (traffic or sequential)")
     blocks, traffic = make_blocks(net, hw)
-    core = pack_cores(blocks, traffic, hw)
+    core = pack_cores(blocks, traffic, hw) if strategy == "traffic" else sequential_cores(blocks, hw)
     core_traffic: dict[tuple[int, int], float] = {}
     for (s, d), w in traffic.items():
         if s >= 0:
             key = (core[s], core[d])
             core_traffic[key] = core_traffic.get(key, 0.0) + w
     largest = max(net.pops.values(), key=lambda p: 0 if p.external else p.size).name
-    chip_of_core = place_chips(max(core) + 1 if core else 0, core_traffic, hw, largest)
+    n_cores = max(core) + 1 if core else 0
+    if strategy == "traffic":
+        chip_of_core = place_chips(n_cores, core_traffic, hw, largest)
+    else:
+        if math.ceil(n_cores / hw["cores_per_chip"]) > hw["max_chips"]:
+            place_chips(n_cores, {}, hw, largest)  # the same error as the pass
+        chip_of_core = [c // hw["cores_per_chip"] for c in range(n_cores)]
+    xy = core_coordinates(chip_of_core, core_traffic, hw, ordered=strategy == "traffic")
     # global core numbers: chip·cores_per_chip + index on the chip
     local: dict[int, int] = {}
     gid = {}
@@ -266,7 +292,8 @@ def partition_network(net: Network, hw: dict) -> dict:
     for i, b in enumerate(blocks):
         c = gid[core[i]]
         placement.setdefault(b.pop, {"blocks": []})["blocks"].append(
-            {"neurons": [b.start, b.stop], "core": c, "chip": chip_of_core[core[i]]})
+            {"neurons": [b.start, b.stop], "core": c, "chip": chip_of_core[core[i]],
+             "xy": [int(v) for v in xy[core[i]]]})
         util[c] = util.get(c, 0) + b.res / lim
     t = {"within_core": 0.0, "between_cores": 0.0, "between_chips": 0.0, "from_host": 0.0}
     for (s, d), w in traffic.items():
@@ -280,7 +307,10 @@ def partition_network(net: Network, hw: dict) -> dict:
             t["between_chips"] += w
     U = np.array(list(util.values())) if util else np.zeros((0, 4))
     per_core = {str(c): dict(zip(LIMITS, map(float, u))) for c, u in sorted(util.items())}
+    mesh = {"core_mesh": list(mesh_shape(hw)), "chip_grid": list(grid_shape(len(set(chip_of_core)) or 1)),
+            **hop_traffic(core_traffic, xy, hw)}
     return {"placement": placement, "cores": len(util), "chips": len(set(chip_of_core)), "blocks": len(blocks),
+            "mesh": mesh, "strategy": strategy,
             "utilisation_mean": dict(zip(LIMITS, map(float, U.mean(0) if len(U) else np.zeros(4)))),
             "utilisation_max": dict(zip(LIMITS, map(float, U.max(0) if len(U) else np.zeros(4)))),
             "utilisation_per_core": per_core, "traffic": t}
@@ -302,3 +332,31 @@ def partition(graph: Graph, hardware: str | dict = "loihi2", calib: np.ndarray |
     g.meta["hardware"] = hw["name"]
     record(g, "partition", hardware=hw["name"], weighted_by="measured activity" if rates else "connectivity", **res)
     return g
+
+
+def resource_summary(graph: Graph, hardware: str | dict = "loihi1") -> dict:
+    """The one Loihi resource model of partition, inspect and report: what the partition pass would place.
+
+    {"hardware", "rows": per population {node, type, neurons, synapses, synmem_kb, fan_in, cores (its blocks)},
+    "cores" (after packing), "chips", "error" (why the graph does not fit, else None)}.
+    """
+    hw = load_hardware(hardware)
+    net = network_from_graph(graph)
+    rows = []
+    for name, pop in net.pops.items():
+        if pop.external:
+            continue
+        bits, _ = _in_resources(net, pop, 0, pop.size, hw)
+        rows.append({"node": name, "type": type(graph.nodes[name]).__name__, "neurons": pop.size,
+                     "synapses": sum(pr.synapses(0, pop.size) for pr in net.into(name)),
+                     "synmem_kb": bits / 8 / 1024, "fan_in": net.max_neuron_need(name, hw)[1], "cores": None})
+    out = {"hardware": hw["name"], "rows": rows, "cores": None, "chips": None, "error": None}
+    try:
+        res = partition_network(net, hw)
+    except SnncError as e:
+        out["error"] = str(e)
+        return out
+    for r in rows:
+        r["cores"] = len(res["placement"][r["node"]]["blocks"])
+    out["cores"], out["chips"] = res["cores"], res["chips"]
+    return out

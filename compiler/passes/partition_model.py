@@ -1,7 +1,8 @@
 """What `partition` sees of a network: populations and projections, exact or described statistically.
 
 A projection is exact (a boolean connectivity mask taken from a Dense's nonzero
-weights), random with a density, or banded (each destination neuron draws from
+weights, or a scipy.sparse CSR matrix of a graph too large for dense arrays:
+rows are destination neurons), random with a density, or banded (each destination neuron draws from
 a window of `window` source neurons centred on its relative position, with a
 density inside the window, like a 1-D convolution). The statistical kinds let
 the benchmark describe 100M synapses without any matrix.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +37,7 @@ class Projection:
     n_src: int
     n_dst: int
     mask: np.ndarray | None = None  # bool [n_dst, n_src] exact connectivity
+    sparse: Any = None  # scipy.sparse CSR [n_dst, n_src]: exact connectivity without a dense matrix
     density: float = 1.0  # probability of a synapse (within the window when banded)
     window: int = 0  # > 0: banded connectivity
     _cum: np.ndarray | None = field(default=None, repr=False)
@@ -42,6 +45,14 @@ class Projection:
     def __post_init__(self) -> None:
         if self.mask is not None:
             self._cum = np.concatenate([[0], np.cumsum(self.mask.sum(1))])
+        if self.sparse is not None:
+            self._cum = np.asarray(self.sparse.indptr, np.int64)
+
+    def _sources(self, a: int, b: int) -> np.ndarray:
+        """bool [n_src]: source neurons with a synapse into destination neurons [a, b) (sparse projections)."""
+        m = np.zeros(self.n_src, bool)
+        m[self.sparse.indices[self.sparse.indptr[a]:self.sparse.indptr[b]]] = True  # a scatter, no sort
+        return m
 
     def _win(self, a: int, b: int) -> tuple[int, int]:
         """Source interval [lo, hi) that destination neurons [a, b) of a banded projection draw from."""
@@ -51,7 +62,7 @@ class Projection:
         return max(0, lo), min(self.n_src, hi)
 
     def synapses(self, a: int, b: int) -> int:
-        if self.mask is not None:
+        if self.mask is not None or self.sparse is not None:
             return int(self._cum[b] - self._cum[a])
         width = min(self.window, self.n_src) if self.window else self.n_src
         return int(round(self.density * width * (b - a)))
@@ -60,6 +71,8 @@ class Projection:
         """Distinct presynaptic neurons with a synapse into destination neurons [a, b)."""
         if self.mask is not None:
             return int(np.count_nonzero(self.mask[a:b].any(0)))
+        if self.sparse is not None:
+            return int(self._sources(a, b).sum())
         if self.window:
             lo, hi = self._win(a, b)
             return hi - lo
@@ -68,10 +81,10 @@ class Projection:
     @staticmethod
     def union_axons(prs: list["Projection"], a: int, b: int) -> int:
         """Distinct presynaptic neurons of several projections from one source (exact when all are masks)."""
-        if all(p.mask is not None for p in prs):
+        if all(p.mask is not None or p.sparse is not None for p in prs):
             m = np.zeros(prs[0].n_src, bool)
             for p in prs:
-                m |= p.mask[a:b].any(0)
+                m |= p.mask[a:b].any(0) if p.mask is not None else p._sources(a, b)
             return int(m.sum())
         return min(prs[0].n_src, sum(p.axons(a, b) for p in prs))
 
@@ -79,6 +92,9 @@ class Projection:
         """(max synapses, max presynaptic neurons) of a single destination neuron."""
         if self.mask is not None:
             m = int(self.mask.sum(1).max()) if self.mask.size else 0
+            return m, m
+        if self.sparse is not None:
+            m = int(np.diff(self.sparse.indptr).max()) if self.n_dst else 0
             return m, m
         width = min(self.window, self.n_src) if self.window else self.n_src
         m = int(math.ceil(self.density * width))
@@ -88,8 +104,9 @@ class Projection:
         """[len(src), len(dst)]: neurons of each source range with a synapse into each destination range."""
         out = np.zeros((len(src), len(dst)))
         for j, (a, b) in enumerate(dst):
-            if self.mask is not None:
-                c = np.concatenate([[0], np.cumsum(self.mask[a:b].any(0))])
+            if self.mask is not None or self.sparse is not None:
+                hit = self.mask[a:b].any(0) if self.mask is not None else self._sources(a, b)
+                c = np.concatenate([[0], np.cumsum(hit)])
                 out[:, j] = [c[s1] - c[s0] for s0, s1 in src]
             elif self.window:
                 lo, hi = self._win(a, b)
@@ -115,7 +132,11 @@ class Network:
         ax = 0
         for src in {p.src for p in prs}:
             same = [p for p in prs if p.src == src]
-            if all(p.mask is not None for p in same):
+            if len(same) > 1 and all(p.sparse is not None for p in same):
+                import scipy.sparse as sp
+                m = sum((p.sparse != 0).astype(np.int8) for p in same[1:]) + (same[0].sparse != 0).astype(np.int8)
+                ax += int(np.diff(sp.csr_matrix(m).indptr).max()) if m.nnz else 0
+            elif all(p.mask is not None for p in same):
                 m = np.zeros_like(same[0].mask)
                 for p in same:
                     m = m | p.mask
