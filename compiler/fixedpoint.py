@@ -1,8 +1,9 @@
 """Loihi fixed-point helpers (DESIGN §6): the integer arithmetic every fixed-point primitive's `step` is written in.
 
 Each function is plain NumPy on int64 arrays (np.abs, np.sign, np.where, shifts,
-arithmetic), so the NumPy integer runtime, Lava's fixed_pt process models and a
-compiled (numba) backend run the same code. `ops.fx` is this module.
+arithmetic) and calls no other helper, so the NumPy integer runtime, Lava's fixed_pt
+process models and a compiled backend (numba.njit compiles each function as it is, except
+`accumulate`, an int64 matmul numba lacks) run the same code. `ops.fx` is this module.
 
 Lava 0.10's conventions (lava/proc/dense/models.py, lava/proc/lif/models.py):
 products in int64, trunc12(x) = sign(x)·(|x| >> 12) rounds toward zero, states
@@ -25,7 +26,7 @@ WRAP24 = 2**23  # ... or wrapped once into (−2^23, 2^23] (Lava's u)
 
 def to_int(x: np.ndarray) -> np.ndarray:
     """x as int64 (float spikes or integer graded messages; floats truncate toward zero)."""
-    return x if x.dtype == np.int64 else x.astype(np.int64)
+    return x.astype(np.int64)
 
 
 def shift(x: np.ndarray, e: np.ndarray | int) -> np.ndarray:
@@ -41,7 +42,7 @@ def shift_trunc(x: np.ndarray, e: int) -> np.ndarray:
 
 def align(a_in: np.ndarray) -> np.ndarray:
     """Synaptic input MSB-aligned into the 24-bit state: to_int(a_in) << 6."""
-    return to_int(a_in) << ALIGN
+    return a_in.astype(np.int64) << ALIGN
 
 
 def threshold(vth: np.ndarray) -> np.ndarray:
@@ -51,7 +52,8 @@ def threshold(vth: np.ndarray) -> np.ndarray:
 
 def bias(bias_mant: np.ndarray, bias_exp: np.ndarray) -> np.ndarray:
     """bias_mant << bias_exp (>> when negative) in int64."""
-    return shift(bias_mant.astype(np.int64), bias_exp.astype(np.int64))
+    m, e = bias_mant.astype(np.int64), bias_exp.astype(np.int64)
+    return np.where(e >= 0, np.left_shift(m, np.maximum(e, 0)), np.right_shift(m, np.maximum(-e, 0)))
 
 
 # -- rounding, wraps and clips ----------------------------------------------------
@@ -64,7 +66,8 @@ def trunc12(x: np.ndarray) -> np.ndarray:
 
 def decay(x: np.ndarray, d: np.ndarray) -> np.ndarray:
     """trunc12(x·(4096 − d)): one step of a 12-bit decay d."""
-    return trunc12(x * (DECAY_ONE - d))
+    y = x * (DECAY_ONE - d)
+    return np.sign(y) * (np.abs(y) >> 12)
 
 
 def wrap32(x: np.ndarray) -> np.ndarray:
@@ -99,7 +102,7 @@ def reset(v: np.ndarray, s: np.ndarray, vth_eff: np.ndarray, mode: str) -> np.nd
 
 def accumulate(x: np.ndarray, Wt: np.ndarray) -> np.ndarray:
     """Exact int64 weighted sums x @ Wt per sample (Wt is W transposed, [in, out])."""
-    return to_int(x) @ Wt
+    return x.astype(np.int64) @ Wt
 
 
 # -- Lava Dense weights -----------------------------------------------------------
