@@ -49,14 +49,19 @@ def command() -> str:
 
 
 class Timer:
+    """Wall-clock and CPU seconds since creation (the machine is shared: CPU time is the steadier figure)."""
+
     def __init__(self) -> None:
-        self.t0 = time.time()
+        self.t0, self.c0 = time.time(), time.process_time()
 
     def seconds(self) -> float:
         return round(time.time() - self.t0, 1)
 
+    def cpu_seconds(self) -> float:
+        return round(time.process_time() - self.c0, 1)
 
-def write_fixture(name: str, model: nn.Module, config: dict[str, Any], train_seconds: float,
+
+def write_fixture(name: str, model: nn.Module, config: dict[str, Any], timer: Timer,
                   extra: dict[str, Any] | None = None, out_dir: Path | None = None) -> Path:
     """Save the model file and its JSON record (accuracy and spike rates measured on the test split)."""
     info = zoo.PRETRAINED[name]
@@ -64,6 +69,7 @@ def write_fixture(name: str, model: nn.Module, config: dict[str, Any], train_sec
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.pt"
     save_model(path, info.arch, config, model)
+    train_seconds, cpu_seconds = timer.seconds(), timer.cpu_seconds()
     ev = zoo.evaluate(model, name, "test")
     record = {"name": name, "arch": info.arch, "dataset": info.dataset, "scoring": info.scoring,
               "description": info.description,
@@ -72,12 +78,12 @@ def write_fixture(name: str, model: nn.Module, config: dict[str, Any], train_sec
               **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in ev.items()
                  if k not in ("accuracy", "samples", "spike_rate")},
               "parameters": int(sum(p.numel() for p in model.parameters())),
-              "file_bytes": path.stat().st_size, "train_seconds": train_seconds,
+              "file_bytes": path.stat().st_size, "train_seconds": train_seconds, "train_cpu_seconds": cpu_seconds,
               "command": command(), "torch": torch.__version__, "python": platform.python_version(),
               **(extra or {})}
     (out_dir / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
     rates = ", ".join(f"{k} {v:.4f}" for k, v in record["spike_rate"].items())
     print(f"wrote {path} ({record['file_bytes']} bytes) and {name}.json: test accuracy "
           f"{100 * record['test_accuracy']:.2f} %, spike rates {rates or 'none (no spiking layer)'}, "
-          f"trained in {train_seconds:.0f} s")
+          f"trained in {train_seconds:.0f} s ({cpu_seconds:.0f} s CPU)")
     return path

@@ -62,7 +62,7 @@ def main() -> None:
             total += loss.item() * len(idx)
         sched.step()
         bar.set_postfix(loss=f"{total / N:.4f}", test=f"{100 * accuracy(model, x_te, y_te):.1f}%")
-    write_fixture("ahp-memory", model, cfg, timer.seconds(), {"epochs": args.epochs, "batch": args.batch, "lr": args.lr},
+    write_fixture("ahp-memory", model, cfg, timer, {"epochs": args.epochs, "batch": args.batch, "lr": args.lr},
                   out_dir=args.out_dir)
 
 

@@ -53,7 +53,7 @@ def main() -> None:
     for epoch in bar:
         loss = fptt.epoch(((x_tr[:, idx], y_tr[idx]) for idx in batches(N, args.batch, g)), F.cross_entropy)
         bar.set_postfix(loss=f"{loss:.4f}", test=f"{100 * accuracy(model, x_te, y_te):.1f}%")
-    write_fixture("digits-ltc", model, cfg, timer.seconds(),
+    write_fixture("digits-ltc", model, cfg, timer,
                   {"epochs": args.epochs, "batch": args.batch, "lr": args.lr, "fptt_alpha": args.alpha, "fptt_K": args.K},
                   out_dir=args.out_dir)
 

@@ -36,6 +36,8 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--init-gain", type=float, default=1.0,
+                    help="scale of the SPSN layers' initial input weights (Xavier x gain): larger currents, less noisy spikes")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out-dir", type=Path, default=None, help="default: frontends/pretrained")
     args = ap.parse_args()
@@ -45,6 +47,10 @@ def main() -> None:
     cfg = {"sizes": [x_tr.shape[-1], args.hidden, args.hidden, 10], "stochastic": True,
            "tau_syn": [2.0, 0.5], "tau_mem": [4.0, 1.0]}
     model, cfg = zoo.build("spsn", cfg, seed=args.seed)
+    with torch.no_grad():  # initialisation only: training starts from here
+        for name, layer in model.named_children():
+            if name != "readout":
+                layer.fc.weight.mul_(args.init_gain)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
     g = torch.Generator().manual_seed(args.seed)
@@ -62,7 +68,7 @@ def main() -> None:
             total += loss.item() * len(idx)
         sched.step()
         bar.set_postfix(loss=f"{total / N:.4f}", test=f"{100 * accuracy(model, x_te, y_te):.1f}%")
-    write_fixture("digits-spsn", model, cfg, timer.seconds(), {"epochs": args.epochs, "batch": args.batch, "lr": args.lr},
+    write_fixture("digits-spsn", model, cfg, timer, {"epochs": args.epochs, "batch": args.batch, "lr": args.lr},
                   out_dir=args.out_dir)
 
 

@@ -24,7 +24,7 @@ from snnc.frontends.datasets import load_dataset
 
 DEFAULTS = {  # fixture -> (hidden, epochs, tau_m, tau_adp, tau_m_out)
     "digits-srnn": dict(hidden=64, epochs=60, tau_m=[5.0, 1.0], tau_adp=[20.0, 5.0], tau_m_out=[5.0, 1.0]),
-    "digits-psrnn": dict(hidden=64, epochs=60, tau_m=[20.0, 5.0], tau_adp=[200.0, 25.0], tau_m_out=[20.0, 5.0]),
+    "digits-psrnn": dict(hidden=64, epochs=60, tau_m=[10.0, 2.0], tau_adp=[200.0, 25.0], tau_m_out=[60.0, 10.0]),
 }
 
 
@@ -72,7 +72,7 @@ def main() -> None:
             total += loss.item() * len(idx)
         sched.step()
         bar.set_postfix(loss=f"{total / N:.4f}", test=f"{100 * accuracy(model, x_te, y_te):.1f}%")
-    write_fixture(args.fixture, model, cfg, timer.seconds(), {"epochs": epochs, "batch": args.batch, "lr": args.lr},
+    write_fixture(args.fixture, model, cfg, timer, {"epochs": epochs, "batch": args.batch, "lr": args.lr},
                   out_dir=args.out_dir)
 
 
