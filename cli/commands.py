@@ -52,7 +52,8 @@ def model_graph(args: argparse.Namespace, dtype: str = "float32"):
     spec = args.model
     p = Path(spec)
     if p.suffix == ".nir":
-        return get_target("nir").load_graph(p, {"dt": getattr(args, "dt", None)}), None
+        from snnc.cli.nir_options import nir_options
+        return get_target("nir").load_graph(p, nir_options(args)), None
     if p.suffix == ".snn":
         from snnc.compiler.serialize import load
         from snnc.compiler.verify import verify
@@ -91,8 +92,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
                                calib=load_input(args.calib, "--calib"), labels=load_input(args.labels, "--labels"),
                                label_output=args.label_output, skip_steps=args.skip_steps)
         say(pipeline.report(graph))
-    options = {"opset": args.opset, "onnx_mode": args.onnx_mode, "progress": True, "dt": getattr(args, "dt", None),
-               "dtype": args.dtype}
+    from snnc.cli.nir_options import nir_options
+    options = {"opset": args.opset, "onnx_mode": args.onnx_mode, "progress": True, "dtype": args.dtype,
+               **nir_options(args)}
     say(target.compile_artifact(graph, Path(args.output), options))
     return 0
 
@@ -108,7 +110,9 @@ def _save_outputs(path: str, outputs: dict[str, np.ndarray]) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     name, target = target_for_artifact(Path(args.artifact))
     x = load_input(args.input)
-    options = {"dtype": args.dtype, "progress": True, "timeout": args.timeout, "noise_seed": args.seed}  # dtype None: the artifact's
+    from snnc.cli.nir_options import nir_options
+    options = {"dtype": args.dtype, "progress": True, "timeout": args.timeout, "noise_seed": args.seed,  # dtype None: the artifact's
+               **nir_options(args)}
     outputs, activity = target.run_artifact(Path(args.artifact), x, options)
     if args.output:
         _save_outputs(args.output, outputs)
@@ -129,7 +133,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         print(to_dot(graph, p.stem) if args.dot else format_graph(graph, args.artifact), end="\n")
         return 0
     _, target = target_for_artifact(p)
-    print(target.inspect_artifact(p, {"dot": args.dot}))
+    from snnc.cli.nir_options import nir_options
+    print(target.inspect_artifact(p, {"dot": args.dot, **nir_options(args)}))
     return 0
 
 

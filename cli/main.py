@@ -9,6 +9,7 @@ import importlib
 import sys
 
 from snnc.cli import commands
+from snnc.cli.nir_options import add_nir_options
 from snnc.compiler.errors import SnncError
 
 TARGET_NAMES = ["numpy", "onnx", "loihi", "nir"]
@@ -24,12 +25,11 @@ def _common() -> argparse.ArgumentParser:
 def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="an .snn graph, a .nir file, an snnc model file (.pt, from `snnc zoo` or save_model), "
                                  "or a PyTorch factory 'package.module:factory'")
-    p.add_argument("--dt", type=float, help="time step for a .nir MODEL and for -t nir (alpha = 1 - dt/tau); "
-                                           "default: the dt stored in the file or graph, else 1.0")
     p.add_argument("--weights", help="state_dict file for a 'package.module:factory' model (loaded with weights_only=True)")
     p.add_argument("--input-size", type=int, help="input features F, when snnc cannot infer them from the model")
     p.add_argument("--allow-pickle", action="store_true",
                    help="allow unpickling arbitrary objects from model files (only for files you trust)")
+    add_nir_options(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", parents=[common], help="run a compiled artifact on an input",
                        description="Run ARTIFACT on an input [T, B, F] .npy; write the outputs.")
-    p.add_argument("artifact", help="an .snn graph, an .onnx model or a Lava network directory")
+    p.add_argument("artifact", help="an .snn graph, an .onnx model, a Lava network directory or a .nir file")
+    add_nir_options(p)
     p.add_argument("--input", required=True,
                    help="input .npy [T, B, F], or an .npz with one array per graph input (e.g. noise inputs) by name")
     p.add_argument("-o", "--output", help="outputs: .npy for one output, .npz for several")
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print the graph (nodes, parameters, edges, pass reports) of an artifact or model.")
     p.add_argument("artifact", help="an .snn graph, .onnx model, Lava directory, or a PyTorch model")
     p.add_argument("--dot", action="store_true", help="print Graphviz DOT instead of text")
+    add_nir_options(p)
     p.add_argument("--weights", help=argparse.SUPPRESS)
     p.add_argument("--input-size", type=int, help=argparse.SUPPRESS)
     p.add_argument("--allow-pickle", action="store_true", help=argparse.SUPPRESS)
@@ -125,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(fn=report.run)
     else:
         p.set_defaults(fn=lambda a: (_ for _ in ()).throw(SnncError("report is not available in this build")))
+    for p in [ap, *sub.choices.values()]:  # no option may stand for a longer one (--dt is not --dtype)
+        p.allow_abbrev = False
     return ap
 
 

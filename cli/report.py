@@ -46,9 +46,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=float, default=0.1, help="spike probability of the random input (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds before a Lava run is stopped (default 600)")
+    from snnc.cli.nir_options import add_nir_options
+    add_nir_options(p)
 
 
-def graph_of_artifact(target_name: str, module: Any, path: Path) -> Graph:
+def graph_of_artifact(target_name: str, module: Any, path: Path, options: dict | None = None) -> Graph:
     """The IR graph behind an artifact: .snn directly, other targets through their `load_graph(path)`."""
     if target_name == "numpy":
         from snnc.compiler.serialize import load
@@ -57,7 +59,7 @@ def graph_of_artifact(target_name: str, module: Any, path: Path) -> Graph:
     if loader is None:
         raise SnncError(f"{path}: target '{target_name}' cannot give back its graph yet (no load_graph); "
                         "report on the .snn graph instead")
-    return loader(path)
+    return loader(path, options) if target_name == "nir" else loader(path)
 
 
 def load_input(path: str | None, graph: Graph, steps: int, batch: int, rate: float, seed: int) -> tuple[Any, dict]:
@@ -386,11 +388,13 @@ def run(args: argparse.Namespace) -> int:
 
     path = Path(args.artifact)
     tname, module = target_for_artifact(path)
-    graph = graph_of_artifact(tname, module, path)
+    from snnc.cli.nir_options import nir_options
+    nopts = nir_options(args)
+    graph = graph_of_artifact(tname, module, path, nopts)
     args.energy_model = args.energy_model or ("loihi1" if tname == "loihi" else "cpu45nm")
     load_model(args.energy_model)  # a bad model name fails before the run
     x, info = load_input(args.input, graph, args.steps, args.batch, args.rate, args.seed)
-    activity, notes = measure(tname, module, path, graph, x, {"dtype": args.dtype, "timeout": args.timeout})
+    activity, notes = measure(tname, module, path, graph, x, {"dtype": args.dtype, "timeout": args.timeout, **nopts})
     attach_inputs(activity, graph, x)
     doc = build_report(graph, activity, args.energy_model, args.precision, args.compare,
                        {"artifact": str(path), "target": tname, "dtype": args.dtype, "input": info})

@@ -70,9 +70,8 @@ def _neuron_graph(name: str, n: Primitive, ctx: _Ctx, alpha, gain, bias, a_syn=N
         # v' = alpha·v' + gain·(I − alpha·theta/gain·s⁻) is the membrane before v − theta·s
         nodes["reset"] = nir.Linear(np.diag(-alpha * n.theta / gain))
         edges += [("threshold", "reset"), ("reset", "membrane")]
-    hints = dict(alpha=alpha, gain=gain, bias=bias, theta=n.theta)
-    if a_syn is not None:
-        hints.update(alpha_syn=a_syn, cuba_gain=gain)
+    hints = dict(alpha=alpha, gain=gain, theta=n.theta) if a_syn is None else \
+        dict(alpha_syn=a_syn, alpha_mem=alpha, gain=gain, bias=bias, theta=n.theta)
     return nir.NIRGraph(nodes, edges, **_meta(**hints))
 
 
@@ -104,15 +103,16 @@ def _x_cuba(name: str, n: CubaLIF, ctx: _Ctx) -> Any:
         return _neuron_graph(name, n, ctx, n.alpha_mem, n.gain, n.bias, n.alpha_syn)
     if np.all(n.alpha_syn == 0) and np.any(n.bias != 0):  # i = I: the IR's LIF with a bias, NIR's LIF with v_leak
         return _membrane(name, n.alpha_mem, n.gain, n.bias, ctx, n.theta,
-                         **_meta(alpha=n.alpha_mem, gain=n.gain, bias=n.bias, theta=n.theta))
+                         **_meta(alpha_syn=n.alpha_syn, alpha_mem=n.alpha_mem, gain=n.gain, bias=n.bias, theta=n.theta))
     if np.any(n.alpha_mem == 1) or np.any((n.alpha_mem < 0) | (n.alpha_mem > 1)):
         raise SnncError(f"node '{name}' (CubaLIF): alpha_mem must be in [0, 1) for an NIR CubaLIF")
-    if np.any((n.alpha_syn < 0) | (n.alpha_syn > 1)):
-        raise SnncError(f"node '{name}' (CubaLIF): alpha_syn outside [0, 1] has no NIR time constant")
+    if np.any((n.alpha_syn < 0) | (n.alpha_syn >= 1)):
+        raise SnncError(f"node '{name}' (CubaLIF): alpha_syn must be in [0, 1) for an NIR CubaLIF")
     one = 1 - n.alpha_mem
+    # NIR's i = a·i + (1 − a)·w_in·I is snnc's i = a·i + I when w_in = 1/(1 − a) (as snnTorch's exporter writes)
     return nir.CubaLIF(time_constant(n.alpha_syn, ctx.dt, ctx.method), time_constant(n.alpha_mem, ctx.dt, ctx.method),
-                       n.gain / one, n.bias / one, np.array(n.theta), np.zeros(n.size), np.ones(n.size),
-                       **_meta(alpha_syn=n.alpha_syn, alpha=n.alpha_mem, gain=n.gain, bias=n.bias, theta=n.theta))
+                       n.gain / one, n.bias / one, np.array(n.theta), np.zeros(n.size), 1.0 / (1.0 - n.alpha_syn),
+                       **_meta(alpha_syn=n.alpha_syn, alpha_mem=n.alpha_mem, gain=n.gain, bias=n.bias, theta=n.theta))
 
 
 EXPORT: dict[type, Callable[[str, Any, _Ctx], Any]] = {Input: _x_input, Dense: _x_dense, LI: _x_li, LIF: _x_lif, CubaLIF: _x_cuba}
@@ -188,10 +188,8 @@ def to_nir(graph: Graph, dt: float | None = None, discretization: str = "euler")
 
 def write_nir(graph: Graph, path: str | Path, dt: float | None = None, discretization: str = "euler") -> Any:
     """Write `graph` as a .nir file atomically; returns the NIR graph."""
-    nir = require_nir()
-    from snnc.compiler.files import atomic_path
+    from snnc.frontends.nir_file import write_nir_graph
 
     ng = to_nir(graph, dt, discretization)
-    with atomic_path(path) as tmp:
-        nir.write(str(tmp), ng)
+    write_nir_graph(ng, path)
     return ng

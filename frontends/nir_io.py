@@ -1,46 +1,37 @@
-"""NIR interoperability: `from_nir(nir_graph, dt) -> Graph` and `to_nir(graph, dt) -> nir.NIRGraph`.
+"""NIR import: `from_nir(nir_graph, dt, ...) -> Graph` and `read_nir(path, ...)`; conventions in docs/nir.md.
 
-NIR (neuroir.org) states neurons as continuous-time ODEs and leaves discretization
-to each simulator. snnc's convention, with dt the step, r and v_leak as in NIR:
+The neuron equations, discretizations, framework conventions and resets are in
+nir_neurons; safe file reading in nir_file; export in nir_export. Graph rules:
 
-- decay: alpha = 1 − dt/tau (forward Euler, the default: what snnTorch and Norse
-  use for NIR) or alpha = exp(−dt/tau) (`discretization="exact"`, zero-order hold,
-  as snnc's own layers); tau = inf is alpha = 1.
-- LI / LIF: v = alpha·v + (1 − alpha)·(R·I + v_leak), so gain = (1 − alpha)·R and
-  v_leak is a bias (1 − alpha)·v_leak (LIF with v_leak ≠ 0 imports as CubaLIF with
-  alpha_syn = 0, the IR's LIF with a bias). I / IF: v = v + dt·R·I (alpha 1, gain dt·R).
-- CubaLIF: i = alpha_syn·i + w_in·I (an input is a jump of the current, as snnTorch's
-  Synaptic and Norse do), then v as LIF with this step's i.
-- spikes: s = H(v − v_threshold), strict; NIR resets to v_reset, and only v_reset = 0
-  (snnc reset "zero") exists in snnc. snnc's resets "none" and "subtract" export as a
-  subgraph named after the neuron: [synapse LI ->] membrane LI (or I) -> Threshold,
-  and for "subtract" a Linear diag(−alpha·theta/gain) from the Threshold back into the
-  membrane: v' = alpha·v' + gain·(I − alpha·theta/gain·s⁻) is exactly the pre-reset
-  membrane of v − theta·s, so any NIR simulator gets the same spikes. Import knows
-  that subgraph by its shape and numbers (not its name) and rebuilds the neuron.
+- subgraphs are inlined (names joined by '.'); snnc's own exported reset-none /
+  subtract subgraphs are recognised by shape and numbers and rebuilt as one neuron;
+  an LI/I followed only by a Threshold is one LIF with reset none.
 - delays: NIR edges carry none. Every cycle gets one delay-1 edge: the edge leaving
-  the cycle's spiking neuron (the first by name if several), i.e. a neuron's
-  spike of step t−1 reaches its recurrent synapses at t — s⁻ of DESIGN §3, snnTorch's
-  RLeaky/RSynaptic and snnc's traced graphs. Other delays are nir.Delay nodes of d·dt.
-- initial states: NIR has none; exported neurons must start at zero.
-- metadata: to_nir stores each node's exact snnc parameters under metadata["snnc"];
-  from_nir takes them only where they agree (rtol 1e-9) with the values derived from
-  the NIR fields, so the fields alone define the model and IR -> NIR -> IR is exact.
+  the cycle's spiking neuron (the first by name if several), i.e. a neuron's spike of
+  step t−1 reaches its recurrent synapses at t (snnTorch's RLeaky/RSynaptic). Other
+  delays are nir.Delay nodes of d·dt.
+- sizes: a node's IR size is the product of its NIR shape, so an Input shaped (1, F),
+  as Norse writes it, is F features.
+- metadata: snnc's exporter stores each node's exact parameters under metadata["snnc"];
+  they are used only where they agree (rtol 1e-9) with the values derived from the
+  NIR fields, so the fields alone define the model and IR -> NIR -> IR is exact.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from snnc.compiler.errors import FileFormatError, GraphError, SnncError
+from snnc.compiler.errors import FileFormatError, GraphError, PrimitiveError, SnncError
 from snnc.compiler.ir import SPIKE, Graph, Primitive
-from snnc.compiler.primitives import LI, LIF, CubaLIF, Dense, Input
+from snnc.compiler.primitives import Dense, Input
+from snnc.frontends.nir_neurons import (CONVENTION_DT, DEFAULT_RESET, DISCRETIZATIONS, Fragment, Settings, decay,
+                                        f64, membrane, rules, spiking)
 
-DISCRETIZATIONS = ("euler", "exact")
 HINT = "snnc"  # metadata key of the exact snnc parameters
+__all__ = ["from_nir", "read_nir", "to_nir", "write_nir", "settings", "DISCRETIZATIONS", "HINT"]
 
 
 def require_nir():
@@ -53,109 +44,53 @@ def require_nir():
     return nir
 
 
-def _f(a: Any) -> np.ndarray:
-    return np.asarray(a, dtype=np.float64)
-
-
-def decay(tau: Any, dt: float, method: str) -> np.ndarray:
-    """alpha for time constant tau: 1 − dt/tau (euler) or exp(−dt/tau) (exact)."""
-    with np.errstate(divide="ignore"):
-        return 1.0 - dt / _f(tau) if method == "euler" else np.exp(-dt / _f(tau))
-
-
 def time_constant(alpha: Any, dt: float, method: str) -> np.ndarray:
-    """The inverse of `decay`; alpha = 1 gives tau = inf."""
-    a = _f(alpha)
+    """tau for decay alpha (the inverse of nir_neurons.decay); alpha = 1 gives tau = inf."""
+    a = f64(alpha)
     with np.errstate(divide="ignore"):
         tau = dt / (1.0 - a) if method == "euler" else dt / -np.log(a)
     return np.where(a == 1.0, np.inf, tau)
 
 
-def _hint(nnode: Any, key: str, derived: np.ndarray) -> np.ndarray:
-    """The exact snnc value stored in metadata when it agrees with the value derived from NIR fields."""
-    h = (getattr(nnode, "metadata", None) or {}).get(HINT)
-    if isinstance(h, dict) and key in h:
-        v = np.asarray(h[key])
-        if v.shape == np.shape(derived) and v.dtype.kind in "fiu" and np.allclose(v, derived, rtol=1e-9, atol=1e-12):
-            return v.astype(np.float64)
-    return derived
+def _meta(n: Any) -> dict:
+    h = (getattr(n, "metadata", None) or {}).get(HINT)
+    return h if isinstance(h, dict) else {}
 
 
-def _str_hint(nnode: Any, key: str, default: str, allowed: tuple[str, ...]) -> str:
-    h = (getattr(nnode, "metadata", None) or {}).get(HINT)
-    v = h.get(key) if isinstance(h, dict) else None
-    v = v.decode() if isinstance(v, bytes) else v
-    return v if v in allowed else default
+def _hinted(prim: Primitive, n: Any) -> Primitive:
+    """`prim` with the exact parameters snnc's exporter stored, where they agree with the derived ones."""
+    h, changes = _meta(n), {}
+    for k, v in prim.params().items():
+        if k in h and isinstance(v, np.ndarray):
+            w = np.asarray(h[k])
+            if w.shape == v.shape and w.dtype.kind in "fiu" and np.allclose(w, v, rtol=1e-9, atol=1e-12):
+                changes[k] = w.astype(np.float64)
+    return prim.replace(**changes) if changes else prim
 
 
-# -- import: NIR -> IR -------------------------------------------------------------
-
-def _membrane(name: str, n: Any, dt: float, method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(alpha, gain, bias) of an NIR LI, LIF, I or IF membrane."""
-    nir = require_nir()
-    r = _f(n.r)
-    if isinstance(n, (nir.I, nir.IF)):
-        alpha, gain, bias = np.ones_like(r), dt * r, np.zeros_like(r)
-    else:
-        alpha = decay(n.tau, dt, method)
-        gain, bias = (1.0 - alpha) * r, (1.0 - alpha) * _f(n.v_leak)
-    return _hint(n, "alpha", alpha), _hint(n, "gain", gain), _hint(n, "bias", bias)
-
-
-def _zero_reset(name: str, n: Any) -> None:
-    if np.any(_f(n.v_reset) != 0):
-        raise SnncError(f"NIR node '{name}' ({type(n).__name__}): v_reset != 0 has no snnc counterpart (reset to zero only)")
-
-
-def _spiking(alpha, gain, bias, theta, reset: str) -> Primitive:
-    """LIF, or CubaLIF with alpha_syn = 0 (i = I) when the membrane has a bias."""
-    if np.any(bias != 0):
-        return CubaLIF(np.zeros_like(alpha), alpha, gain, theta, bias, reset)
-    return LIF(alpha, gain, theta, reset)
+def settings(ng: Any, dt: float | None, discretization: str = "euler", convention: str = "nir",
+             reset: str | None = None) -> Settings:
+    """Import settings; dt from the argument, the file's metadata, or the convention, else a clear error."""
+    meta = ng.metadata if isinstance(getattr(ng, "metadata", None), dict) else {}
+    if dt is None:
+        for src in (_meta(ng), meta):
+            if "dt" in src:
+                try:
+                    dt = float(np.asarray(src["dt"]).reshape(-1)[0])
+                except (TypeError, ValueError, IndexError):
+                    raise SnncError(f"NIR graph metadata: dt {src['dt']!r} is not a number") from None
+                break
+    if dt is None:
+        dt = CONVENTION_DT.get(convention)
+    if dt is None:
+        raise SnncError("NIR graph has no time step: give --dt (the dt the file was exported at; its time constants "
+                        "are in those units; Norse exports at 1e-3, snnTorch at 1e-4 = --nir-convention snntorch)")
+    return Settings(float(dt), discretization, convention, reset or DEFAULT_RESET[convention])
 
 
-def _imp_li(name, n, dt, method):
-    alpha, gain, bias = _membrane(name, n, dt, method)
-    if np.any(bias != 0):
-        raise SnncError(f"NIR node '{name}' ({type(n).__name__}): v_leak != 0 on a leaky integrator has no snnc counterpart")
-    return LI(alpha, gain)
+# -- snnc's own reset subgraphs ----------------------------------------------------
 
-
-def _imp_lif(name, n, dt, method):
-    _zero_reset(name, n)
-    alpha, gain, bias = _membrane(name, n, dt, method)
-    return _spiking(alpha, gain, bias, _hint(n, "theta", _f(n.v_threshold)), "zero")
-
-
-def _imp_cuba(name, n, dt, method):
-    _zero_reset(name, n)
-    a_syn = _hint(n, "alpha_syn", decay(n.tau_syn, dt, method))
-    a_mem = _hint(n, "alpha", decay(n.tau_mem, dt, method))
-    gain = _hint(n, "gain", (1.0 - a_mem) * _f(n.r) * _f(n.w_in))
-    bias = _hint(n, "bias", (1.0 - a_mem) * _f(n.v_leak))
-    return CubaLIF(a_syn, a_mem, gain, _hint(n, "theta", _f(n.v_threshold)), bias, "zero")
-
-
-def _weight(name: str, W: Any) -> np.ndarray:
-    W = _f(W)
-    if W.ndim != 2:
-        raise SnncError(f"NIR node '{name}': weight of shape {W.shape} is not a matrix [out, in]; only 1-D signals are supported")
-    return W
-
-
-def _import_rules() -> dict[type, Callable[..., Primitive]]:
-    nir = require_nir()
-    return {
-        nir.Affine: lambda name, n, dt, m: Dense(_weight(name, n.weight), _f(n.bias)),
-        nir.Linear: lambda name, n, dt, m: Dense.of(_weight(name, n.weight)),
-        nir.Scale: lambda name, n, dt, m: Dense.of(np.diag(_f(n.scale).reshape(-1))),
-        nir.LI: _imp_li, nir.I: _imp_li,
-        nir.LIF: _imp_lif, nir.IF: _imp_lif,
-        nir.CubaLIF: _imp_cuba,
-    }
-
-
-def _template(sg: Any, dt: float, method: str) -> Primitive | None:
+def _template(sg: Any, st: Settings) -> Primitive | None:
     """The snnc neuron of an exported reset-none/subtract subgraph, or None if `sg` is not one."""
     nir = require_nir()
     nodes, edges = sg.nodes, [tuple(e) for e in sg.edges]
@@ -163,7 +98,7 @@ def _template(sg: Any, dt: float, method: str) -> Primitive | None:
     succ = {k: [d for s, d in edges if s == k] for k in nodes}
     kinds = lambda t: [k for k, v in nodes.items() if isinstance(v, t)]  # noqa: E731
     ins, outs, thr = kinds(nir.Input), kinds(nir.Output), kinds(nir.Threshold)
-    if not (len(ins) == len(outs) == len(thr) == 1) or pred[thr[0]][:1] == [] or len(pred[thr[0]]) != 1:
+    if not (len(ins) == len(outs) == len(thr) == 1) or len(pred.get(thr[0], [])) != 1:
         return None
     t, mem = thr[0], pred[thr[0]][0]
     if not isinstance(nodes[mem], (nir.LI, nir.I)) or succ[mem] != [t] or pred[outs[0]] != [t]:
@@ -175,51 +110,51 @@ def _template(sg: Any, dt: float, method: str) -> Primitive | None:
     syn = feeds[0] if isinstance(nodes[feeds[0]], (nir.LI, nir.I)) else None
     if syn is not None and (pred[syn] != ins or succ[syn] != [mem] or np.any(getattr(nodes[syn], "v_leak", 0) != 0)):
         return None
-    if syn is None and feeds != ins:
+    if (syn is None and feeds != ins) or set(nodes) != {ins[0], outs[0], t, mem, *resets, *([syn] if syn else [])}:
         return None
-    if set(nodes) != {ins[0], outs[0], t, mem, *resets, *([syn] if syn else [])}:
-        return None
-    alpha, gain, bias = _membrane(mem, nodes[mem], dt, method)
-    theta = _hint(sg, "theta", _f(nodes[t].threshold))
+    alpha, gain, bias = membrane(mem, nodes[mem], st)
+    theta = f64(nodes[t].threshold)
     reset = "none"
     if resets:
         W = nodes[resets[0]]
         if not isinstance(W, nir.Linear) or pred[resets[0]] != [t] or succ[resets[0]] != [mem]:
             return None
-        W = _f(W.weight)
-        if W.ndim != 2 or np.any(gain == 0) or np.any(W != np.diag(np.diag(W))):
+        W = f64(W.weight)
+        if W.ndim != 2 or W.shape != (theta.size, theta.size) or np.any(gain == 0) or np.any(W != np.diag(np.diag(W))):
             return None
         if not np.allclose(np.diag(W), -alpha * theta / gain, rtol=1e-9, atol=1e-12):
             return None
         reset = "subtract"
-    alpha, gain, bias = _hint(sg, "alpha", alpha), _hint(sg, "gain", gain), _hint(sg, "bias", bias)
-    if syn is None:
-        return _spiking(alpha, gain, bias, theta, reset)
-    a_syn, g_syn, _ = _membrane(syn, nodes[syn], dt, method)
-    # i' = a_syn·i' + g_syn·I is g_syn times snnc's i, so g_syn folds into the membrane gain
-    return CubaLIF(_hint(sg, "alpha_syn", a_syn), alpha, _hint(sg, "cuba_gain", gain * g_syn), theta, bias, reset)
+    # a synapse LI i' = a·i' + g·I is g times snnc's i, so g folds into the membrane gain
+    syn_ab = membrane(syn, nodes[syn], st)[:2] if syn is not None else None
+    return _hinted(spiking(t, alpha, gain, bias, theta, st, reset, syn_ab), sg)  # reset is never snntorch here
 
 
-def _flatten(ng: Any, prefix: str, dt: float, method: str, top: bool, nodes: dict, edges: list) -> None:
+# -- flattening: subgraphs inlined, wires (pass-throughs, Delay) contracted ----------
+
+def _flatten(ng: Any, prefix: str, st: Settings, top: bool, nodes: dict, edges: list) -> None:
     """Collect nodes (NIR nodes, snnc primitives from templates, ('wire', delay)) and edges, inlining subgraphs."""
     nir = require_nir()
     ports: dict[str, tuple[str, str]] = {}  # subgraph name -> (its inner input, its inner output)
     for k, n in ng.nodes.items():
         name = prefix + k
         if isinstance(n, nir.NIRGraph):
-            prim = _template(n, dt, method)
+            prim = _template(n, st)
             if prim is not None:
                 nodes[name] = prim
                 continue
-            ins, outs = list(n.inputs), list(n.outputs)
+            ins = [a for a, v in n.nodes.items() if isinstance(v, nir.Input)]
+            outs = [a for a, v in n.nodes.items() if isinstance(v, nir.Output)]
             if len(ins) != 1 or len(outs) != 1:
-                raise SnncError(f"NIR subgraph '{name}': {len(ins)} inputs and {len(outs)} outputs; snnc inlines subgraphs with one of each")
+                raise SnncError(f"NIR subgraph '{name}': {len(ins)} Input and {len(outs)} Output nodes; snnc inlines "
+                                "subgraphs with exactly one of each (they say where the outer edges attach)")
             ports[name] = (f"{name}.{ins[0]}", f"{name}.{outs[0]}")
-            _flatten(n, name + ".", dt, method, False, nodes, edges)
+            _flatten(n, name + ".", st, False, nodes, edges)
         elif isinstance(n, nir.Delay):
-            d = _f(n.delay).reshape(-1) / dt
+            d = f64(n.delay).reshape(-1) / st.dt
             if d.size == 0 or np.any(d != d[0]) or abs(d[0] - round(d[0])) > 1e-9 or d[0] < 0:
-                raise SnncError(f"NIR node '{name}' (Delay): delays {_f(n.delay).reshape(-1)[:4]} are not one whole number of steps of dt={dt}")
+                raise SnncError(f"NIR node '{name}' (Delay): delays {f64(n.delay).reshape(-1)[:4]} are not one whole "
+                                f"number of steps of dt={st.dt}")
             nodes[name] = ("wire", int(round(d[0])))
         elif not top and isinstance(n, (nir.Input, nir.Output)):
             nodes[name] = ("wire", 0)
@@ -234,6 +169,9 @@ def _contract(nodes: dict, edges: list) -> list[list]:
     """Edges between real nodes as [src, dst, delay], walking through wires (pass-throughs and Delay nodes)."""
     succ: dict[str, list[str]] = {k: [] for k in nodes}
     for s, d in edges:
+        for end in (s, d):
+            if end not in nodes:
+                raise SnncError(f"NIR edge {s} -> {d}: no node '{end}'")
         succ[s].append(d)
     out = []
     for src, n in nodes.items():
@@ -251,7 +189,7 @@ def _contract(nodes: dict, edges: list) -> list[list]:
     return out
 
 
-def break_cycles(order: list[str], edges: list[list], spiking: set[str]) -> list[list]:
+def break_cycles(order: list[str], edges: list[list], spiking_nodes: set[str]) -> list[list]:
     """Give one edge of each zero-delay cycle delay 1: the edge leaving the cycle's spiking node first by name.
 
     By name, not by position: NIR's HDF5 files list nodes alphabetically, so the
@@ -264,7 +202,7 @@ def break_cycles(order: list[str], edges: list[list], spiking: set[str]) -> list
         cyc = _find_cycle(order, edges)
         if not cyc:
             return edges
-        spk = [i for i in cyc if edges[i][0] in spiking]
+        spk = [i for i in cyc if edges[i][0] in spiking_nodes]
         if not spk:
             path = " -> ".join([edges[i][0] for i in cyc] + [edges[cyc[0]][0]])
             raise GraphError(f"NIR graph: cycle {path} has no spiking neuron to carry its one-step delay (an algebraic loop)")
@@ -303,93 +241,204 @@ def _find_cycle(order: list[str], edges: list[list]) -> list[int]:
     return []
 
 
-def from_nir(ng: Any, dt: float | None = None, discretization: str = "euler") -> Graph:
-    """The IR graph of NIR graph `ng` at time step `dt` (default: the dt snnc's exporter stored, else 1.0)."""
+# -- node conversion ---------------------------------------------------------------
+
+def _weight(name: str, W: Any) -> np.ndarray:
+    W = f64(W)
+    if W.ndim != 2:
+        raise SnncError(f"NIR node '{name}': weight of shape {W.shape} is not a matrix [out, in]")
+    return W
+
+
+def _affine(name: str, n: Any) -> Dense:
+    W, b = _weight(name, n.weight), f64(n.bias).reshape(-1)
+    if b.shape != (W.shape[0],):
+        raise SnncError(f"NIR node '{name}' (Affine): bias of shape {f64(n.bias).shape} does not match weight {W.shape}")
+    return Dense(W, b)
+
+
+def _shape_size(name: str, shape: Any) -> int:
+    s = np.asarray(shape).reshape(-1)
+    if s.size == 0 or s.dtype.kind not in "iuf" or np.any(s < 1) or np.any(s != np.round(s)):
+        raise SnncError(f"NIR node '{name}' (Input): shape {tuple(s.tolist())} is not a list of positive sizes")
+    return int(np.prod(s.astype(np.int64)))
+
+
+def convert(name: str, n: Any, st: Settings) -> Primitive | Fragment:
+    """The IR primitive (or fragment) of one NIR node; unsupported nodes are one error naming them."""
     nir = require_nir()
-    if discretization not in DISCRETIZATIONS:
-        raise SnncError(f"NIR discretization must be one of {', '.join(DISCRETIZATIONS)}, got {discretization!r}")
-    gmeta = ng.metadata.get(HINT, {}) if isinstance(ng.metadata, dict) else {}
-    if dt is None:
-        dt = float(gmeta["dt"]) if isinstance(gmeta, dict) and "dt" in gmeta else 1.0
-    if not dt > 0:
-        raise SnncError(f"NIR import: dt must be positive, got {dt}")
-    nodes: dict[str, Any] = {}
-    raw: list = []
-    _flatten(ng, "", dt, discretization, True, nodes, raw)
-    edges = _contract(nodes, raw)
-    prims: dict[str, Primitive] = {}
-    rules = _import_rules()
-    # a Threshold after a membrane that feeds nothing else is one LIF with reset none
-    for t, n in nodes.items():
+    if isinstance(n, Primitive):
+        return n
+    if isinstance(n, nir.Input):
+        kind = _meta(n).get("kind")
+        kind = kind.decode() if isinstance(kind, bytes) else kind
+        return Input(_shape_size(name, n.input_type["input"]), kind if kind in ("spike", "graded") else "graded")
+    if isinstance(n, nir.Affine):
+        return _affine(name, n)
+    if isinstance(n, nir.Linear):
+        return Dense.of(_weight(name, n.weight))
+    if isinstance(n, nir.Scale):
+        return Dense.of(np.diag(f64(n.scale).reshape(-1)))
+    rule = rules().get(type(n))
+    if rule is None:
+        raise SnncError(f"NIR node '{name}' ({type(n).__name__}) has no snnc counterpart; supported: Input, Output, "
+                        "Affine, Linear, Scale, LI, I, LIF, IF, CubaLIF, CubaLI, Threshold after LI/I, Delay, subgraphs")
+    out = rule(name, n, st)
+    return _hinted(out, n) if isinstance(out, Primitive) else out
+
+
+def _known_size(n: Any) -> int | None:
+    """Output size of an NIR node or primitive when it says so itself (None for scalar-parameter neurons)."""
+    nir = require_nir()
+    if isinstance(n, Primitive):
+        return n.size
+    if isinstance(n, nir.Input):
+        return _shape_size("input", n.input_type["input"])
+    if isinstance(n, (nir.Affine, nir.Linear)):
+        return int(np.shape(n.weight)[0]) if np.ndim(n.weight) == 2 else None
+    arrays = _array_fields(n).values()
+    return max((a.size for a in arrays if a.ndim >= 1), default=None)
+
+
+def _array_fields(n: Any) -> dict[str, np.ndarray]:
+    """The numeric parameters of an NIR neuron-like node, as float arrays."""
+    import dataclasses
+    if isinstance(n, Primitive) or not dataclasses.is_dataclass(n):
+        return {}
+    out = {}
+    for f in dataclasses.fields(n):
+        v = getattr(n, f.name)
+        if f.name in ("input_type", "output_type", "metadata") or v is None or isinstance(v, (str, dict)):
+            continue
+        try:
+            out[f.name] = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def _broadcast_scalars(nodes: dict, edges: list) -> None:
+    """Neurons whose parameters are all scalars (Norse writes them so) take the size of what feeds them."""
+    import dataclasses
+
+    nir = require_nir()
+    size = {k: _known_size(n) for k, n in nodes.items() if not isinstance(n, tuple)}
+    todo = [k for k, n in nodes.items() if size.get(k, 0) is None and type(n) in (*rules(), nir.Threshold)]
+    for _ in range(len(todo) + 1):
+        for k in [k for k in todo if size[k] is None]:
+            feeds = {size.get(s) for s, d, _ in edges if d == k} - {None}
+            if len(feeds) == 1:
+                size[k] = feeds.pop()
+    for k in todo:
+        if size[k] is None:
+            raise SnncError(f"NIR node '{k}' ({type(nodes[k]).__name__}): scalar parameters and no input of known "
+                            "size to take its population size from")
+        n = nodes[k]
+        kw = {f.name: getattr(n, f.name) for f in dataclasses.fields(n) if f.init and f.name not in ("input_type", "output_type")}
+        for f, a in _array_fields(n).items():
+            if a.size != 1:
+                raise SnncError(f"NIR node '{k}' ({type(n).__name__}): '{f}' has {a.size} values but the node's "
+                                "other parameters are scalars")
+            kw[f] = np.full(size[k], float(a.reshape(-1)[0]))
+        nodes[k] = type(n)(**kw)
+
+
+def _fuse_thresholds(nodes: dict, edges: list, st: Settings) -> list:
+    """A Threshold after a membrane that feeds nothing else is one LIF with reset none, named after the Threshold."""
+    nir = require_nir()
+    for t, n in list(nodes.items()):
         if not isinstance(n, nir.Threshold):
             continue
         ins = [e for e in edges if e[1] == t]
         m = ins[0][0] if len(ins) == 1 and ins[0][2] == 0 else None
         if m is None or not isinstance(nodes[m], (nir.LI, nir.I)) or any(e[0] == m and e[1] != t for e in edges):
-            raise SnncError(f"NIR node '{t}' (Threshold): snnc supports a Threshold only right after an LI or I node that feeds nothing else")
-        alpha, gain, bias = _membrane(m, nodes[m], dt, discretization)
-        prims[t] = _spiking(alpha, gain, bias, _hint(n, "theta", _f(n.threshold)), "none")
+            raise SnncError(f"NIR node '{t}' (Threshold): snnc supports a Threshold only right after an LI or I node "
+                            "that feeds nothing else")
+        alpha, gain, bias = membrane(m, nodes[m], st)
+        nodes[t] = _hinted(spiking(t, alpha, gain, bias, f64(n.threshold), st, "none"), n)
         nodes[m] = ("fused", t)
         edges = [[t if s == m else s, d, dl] for s, d, dl in edges if not (s == m and d == t)]
         edges = [[s, t if d == m else d, dl] for s, d, dl in edges]
-    g = Graph(meta={"dt": dt, "source": "nir", "nir_discretization": discretization})
-    outputs = []
+    return edges
+
+
+def from_nir(ng: Any, dt: float | None = None, discretization: str = "euler", convention: str = "nir",
+             reset: str | None = None) -> Graph:
+    """The IR graph of NIR graph `ng`; dt from the argument, the file's metadata or the convention."""
+    nir = require_nir()
+    st = settings(ng, dt, discretization, convention, reset)
+    nodes: dict[str, Any] = {}
+    raw: list = []
+    _flatten(ng, "", st, True, nodes, raw)
+    edges = _contract(nodes, raw)
+    _broadcast_scalars(nodes, edges)
+    edges = _fuse_thresholds(nodes, edges, st)
+    g = Graph(meta={"dt": st.dt, "source": "nir", "nir_discretization": st.method, "nir_convention": st.convention,
+                    "nir_reset": st.reset})
+    outputs, entry, exit_, inner = [], {}, {}, []
     for name, n in nodes.items():
-        if isinstance(n, tuple) and n[0] == "fused":
+        if isinstance(n, tuple):
             continue
-        if name in prims or isinstance(n, Primitive):
-            g.add(name, prims.get(name, n))
-        elif isinstance(n, nir.Input):
-            shape = np.asarray(n.input_type["input"]).reshape(-1)
-            if shape.size != 1:
-                raise SnncError(f"NIR node '{name}' (Input): shape {tuple(shape)} is not 1-D; snnc takes [T, B, features] inputs")
-            g.add(name, Input(int(shape[0]), _str_hint(n, "kind", "graded", ("spike", "graded"))))
-        elif isinstance(n, nir.Output):
+        if isinstance(n, nir.Output):
             outputs.append(name)
-        elif type(n) in rules:
-            g.add(name, rules[type(n)](name, n, dt, discretization))
-        elif not isinstance(n, tuple):
-            raise SnncError(f"NIR node '{name}' ({type(n).__name__}) has no snnc counterpart; supported: "
-                            "Input, Output, Affine, Linear, Scale, LI, I, LIF, IF, CubaLIF, Threshold after LI/I, Delay, subgraphs")
+            continue
+        try:
+            prim = convert(name, n, st)
+        except PrimitiveError as e:
+            raise SnncError(f"NIR node '{name}' ({type(n).__name__}): {e}") from None
+        if isinstance(prim, Fragment):
+            for suffix, p in prim.nodes.items():
+                g.add(name + suffix, p)
+            inner += [[name + s, name + d, delay] for s, d, delay in prim.edges]
+            entry[name], exit_[name] = name + prim.entry, name + prim.exit
+        else:
+            g.add(name, prim)
     for o in outputs:
         srcs = [e for e in edges if e[1] == o]
         if len(srcs) != 1 or srcs[0][2] != 0:
             raise SnncError(f"NIR node '{o}' (Output): expected one undelayed source, got {len(srcs)}")
-        g.outputs.append(srcs[0][0])
-    edges = [e for e in edges if e[1] not in outputs]
-    spiking = {k for k, p in g.nodes.items() if p.out_kind == SPIKE}
-    for s, d, delay in break_cycles(list(g.nodes), edges, spiking):
+        g.outputs.append(exit_.get(srcs[0][0], srcs[0][0]))
+    edges = inner + [[exit_.get(s, s), entry.get(d, d), dl] for s, d, dl in edges if d not in outputs]
+    spiking_nodes = {k for k, p in g.nodes.items() if p.out_kind == SPIKE}
+    for s, d, delay in break_cycles(list(g.nodes), edges, spiking_nodes):
         g.connect(s, d, "in", delay)
-    order = gmeta.get("order") if isinstance(gmeta, dict) else None
-    try:  # HDF5 lists nodes alphabetically; snnc's exporter keeps the graph's own order in metadata
-        order = json.loads(order.decode() if isinstance(order, bytes) else order) if order is not None else None
-    except (TypeError, ValueError):
-        order = None
-    if isinstance(order, list) and sorted(order) == sorted(g.nodes):
-        g.nodes = {k: g.nodes[k] for k in order}
-        g.inputs = [k for k in order if k in g.inputs]
+    _restore_order(g, _meta(ng).get("order"))
     return g
 
 
-def read_nir(path: str | Path, dt: float | None = None, discretization: str = "euler") -> Graph:
-    """Read a .nir file into a verified IR graph; unreadable files give one line naming the file."""
-    nir = require_nir()
-    p = Path(path)
-    if not p.exists():
-        raise FileFormatError(f"{p}: no such file")
-    ng, msg = None, ""
-    for type_check in (True, False):  # nir's type inference rejects some valid older files; snnc's verify checks shapes
-        try:
-            ng = nir.read(str(p), type_check=type_check)
-            break
-        except Exception as e:  # h5py and nir raise many types (OSError, KeyError, ValueError, AssertionError)
-            msg = msg or (str(e).splitlines()[0] if str(e) else type(e).__name__)  # the type-checked read says most
-    if ng is None:
-        raise FileFormatError(f"{p}: not a readable NIR file ({msg})")
+def _restore_order(g: Graph, order: Any) -> None:
+    """HDF5 lists nodes alphabetically; snnc's exporter keeps the graph's own order in metadata."""
+    try:
+        order = json.loads(order.decode() if isinstance(order, bytes) else order) if order is not None else None
+    except (TypeError, ValueError):
+        return
+    if isinstance(order, list) and sorted(order) == sorted(g.nodes):
+        g.nodes = {k: g.nodes[k] for k in order}
+        g.inputs = [k for k in order if k in g.inputs]
+
+
+def read_nir(path: str | Path, dt: float | None = None, discretization: str = "euler", convention: str = "nir",
+             reset: str | None = None) -> Graph:
+    """Read a .nir file into a verified IR graph; every problem is one line naming the file and the node or edge."""
+    require_nir()
     from snnc.compiler.verify import verify
-    g = from_nir(ng, dt, discretization)
+    from snnc.frontends.nir_file import read_nir_graph
+
+    p = Path(path)
+    ng = read_nir_graph(p)
+    try:
+        g = verify(from_nir(ng, dt, discretization, convention, reset))
+    except FileFormatError:
+        raise
+    except SnncError as e:
+        raise (GraphError if isinstance(e, GraphError) else SnncError)(f"{p}: {e}") from None
     g.meta["source"] = f"nir:{p.name}"
-    return verify(g)
+    return g
 
 
-from snnc.frontends.nir_export import to_nir, write_nir  # noqa: E402,F401  (export lives beside, to keep files short)
+def decay_of(name: str, tau: Any, dt: float, method: str = "euler") -> np.ndarray:
+    """alpha for `tau` at `dt` (the checked nir_neurons.decay, for callers outside an import)."""
+    return decay(name, tau, Settings(dt, method))
+
+
+from snnc.frontends.nir_export import to_nir, write_nir  # noqa: E402  (export lives beside, to keep files short)

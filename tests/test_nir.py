@@ -184,13 +184,13 @@ def _nir_with(node) -> nir.NIRGraph:
     (nir.Conv1d(None, np.ones((4, 1, 3)), 1, 1, 1, 1, np.zeros(4)), ["'bad'", "Conv1d", "no snnc counterpart"]),
     (nir.Flatten({"input": np.array([4])}, 0, 0), ["'bad'", "Flatten"]),
     (nir.SumPool2d(np.array([2, 2]), np.array([1, 1]), np.array([0, 0])), ["'bad'", "SumPool2d"]),
-    (nir.CubaLI(np.ones(4), np.ones(4) * 2, np.ones(4), np.zeros(4)), ["'bad'", "CubaLI"]),
+    (nir.CubaLI(np.ones(4), np.ones(4) * 2, np.ones(4), np.full(4, 0.5)), ["'bad'", "CubaLI", "v_leak"]),
     (nir.LIF(np.full(4, 2.0), np.ones(4), np.zeros(4), np.ones(4), np.full(4, -0.5)), ["'bad'", "v_reset"]),
     (nir.Threshold(np.ones(4)), ["'bad'", "Threshold"]),
 ])
 def test_unsupported_nir_nodes_are_named(node, words):
     with pytest.raises(SnncError) as e:
-        from_nir(_nir_with(node))
+        from_nir(_nir_with(node), dt=0.1)
     assert "\n" not in str(e.value) and all(w in str(e.value) for w in words), str(e.value)
 
 
@@ -251,6 +251,9 @@ def test_cli_nir_model_errors_are_one_line(run_snnc, tmp_path):
     p = run_snnc("compile", "alif.snn", "-t", "nir", "-o", "a.nir")
     assert p.returncode == 1 and p.stderr.startswith("snnc: error: node 'n' (ALIF)") and len(p.stderr.splitlines()) == 1, p.stderr
     assert not (tmp_path / "a.nir").exists()
-    nir.write(tmp_path / "conv.nir", _nir_with(nir.Conv1d(4, np.ones((4, 1, 3)), 1, 1, 1, 1, np.zeros(4))))
-    p = run_snnc("compile", "conv.nir", "-t", "numpy", "-o", "c.snn")
-    assert p.returncode == 1 and "'bad' (Conv1d)" in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
+    nir.write(tmp_path / "thr.nir", _nir_with(nir.Threshold(np.ones(4))))
+    p = run_snnc("compile", "thr.nir", "-t", "numpy", "-o", "c.snn")
+    assert p.returncode == 1 and "give --dt" in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
+    p = run_snnc("compile", "thr.nir", "-t", "numpy", "-o", "c.snn", "--dt", "0.1")
+    assert p.returncode == 1 and "'bad' (Threshold)" in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
+    assert not (tmp_path / "c.snn").exists()
