@@ -86,7 +86,12 @@ def _nir_lines(ng: Any, st: Any, prefix: str = "", depth: int = 0) -> tuple[list
             lines += sub
             bad += b
             continue
-        if st is not None and not isinstance(n, (nir.Output, nir.Delay, nir.Threshold)):
+        if isinstance(n, nir.Threshold):
+            pred = [a for a, b in ng.edges if b == k]
+            if not (len(pred) == 1 and isinstance(ng.nodes.get(pred[0]), (nir.LI, nir.I))
+                    and [b for a, b in ng.edges if a == pred[0]] == [k]):
+                why = "  <- cannot compile: a Threshold must follow an LI or I that feeds nothing else"
+        elif st is not None and not isinstance(n, (nir.Output, nir.Delay)):
             try:
                 convert(prefix + k, n, st)
             except SnncError as e:
