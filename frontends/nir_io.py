@@ -27,6 +27,7 @@ import numpy as np
 from snnc.compiler.errors import FileFormatError, GraphError, PrimitiveError, SnncError
 from snnc.compiler.ir import SPIKE, Graph, Primitive
 from snnc.compiler.primitives import Dense, Input
+from snnc.frontends.nir_shapes import shapes, size_neurons
 from snnc.frontends.nir_neurons import (CONVENTION_DT, DEFAULT_RESET, DISCRETIZATIONS, Fragment, Settings, decay,
                                         f64, membrane, rules, spiking)
 
@@ -156,8 +157,8 @@ def _flatten(ng: Any, prefix: str, st: Settings, top: bool, nodes: dict, edges: 
                 raise SnncError(f"NIR node '{name}' (Delay): delays {f64(n.delay).reshape(-1)[:4]} are not one whole "
                                 f"number of steps of dt={st.dt}")
             nodes[name] = ("wire", int(round(d[0])))
-        elif not top and isinstance(n, (nir.Input, nir.Output)):
-            nodes[name] = ("wire", 0)
+        elif (not top and isinstance(n, (nir.Input, nir.Output))) or isinstance(n, nir.Flatten):
+            nodes[name] = ("wire", 0)  # snnc's values are flat already: a Flatten moves nothing
         else:
             nodes[name] = n
     for s, d in ng.edges:
@@ -264,8 +265,8 @@ def _shape_size(name: str, shape: Any) -> int:
     return int(np.prod(s.astype(np.int64)))
 
 
-def convert(name: str, n: Any, st: Settings) -> Primitive | Fragment:
-    """The IR primitive (or fragment) of one NIR node; unsupported nodes are one error naming them."""
+def convert(name: str, n: Any, st: Settings, fed: tuple | None = None) -> Primitive | Fragment:
+    """The IR primitive (or fragment) of one NIR node fed a value of shape `fed`; unsupported nodes name themselves."""
     nir = require_nir()
     if isinstance(n, Primitive):
         return n
@@ -282,65 +283,9 @@ def convert(name: str, n: Any, st: Settings) -> Primitive | Fragment:
     rule = rules().get(type(n))
     if rule is None:
         raise SnncError(f"NIR node '{name}' ({type(n).__name__}) has no snnc counterpart; supported: Input, Output, "
-                        "Affine, Linear, Scale, LI, I, LIF, IF, CubaLIF, CubaLI, Threshold after LI/I, Delay, subgraphs")
+                        "Affine, Linear, Scale, Flatten, LI, I, LIF, IF, CubaLIF, CubaLI, Threshold after LI/I, Delay, subgraphs")
     out = rule(name, n, st)
     return _hinted(out, n) if isinstance(out, Primitive) else out
-
-
-def _known_size(n: Any) -> int | None:
-    """Output size of an NIR node or primitive when it says so itself (None for scalar-parameter neurons)."""
-    nir = require_nir()
-    if isinstance(n, Primitive):
-        return n.size
-    if isinstance(n, nir.Input):
-        return _shape_size("input", n.input_type["input"])
-    if isinstance(n, (nir.Affine, nir.Linear)):
-        return int(np.shape(n.weight)[0]) if np.ndim(n.weight) == 2 else None
-    arrays = _array_fields(n).values()
-    return max((a.size for a in arrays if a.ndim >= 1), default=None)
-
-
-def _array_fields(n: Any) -> dict[str, np.ndarray]:
-    """The numeric parameters of an NIR neuron-like node, as float arrays."""
-    import dataclasses
-    if isinstance(n, Primitive) or not dataclasses.is_dataclass(n):
-        return {}
-    out = {}
-    for f in dataclasses.fields(n):
-        v = getattr(n, f.name)
-        if f.name in ("input_type", "output_type", "metadata") or v is None or isinstance(v, (str, dict)):
-            continue
-        try:
-            out[f.name] = np.asarray(v, dtype=np.float64)
-        except (TypeError, ValueError):
-            continue
-    return out
-
-
-def _broadcast_scalars(nodes: dict, edges: list) -> None:
-    """Neurons whose parameters are all scalars (Norse writes them so) take the size of what feeds them."""
-    import dataclasses
-
-    nir = require_nir()
-    size = {k: _known_size(n) for k, n in nodes.items() if not isinstance(n, tuple)}
-    todo = [k for k, n in nodes.items() if size.get(k, 0) is None and type(n) in (*rules(), nir.Threshold)]
-    for _ in range(len(todo) + 1):
-        for k in [k for k in todo if size[k] is None]:
-            feeds = {size.get(s) for s, d, _ in edges if d == k} - {None}
-            if len(feeds) == 1:
-                size[k] = feeds.pop()
-    for k in todo:
-        if size[k] is None:
-            raise SnncError(f"NIR node '{k}' ({type(nodes[k]).__name__}): scalar parameters and no input of known "
-                            "size to take its population size from")
-        n = nodes[k]
-        kw = {f.name: getattr(n, f.name) for f in dataclasses.fields(n) if f.init and f.name not in ("input_type", "output_type")}
-        for f, a in _array_fields(n).items():
-            if a.size != 1:
-                raise SnncError(f"NIR node '{k}' ({type(n).__name__}): '{f}' has {a.size} values but the node's "
-                                "other parameters are scalars")
-            kw[f] = np.full(size[k], float(a.reshape(-1)[0]))
-        nodes[k] = type(n)(**kw)
 
 
 def _fuse_thresholds(nodes: dict, edges: list, st: Settings) -> list:
@@ -371,8 +316,10 @@ def from_nir(ng: Any, dt: float | None = None, discretization: str = "euler", co
     raw: list = []
     _flatten(ng, "", st, True, nodes, raw)
     edges = _contract(nodes, raw)
-    _broadcast_scalars(nodes, edges)
+    shp = shapes(nodes, edges)  # before neurons are flattened: a conv after a neuron needs its (C, H, W)
+    size_neurons(nodes, (*rules(), nir.Threshold), shp)
     edges = _fuse_thresholds(nodes, edges, st)
+    fed = {d: shp.get(s) for s, d, _ in reversed(edges)}
     g = Graph(meta={"dt": st.dt, "source": "nir", "nir_discretization": st.method, "nir_convention": st.convention,
                     "nir_reset": st.reset})
     outputs, entry, exit_, inner = [], {}, {}, []
@@ -383,7 +330,7 @@ def from_nir(ng: Any, dt: float | None = None, discretization: str = "euler", co
             outputs.append(name)
             continue
         try:
-            prim = convert(name, n, st)
+            prim = convert(name, n, st, fed.get(name))
         except PrimitiveError as e:
             raise SnncError(f"NIR node '{name}' ({type(n).__name__}): {e}") from None
         if isinstance(prim, Fragment):

@@ -257,3 +257,22 @@ def test_cli_nir_model_errors_are_one_line(run_snnc, tmp_path):
     p = run_snnc("compile", "thr.nir", "-t", "numpy", "-o", "c.snn", "--dt", "0.1")
     assert p.returncode == 1 and "'bad' (Threshold)" in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
     assert not (tmp_path / "c.snn").exists()
+
+
+def test_cuba_lif_and_cuba_li_follow_nir_euler_golden_numbers():
+    """tau_syn 2, tau_mem 4, r 2, w_in 1.5, dt 0.5: a_s = 0.75, a_m = 0.875; one input of 1 at t = 0.
+
+    i0 = (1 − a_s)·w_in = 0.375, v0 = (1 − a_m)·r·i0 = 0.09375; i1 = 0.28125, v1 = 0.875·v0 + 0.25·i1 = 0.15234375;
+    i2 = 0.2109375, v2 = 0.875·v1 + 0.25·i2 = 0.18603515625 (NIR's equations by hand, not snnc's code).
+    """
+    one = np.ones(1)
+    for node in (nir.CubaLIF(2 * one, 4 * one, 2 * one, 0 * one, 10 * one, 0 * one, 1.5 * one),
+                 nir.CubaLI(2 * one, 4 * one, 2 * one, 0 * one, 1.5 * one)):
+        ng = nir.NIRGraph({"x": nir.Input(np.array([1])), "c": node, "y": nir.Output(np.array([1]))},
+                          [("x", "c"), ("c", "y")], type_check=False)
+        g = from_nir(ng, dt=0.5)
+        x = np.zeros((3, 1, 1))
+        x[0] = 1.0
+        out, act = NumpyRuntime(g, "float64", record=["c"]).run(x)
+        v = act.traces["c"]["v"][:, 0, 0] if isinstance(node, nir.CubaLIF) else out["c"][:, 0, 0]
+        np.testing.assert_allclose(v, [0.09375, 0.15234375, 0.18603515625], rtol=1e-13, err_msg=type(node).__name__)
