@@ -133,3 +133,20 @@ def test_snnc_export_reads_back_into_snntorch():
             outs.append((y[0] if isinstance(y, tuple) else y).numpy().copy())
     assert 0.02 < ours["3"].mean() < 0.8
     assert_same_spikes(np.stack(outs), ours["3"], "snnTorch's import of snnc's export")
+
+
+def test_cli_runs_an_snntorch_file_as_snntorch_computes_it(run_snnc, tmp_path):
+    """`snnc run m.nir` needs a dt; with snnTorch's convention it reproduces snnTorch's output spikes."""
+    import nir
+
+    net, ng = _exported("rec")
+    nir.write(tmp_path / "m.nir", ng)
+    x = spikes(30, 2, F, rate=0.4, seed=3)
+    np.save(tmp_path / "x.npy", x)
+    p = run_snnc("run", "m.nir", "--input", "x.npy")
+    assert p.returncode == 1 and "give --dt" in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
+    run_snnc("run", "m.nir", "--input", "x.npy", "--nir-convention", "snntorch", "--dtype", "float64", "-o", "y.npy",
+             check=True)
+    want = _snntorch_run(net, x)[1]
+    assert want.sum() > 0
+    assert_same_spikes(np.load(tmp_path / "y.npy"), want, "snnc run --nir-convention snntorch")
