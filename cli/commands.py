@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snnc.compiler.errors import InputError, SnncError
+from snnc.compiler.errors import SnncError
 from snnc.compiler.files import atomic_path, save_npy
 from snnc.compiler.targets import get_target, target_for_artifact
 
@@ -20,26 +20,9 @@ def say(msg: str) -> None:
 
 def load_input(path: str | None, what: str = "--input") -> np.ndarray | dict[str, np.ndarray] | None:
     """A .npy array, or an .npz: one array, or several named after the graph inputs (e.g. noise inputs)."""
-    if path is None:
-        return None
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{what} {p}: no such file")
-    try:
-        with open(p, "rb") as f:
-            a = np.load(f, allow_pickle=False)
-            if isinstance(a, np.lib.npyio.NpzFile):
-                members = a.zip.namelist()
-                if not members or not all(m.endswith(".npy") for m in members):
-                    raise InputError(f"{what} {p}: a zip archive but not an .npz of arrays "
-                                     f"(members like {members[0] if members else 'none'}); give a .npy array")
-                arrays = {k: a[k] for k in a.files}
-                return next(iter(arrays.values())) if len(arrays) == 1 else arrays
-    except InputError:
-        raise
-    except (ValueError, OSError, EOFError) as e:
-        raise InputError(f"{what} {p}: not a readable .npy array ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
-    return a
+    from snnc.runtime.inputs import load_input as load
+
+    return load(path, what)
 
 
 def is_torch_model(spec: str) -> bool:
@@ -107,7 +90,22 @@ def _save_outputs(path: str, outputs: dict[str, np.ndarray]) -> None:
             np.savez(f, **outputs)
 
 
+def _distinct_outputs(artifact: str, inp: str, *outs: str | None) -> None:
+    """Refuse an output that would overwrite another output, the input or the artifact."""
+    import os
+
+    seen = {os.path.realpath(artifact): "the artifact", os.path.realpath(inp): "--input"}
+    for opt, o in zip(("-o", "--activity"), outs):
+        if o is None:
+            continue
+        r = os.path.realpath(o)
+        if r in seen:
+            raise SnncError(f"{opt} {o} is the same file as {seen[r]}; give distinct files")
+        seen[r] = opt
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    _distinct_outputs(args.artifact, args.input, args.output, args.activity)
     name, target = target_for_artifact(Path(args.artifact))
     x = load_input(args.input)
     from snnc.cli.nir_options import nir_options

@@ -19,6 +19,9 @@ def _common() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a subcommand's default must not undo `snnc --debug COMMAND`
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors")
+    p.add_argument("--limit", action="append", metavar="NAME=VALUE", default=argparse.SUPPRESS,
+                   help="raise or lower a resource limit (array_bytes, decompressed_bytes, json_bytes, json_depth, "
+                        "neurons, delay; check_decays=0 accepts decays outside [0, 1]); also SNNC_MAX_<NAME>")
     return p
 
 
@@ -143,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         ap.print_help(sys.stderr)
         return 2
     try:
+        from snnc.compiler import limits
+        limits.reset()
+        for spec in getattr(args, "limit", None) or []:
+            limits.set_limit(spec)
         return int(args.fn(args) or 0)
     except SnncError as e:
         if args.debug:
@@ -156,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except MemoryError:  # a resource limit set too high for this machine, not a bug
+        if args.debug:
+            raise
+        print("snnc: error: out of memory (lower the --limit values or give a smaller model or input)", file=sys.stderr)
+        return 1
     except Exception as e:  # a bug in snnc: still one line, the traceback on request
         if args.debug:
             raise

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from snnc.compiler.cost import FIELDS, Cost
-from snnc.compiler.errors import SnncError
+from snnc.compiler.errors import FileFormatError, SnncError
+from snnc.compiler.limits import read_json
+from snnc.compiler.schema import ANY, NUMBER, Map, validate
 from snnc.compiler.ir import SPIKE, Graph
 from snnc.compiler.primitives import Dense, Input
 
@@ -98,6 +100,14 @@ class EnergyModel:
 
 
 BUILTIN = ("cpu45nm", "loihi1", "loihi2")
+SCHEMA = {  # what load_model and EnergyModel read; checked before use so a wrong type is one named error
+    "?format": str, "name": str, "?description": str, "default_precision": str, "?baseline": str,
+    "constants": Map({"pJ": NUMBER, "source": str, "*": ANY}),
+    "precisions": Map({"?prices": Map([str]), "*": ANY}),
+    "?memory": ({"word_bits": NUMBER, "fields": Map(str), "tiers": [{"max_bytes": (NUMBER, type(None)), "read": str,
+                                                                     "*": ANY}], "*": ANY}, type(None)),
+    "?included": Map(str), "?unpriced": Map(str), "?notes": [str], "*": ANY,
+}
 
 
 def _read(path_or_name: str) -> tuple[dict, str]:
@@ -109,11 +119,15 @@ def _read(path_or_name: str) -> tuple[dict, str]:
         if not p.is_file():
             raise EnergyModelError(f"energy model '{path_or_name}': not a built-in model ({', '.join(BUILTIN)}) "
                                    "nor a JSON file")
-        text, origin = p.read_text(), str(p)
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise EnergyModelError(f"energy model {origin}: invalid JSON ({e})") from None
+        origin = str(p)
+        try:
+            doc = read_json(p, f"energy model {origin}")
+        except FileFormatError as e:
+            raise EnergyModelError(str(e)) from None
+        if not isinstance(doc, dict):
+            raise EnergyModelError(f"energy model {origin}: expected a JSON object")
+        return doc, origin
+    doc = json.loads(text)
     if not isinstance(doc, dict):
         raise EnergyModelError(f"energy model {origin}: expected a JSON object")
     return doc, origin
@@ -122,14 +136,22 @@ def _read(path_or_name: str) -> tuple[dict, str]:
 def load_model(name_or_path: str) -> EnergyModel:
     """A built-in model by name, or a user JSON file (optionally `"extends"` a built-in)."""
     doc, origin = _read(name_or_path)
+    where = f"energy model {origin}"
     if "extends" in doc:
-        base, _ = _read(str(doc["extends"]))
+        try:
+            validate(doc, {"extends": str, "?constants": dict, "*": object}, where)
+        except FileFormatError as e:
+            raise EnergyModelError(str(e)) from None
+        base, _ = _read(doc["extends"])
         base_consts = dict(base.get("constants", {}))
         base_consts.update(doc.get("constants", {}))
         base.update({k: v for k, v in doc.items() if k not in ("extends", "constants")})
         base["constants"] = base_consts
         doc = base
-    where = f"energy model {origin}"
+    try:
+        validate(doc, SCHEMA, where)
+    except FileFormatError as e:
+        raise EnergyModelError(str(e)) from None
     if doc.get("format", FORMAT) != FORMAT:
         raise EnergyModelError(f"{where}: format is {doc.get('format')!r}, expected {FORMAT!r}")
     for key in ("name", "constants", "precisions", "default_precision"):
@@ -155,7 +177,7 @@ def load_model(name_or_path: str) -> EnergyModel:
                 raise EnergyModelError(f"{where}: memory tier uses undefined constant {t.get('read')!r}")
         for pname, p in doc["precisions"].items():
             for bits_key in mem.get("fields", {}).values():
-                if bits_key not in p:
+                if not isinstance(p.get(bits_key), (int, float)) or isinstance(p.get(bits_key), bool):
                     raise EnergyModelError(f"{where}: precision '{pname}' lacks '{bits_key}' needed for memory pricing")
     m = EnergyModel(str(doc["name"]), str(doc.get("description", "")), consts, doc["precisions"],
                     str(doc["default_precision"]), mem, dict(doc.get("included", {})),

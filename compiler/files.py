@@ -18,7 +18,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise SnncError(f"cannot write {path}: directory {parent} does not exist")
     if path.is_dir():
         raise SnncError(f"cannot write {path}: it is a directory")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=parent)
+    except OSError as e:
+        raise SnncError(f"cannot write {path}: {e.strerror or e}") from None
     os.close(fd)
     tmp = Path(tmp)
     try:
@@ -28,6 +31,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
+    except OSError as e:  # a full disk, a file-size limit, a read-only or vanished directory
+        raise SnncError(f"cannot write {path}: {e.strerror or e}") from None
     finally:
         if tmp.exists():
             tmp.unlink()

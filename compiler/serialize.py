@@ -2,8 +2,9 @@
 
 Serialization is generic over the dataclass fields of the registered primitives,
 so a new primitive needs no code here. The round trip is exact (dtypes and
-values); a missing, truncated, corrupt or newer-version file fails with one
-clear message.
+values); a missing, truncated, corrupt, oversized or newer-version file fails
+with one clear message naming the file and the node or field at fault (the
+schema below is checked before anything is built; limits.py bounds sizes).
 """
 from __future__ import annotations
 
@@ -12,15 +13,18 @@ import io
 import json
 import os
 import zipfile
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from snnc.compiler.errors import FileFormatError, PrimitiveError, SnncError
+from snnc.compiler import limits
+from snnc.compiler.errors import FileFormatError, GraphError, PrimitiveError
 from snnc.compiler.files import atomic_path
 from snnc.compiler.ir import PRIMITIVES, Edge, Graph
+from snnc.compiler.limits import parse_npy, read_member
+from snnc.compiler.schema import NUMBER, Map, Row, check_version, validate
+from snnc.compiler.verify import verify
 
 FORMAT = "snnc-graph"
 VERSION = 1
@@ -76,59 +80,95 @@ def save(graph: Graph, path: str | os.PathLike) -> None:
         tmp.write_bytes(data)
 
 
-def from_bytes(data: bytes, where: str = "<bytes>") -> Graph:
-    """Parse .snn content; `where` names the file in errors."""
+_FIELD = ({"array": str}, {"value": object})
+_META = {"?dt": NUMBER, "?source": str, "?snnc_version": str, "?node_meta": Map(dict), "?order": [str],
+         "?passes": [{"?name": str, "*": object}], "?hardware": (str, dict),
+         "?placement": Map({"blocks": [{"neurons": Row((int, int)), "core": int, "chip": int, "*": object}],
+                            "*": object}),
+         "*": object}
+SCHEMA = {"format": str, "version": object, "?snnc_version": str,
+          "nodes": [{"name": str, "type": str, "fields": Map(_FIELD)}],
+          "edges": [Row((str, str, str, int))], "inputs": [str], "outputs": [str], "?meta": _META}
+_SCALARS = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+def _node(nd: dict, z: zipfile.ZipFile, where: str) -> Any:
+    """One primitive from its graph.json entry: known type and fields, typed scalars, bounded arrays."""
+    name, tname = nd["name"], nd["type"]
+    cls = PRIMITIVES.get(tname)
+    if cls is None:
+        raise FileFormatError(f"{where}: node '{name}' has unknown primitive type '{tname[:80]}'")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kw: dict[str, Any] = {}
+    for fname, spec in nd["fields"].items():
+        f = fields.get(fname)
+        if f is None:
+            raise FileFormatError(f"{where}: node '{name}' ({tname}) has unknown field '{fname[:80]}'")
+        at = f"{where}: node '{name}' ({tname}) field '{fname}'"
+        if "array" in spec:
+            if f.type != "np.ndarray":
+                raise FileFormatError(f"{at}: expected a {f.type} value, got an array")
+            try:
+                data = read_member(z, spec["array"], where)
+            except KeyError:
+                raise FileFormatError(f"{at}: array member {spec['array'][:80]} is missing") from None
+            kw[fname] = parse_npy(data, f"{at} ({spec['array']})")
+        else:
+            v = spec["value"]
+            want = _SCALARS.get(f.type)
+            if want is not None:
+                validate(v, want, at)
+            else:  # an array given inline: numbers or nested lists of numbers
+                validate(v, (float, [object]), at)
+            kw[fname] = v
+    missing = [n for n, f in fields.items() if n not in kw
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise FileFormatError(f"{where}: node '{name}' ({tname}) lacks field(s) {', '.join(missing)}")
     try:
-        z = zipfile.ZipFile(io.BytesIO(data))
-        bad = z.testzip()
-    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as e:
-        raise FileFormatError(f"{where}: not a valid .snn file (truncated or corrupt: {e})") from None
-    if bad is not None:
-        raise FileFormatError(f"{where}: corrupt .snn file (checksum error in member {bad})")
-    with z:
+        node = cls(**kw)
+    except (PrimitiveError, TypeError, ValueError) as e:
+        raise FileFormatError(f"{where}: node '{name}' ({tname}): {' '.join(str(e).split())[:300]}") from None
+    limits.check("neurons", node.size, where, f"the size of node '{name}'")
+    return node
+
+
+def from_bytes(data: bytes, where: str = "<bytes>", verified: bool = False) -> Graph:
+    """Parse .snn content (schema and limits checked); `where` names the file in errors.
+
+    With `verified` the graph also passes verify() (what a file loaded to run must do; `load` sets it).
+    """
+    with limits.open_zip(data, where, ".snn file") as z:
         try:
-            doc = json.loads(z.read("graph.json"))
+            raw = read_member(z, "graph.json", where)
         except KeyError:
             raise FileFormatError(f"{where}: not a .snn file (no graph.json inside)") from None
-        except (ValueError, zipfile.BadZipFile, zlib.error) as e:
-            raise FileFormatError(f"{where}: corrupt graph.json ({e})") from None
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise FileFormatError(f"{where}: not a .snn graph file (format {doc.get('format') if isinstance(doc, dict) else None!r})")
-        ver = doc.get("version")
-        if not isinstance(ver, int) or ver > VERSION:
-            raise FileFormatError(f"{where}: written by a newer snnc (format version {ver}, this snnc reads up to {VERSION}); upgrade snnc")
-        try:
-            g = Graph(meta=doc.get("meta", {}))
-            for nd in doc["nodes"]:
-                name, tname = nd["name"], nd["type"]
-                if name in g.nodes:
-                    raise FileFormatError(f"{where}: node '{name}' is defined twice")
-                cls = PRIMITIVES.get(tname)
-                if cls is None:
-                    raise FileFormatError(f"{where}: node '{name}' has unknown primitive type '{tname}'")
-                kw = {}
-                for fname, spec in nd["fields"].items():
-                    if "array" in spec:
-                        kw[fname] = np.lib.format.read_array(io.BytesIO(z.read(spec["array"])), allow_pickle=False)
-                    else:
-                        kw[fname] = spec["value"]
-                try:
-                    node = cls(**kw)
-                except (PrimitiveError, TypeError) as e:
-                    raise FileFormatError(f"{where}: node '{name}' ({tname}): {e}") from None
-                g.nodes[name] = node
-            g.edges = [Edge(s, d, p, int(dl)) for s, d, p, dl in doc["edges"]]
-            g.inputs = list(doc["inputs"])
-            g.outputs = list(doc["outputs"])
-        except SnncError:
-            raise
-        except (KeyError, TypeError, ValueError, zipfile.BadZipFile, zlib.error, OSError) as e:
-            raise FileFormatError(f"{where}: corrupt .snn file ({type(e).__name__}: {e})") from None
-    return g
+        doc = limits.loads_json(raw, f"{where} (graph.json)")
+        if not isinstance(doc, dict):
+            raise FileFormatError(f"{where}: not a .snn graph file (graph.json holds {type(doc).__name__})")
+        check_version(doc, FORMAT, VERSION, where, "a .snn graph file")
+        validate(doc, SCHEMA, f"{where} (graph.json)")
+        g = Graph(meta=doc.get("meta", {}))
+        for nd in doc["nodes"]:
+            if nd["name"] in g.nodes:
+                raise FileFormatError(f"{where}: node '{nd['name']}' is defined twice")
+            g.nodes[nd["name"]] = _node(nd, z, where)
+    for s, d, p, dl in doc["edges"]:
+        if dl < 0:
+            raise FileFormatError(f"{where}: edge {s} -> {d}.{p}: negative delay {dl}")
+        limits.check("delay", dl, where, f"the delay of edge {s} -> {d}.{p}")
+        g.edges.append(Edge(s, d, p, dl))
+    g.inputs, g.outputs = list(doc["inputs"]), list(doc["outputs"])
+    if not verified:
+        return g
+    try:
+        return verify(g)
+    except GraphError as e:
+        raise FileFormatError(f"{where}: {e}") from None
 
 
 def load(path: str | os.PathLike) -> Graph:
-    """Read a .snn file."""
+    """Read a .snn file: validated, within limits and verified."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -138,4 +178,4 @@ def load(path: str | os.PathLike) -> Graph:
         raise FileFormatError(f"{path}: is a directory, not a .snn file") from None
     except OSError as e:
         raise FileFormatError(f"{path}: cannot read ({e.strerror})") from None
-    return from_bytes(data, str(path))
+    return from_bytes(data, str(path), verified=True)

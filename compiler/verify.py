@@ -30,6 +30,43 @@ def _check_params(name: str, node: Primitive) -> None:
             raise GraphError(f"node '{name}' ({type(node).__name__}): parameter '{f}' has {what} at index {tuple(int(i) for i in bad)}")
 
 
+# per-step decays of the float neurons (DESIGN §3): a factor outside [0, 1] makes a state grow or oscillate
+DECAYS = {"LIF": ("alpha",), "CubaLIF": ("alpha_syn", "alpha_mem"), "ALIF": ("alpha", "rho"), "LI": ("alpha",),
+          "AHP": ("alpha", "alpha_aux"), "SPSN": ("alpha", "beta")}
+
+
+def check_decays(name: str, node: Primitive) -> None:
+    """Decay factors in [0, 1] (0: no memory, 1: no leak), unless the limit check_decays is 0."""
+    from snnc.compiler import limits
+
+    if not limits.get("check_decays"):
+        return
+    for f in DECAYS.get(type(node).__name__, ()):
+        a = np.asarray(getattr(node, f), dtype=np.float64)
+        bad = np.argwhere(~((a >= 0) & (a <= 1)))
+        if bad.size:
+            i = tuple(int(k) for k in bad[0])
+            raise GraphError(f"node '{name}' ({type(node).__name__}): decay '{f}' must lie in [0, 1], got {a[i]!r} "
+                             f"at index {i}; a time constant <= 0 gives such a decay (--limit check_decays=0 accepts it)")
+
+
+def check_time_constants(where: str, **taus) -> None:
+    """Time constants (tensors or arrays, in steps or seconds) must be finite and > 0; `where` names the layer."""
+    from snnc.compiler import limits
+
+    if not limits.get("check_decays"):
+        return
+    for k, t in taus.items():
+        if t is None:
+            continue
+        a = np.asarray(t.detach().cpu().numpy() if hasattr(t, "detach") else t, dtype=np.float64)
+        bad = np.argwhere(~(np.isfinite(a) & (a > 0)))
+        if bad.size:
+            i = tuple(int(j) for j in bad[0])
+            raise GraphError(f"{where}: time constant '{k}' must be positive and finite, got {a[i]!r}"
+                             + (f" at index {i}" if i else "") + " (--limit check_decays=0 accepts it)")
+
+
 def verify(graph: Graph) -> Graph:
     """Raise GraphError naming the first fault; return the graph unchanged when it is well formed."""
     if not graph.nodes:
@@ -40,6 +77,7 @@ def verify(graph: Graph) -> Graph:
         if not isinstance(node, Primitive) or type(node).__name__ not in PRIMITIVES:
             raise GraphError(f"node '{name}': {type(node).__name__} is not a registered primitive")
         _check_params(name, node)
+        check_decays(name, node)
     if not graph.inputs:
         raise GraphError("graph has no inputs")
     for n in graph.inputs:
@@ -65,6 +103,10 @@ def verify(graph: Graph) -> Graph:
                 raise GraphError(f"edge {e}: unknown node '{end}' (dangling edge)")
         if not isinstance(e.delay, (int, np.integer)) or e.delay < 0:
             raise GraphError(f"edge {e}: delay must be a non-negative integer, got {e.delay!r}")
+        from snnc.compiler import limits
+        if e.delay > limits.get("delay"):
+            raise GraphError(f"edge {e}: delay {e.delay:,} is above the limit of {limits.get('delay'):,} steps "
+                             "(raise it with --limit delay=N or SNNC_MAX_DELAY)")
         src, dst = graph.nodes[e.src], graph.nodes[e.dst]
         if e.port not in dst.ports:
             ports = ", ".join(dst.ports) or "none"

@@ -1,14 +1,17 @@
 """Self-describing snnc model files (.pt) and loading of user models given as `package.module:factory`.
 
-A model file is a plain dict {format, version, arch, config, state_dict} that
-`torch.load(..., weights_only=True)` reads without unpickling any code.
+A model file is a plain dict {format, version, arch, config, state_dict, checksum}
+that `torch.load(..., weights_only=True)` reads without unpickling any code.
+torch does not check the zip CRC, so `checksum` (sha256 of arch, config and
+every tensor's name, dtype, shape and bytes) catches flipped bytes; the config
+is checked against the stored weight shapes on the meta device before the
+model is built, so a small file cannot ask for a huge model.
 """
 from __future__ import annotations
 
 import importlib
 import os
 import pickle
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,11 +19,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from snnc.compiler import limits
 from snnc.compiler.errors import FileFormatError, SnncError
 from snnc.compiler.files import atomic_path
+from snnc.compiler.schema import check_version
 from snnc.frontends import zoo
 
-FORMAT, VERSION = "snnc-model", 1
+FORMAT, VERSION = "snnc-model", 2  # 2: with checksum
 
 
 @dataclass
@@ -34,13 +39,27 @@ class LoadedModel:
 
 def save_model(path: str | os.PathLike, arch: str, config: dict[str, Any], module: nn.Module) -> None:
     """Write a self-describing model file atomically."""
-    doc = {"format": FORMAT, "version": VERSION, "arch": arch, "config": config,
-           "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()}}
+    sd = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+    doc = {"format": FORMAT, "version": VERSION, "arch": arch, "config": config, "state_dict": sd,
+           "checksum": checksum(arch, config, sd)}
     import io
     buf = io.BytesIO()
     torch.save(doc, buf)  # into memory first: the archive is named after the file, not the temp name
     with atomic_path(path) as tmp:
         tmp.write_bytes(buf.getvalue())
+
+
+def checksum(arch: str, config: Any, sd: dict) -> str:
+    """sha256 over the architecture, the config (as JSON) and each tensor's name, dtype, shape and bytes."""
+    import hashlib
+    import json
+
+    h = hashlib.sha256(json.dumps([arch, config], sort_keys=True, default=str).encode())
+    for k in sorted(sd):
+        t = sd[k].detach().cpu().contiguous()
+        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
 
 
 def _torch_load(path: Path, allow_pickle: bool) -> Any:
@@ -49,13 +68,20 @@ def _torch_load(path: Path, allow_pickle: bool) -> Any:
     if path.is_dir():
         raise FileFormatError(f"{path}: is a directory, not a model file")
     try:
-        return torch.load(path, map_location="cpu", weights_only=not allow_pickle)
+        data = path.read_bytes()
+    except OSError as e:
+        raise FileFormatError(f"{path}: cannot read ({e.strerror or e})") from None
+    if data[:2] == b"PK":  # torch's zip format: bound the members before torch reads them
+        limits.open_zip(data, str(path), "PyTorch file").close()
+    import io
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=not allow_pickle)
     except pickle.UnpicklingError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else "unpickling failed"
         raise FileFormatError(f"{path}: refused to load with weights_only=True ({first}); "
                               "pass --allow-pickle only if you trust this file") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    except Exception as e:  # torch's reader of an untrusted file: any failure means a corrupt file
+        msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         raise FileFormatError(f"{path}: not a readable PyTorch file (truncated or corrupt: {msg})") from None
 
 
@@ -98,29 +124,61 @@ def load_model(spec: str, weights: str | None = None, allow_pickle: bool = False
         name = spec
     else:
         doc = _torch_load(path, allow_pickle)
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise FileFormatError(f"{path}: not an snnc model file; for a plain state_dict use "
-                                  "'package.module:factory --weights FILE'")
-        if not isinstance(doc.get("version"), int) or doc["version"] > VERSION:
-            raise FileFormatError(f"{path}: written by a newer snnc (model format {doc.get('version')}); upgrade snnc")
-        try:
-            arch, config, sd = doc["arch"], doc["config"], doc["state_dict"]
-        except KeyError as e:
-            raise FileFormatError(f"{path}: model file lacks {e}") from None
-        try:
-            module, _ = zoo.build(arch, config) if arch in zoo.ARCHS else (None, None)
-        except SnncError as e:
-            raise FileFormatError(f"{path}: {e}") from None
-        if module is None:
-            raise FileFormatError(f"{path}: unknown architecture '{arch}' (known: {', '.join(sorted(zoo.ARCHS))})")
-        _load_state(module, sd, str(path))
+        module, arch, config = _from_doc(doc, path)
         name = path.name
-        input_size = input_size or zoo.ARCHS[arch].input_size({**zoo.ARCHS[arch].defaults, **config})
+        try:
+            input_size = input_size or zoo.ARCHS[arch].input_size({**zoo.ARCHS[arch].defaults, **config})
+        except (TypeError, ValueError, KeyError, IndexError) as e:
+            raise FileFormatError(f"{path}: config gives no input size ({' '.join(str(e).split())[:200]})") from None
     module.eval()
     n = input_size or _infer_input_size(module)
     if n is None:
         raise SnncError(f"model '{spec}': cannot infer the input size; pass --input-size F")
     return LoadedModel(module, int(n), name)
+
+
+def _from_doc(doc: Any, path: Path) -> tuple[nn.Module, str, dict]:
+    """The zoo module of an snnc model file, built only after its config matched the stored weights."""
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise FileFormatError(f"{path}: not an snnc model file; for a plain state_dict use "
+                              "'package.module:factory --weights FILE'")
+    ver = check_version(doc, FORMAT, VERSION, str(path), "an snnc model file")
+    for key, want in (("arch", str), ("config", dict), ("state_dict", dict)):
+        if key not in doc:
+            raise FileFormatError(f"{path}: model file lacks '{key}'")
+        if not isinstance(doc[key], want):
+            raise FileFormatError(f"{path}: '{key}' is a {type(doc[key]).__name__}, expected a {want.__name__}")
+    arch, config, sd = doc["arch"], doc["config"], doc["state_dict"]
+    if not all(isinstance(k, str) for k in config):
+        raise FileFormatError(f"{path}: config keys must be strings")
+    bad = [k for k, v in sd.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)
+           or v.layout != torch.strided or v.is_quantized or v.dtype.is_complex]
+    if bad:
+        raise FileFormatError(f"{path}: state_dict entry {str(bad[0])[:80]!r} is not a named tensor")
+    if ver >= 2 and doc.get("checksum") != checksum(arch, config, sd):
+        raise FileFormatError(f"{path}: checksum mismatch: the weights or config were altered or corrupted")
+    if arch not in zoo.ARCHS:
+        raise FileFormatError(f"{path}: unknown architecture '{arch[:80]}' (known: {', '.join(sorted(zoo.ARCHS))})")
+    try:
+        with torch.device("meta"):  # shapes only: nothing is allocated for the config's sizes
+            skeleton, _ = zoo.build(arch, config)
+    except SnncError as e:
+        raise FileFormatError(f"{path}: {e}") from None
+    want = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in sd.items()}
+    if want != got:
+        diff = sorted(k for k in set(want) | set(got) if want.get(k) != got.get(k))
+        k = diff[0]
+        raise FileFormatError(f"{path}: config does not fit the stored weights ({len(diff)} tensor(s) differ, e.g. "
+                              f"'{k[:80]}': config {want.get(k, 'no such tensor')}, weights {got.get(k, 'missing')})")
+    for k, v in sd.items():
+        limits.check("array_bytes", v.numel() * v.element_size(), str(path), f"the size of tensor '{k}' in bytes")
+    try:
+        module, _ = zoo.build(arch, config)
+    except SnncError as e:
+        raise FileFormatError(f"{path}: {e}") from None
+    _load_state(module, sd, str(path))
+    return module, arch, config
 
 
 def _load_state(module: nn.Module, sd: dict, where: str) -> None:

@@ -17,7 +17,7 @@ from torch import fx, nn
 from snnc.compiler.errors import PrimitiveError, SnncError, TraceError
 from snnc.compiler.ir import Graph, Primitive
 from snnc.compiler.primitives import ALIF, LI, LIF, Dense, Input
-from snnc.compiler.verify import verify
+from snnc.compiler.verify import check_time_constants, verify
 from snnc.frontends.layers import ALIFLayer, LIFLayer, LIReadout
 
 Converter = Callable[[nn.Module, "Builder", str, str], str]
@@ -107,6 +107,7 @@ def _neuron_layer(m, b: Builder, path: str, src: str, kind: str, make: Callable[
 
 @register_converter(ALIFLayer)
 def _alif(m: ALIFLayer, b: Builder, path: str, src: str) -> str:
+    check_time_constants(f"layer '{path}'", tau_m=m.tau_m, tau_adp=m.tau_adp, dt=m.dt)
     alpha, rho = (_np(a) for a in m.decays())
     return _neuron_layer(m, b, path, src, "alif",
                          lambda: ALIF(alpha=alpha, rho=rho, b0=m.b0, beta=m.beta, R=m.R, v0=m.v_init, b_init=m.b_init))
@@ -114,6 +115,7 @@ def _alif(m: ALIFLayer, b: Builder, path: str, src: str) -> str:
 
 @register_converter(LIFLayer)
 def _lif(m: LIFLayer, b: Builder, path: str, src: str) -> str:
+    check_time_constants(f"layer '{path}'", tau_m=m.tau_m, dt=m.dt)
     alpha, gain = (_np(a) for a in m.decays())
     return _neuron_layer(m, b, path, src, "lif",
                          lambda: LIF(alpha=alpha, gain=gain, theta=m.theta, reset=m.reset, v0=m.v_init))
@@ -121,6 +123,7 @@ def _lif(m: LIFLayer, b: Builder, path: str, src: str) -> str:
 
 @register_converter(LIReadout)
 def _li(m: LIReadout, b: Builder, path: str, src: str) -> str:
+    check_time_constants(f"layer '{path}'", tau_m=m.tau_m, dt=m.dt)
     alpha, gain = (_np(a) for a in m.decays())
     return _neuron_layer(m, b, path, src, "li", lambda: LI(alpha=alpha, gain=gain, v0=m.v_init))
 

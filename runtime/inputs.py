@@ -5,7 +5,42 @@ from typing import Mapping
 
 import numpy as np
 
-from snnc.compiler.errors import InputError
+from snnc.compiler.errors import FileFormatError, InputError
+
+
+def load_input(path: str | None, what: str = "--input") -> np.ndarray | dict[str, np.ndarray] | None:
+    """A .npy array, or an .npz of arrays by name (one array: returned alone); no pickles, sizes within limits."""
+    from pathlib import Path
+
+    from snnc.compiler import limits
+
+    if path is None:
+        return None
+    p = Path(path)
+    where = f"{what} {p}"
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{where}: is a directory, not a .npy/.npz file") from None
+    except OSError as e:
+        raise InputError(f"{where}: cannot read ({e.strerror or e})") from None
+    try:
+        if data[:4] != b"PK\x03\x04" and data[:4] != b"PK\x05\x06":
+            return limits.parse_npy(data, where)
+        with limits.open_zip(data, where, ".npz archive") as z:
+            names = z.namelist()
+            if not names or not all(m.endswith(".npy") for m in names):
+                raise InputError(f"{where}: a zip archive but not an .npz of arrays "
+                                 f"(members like {names[0][:80] if names else 'none'}); give a .npy array")
+            if len(set(names)) != len(names):
+                raise InputError(f"{where}: .npz lists an array twice")
+            arrays = {m[:-4]: limits.parse_npy(limits.read_member(z, m, where), f"{where} array '{m[:-4]}'")
+                      for m in names}
+    except FileFormatError as e:
+        raise InputError(str(e)) from None
+    return next(iter(arrays.values())) if len(arrays) == 1 else arrays
 
 
 def check_inputs(sizes: Mapping[str, int], x, dtype: np.dtype, where: str = "input") -> dict[str, np.ndarray]:

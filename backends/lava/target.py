@@ -17,7 +17,7 @@ import numpy as np
 
 from snnc.backends.lava.lower import DENSE, LavaNet, lower
 from snnc.backends.lava.lif_rules import lif_paths
-from snnc.compiler.errors import FileFormatError, SnncError
+from snnc.compiler.errors import SnncError
 from snnc.compiler.ir import Graph
 from snnc.compiler.serialize import load, save
 from snnc.runtime.inputs import check_inputs, fill_noise
@@ -94,7 +94,7 @@ def run_graph(graph: Graph, x, options: dict):
     net = lower(graph)
     with tempfile.TemporaryDirectory(prefix="snnc-lava-desc-") as d:
         write_description(net, graph, Path(d))
-        return _run(Path(d), graph, x, options)
+        return _run(Path(d), graph, x, {**options, "cleanup": [d]})  # the worker removes it if snnc is killed
 
 
 def run_artifact(path: Path, x, options: dict):
@@ -109,21 +109,10 @@ def load_graph(path: Path) -> Graph:
 
 
 def _check(path: Path) -> dict:
-    path = Path(path)
-    try:
-        doc = json.loads((path / "network.json").read_text())
-    except FileNotFoundError:
-        raise FileFormatError(f"{path}: not a Lava network directory (no network.json)") from None
-    except ValueError as e:
-        raise FileFormatError(f"{path}/network.json: corrupt ({e})") from None
-    if doc.get("format") != FORMAT:
-        raise FileFormatError(f"{path}/network.json: not an snnc Lava network (format {doc.get('format')!r})")
-    if not isinstance(doc.get("version"), int) or doc["version"] > VERSION:
-        raise FileFormatError(f"{path}: written by a newer snnc (Lava format version {doc.get('version')}); upgrade snnc")
-    for f in ("weights.npz", "graph.snn"):
-        if not (path / f).is_file():
-            raise FileFormatError(f"{path}: missing {f}")
-    return doc
+    """network.json, validated with weights.npz (backends/lava/artifact.py) before any use."""
+    from snnc.backends.lava.artifact import check_description
+
+    return check_description(Path(path))
 
 
 def is_artifact(path: Path) -> bool:

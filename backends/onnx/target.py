@@ -77,12 +77,17 @@ def embed_graph(model, graph: Graph) -> None:
 
 def load_graph(path: Path) -> Graph:
     """The IR graph embedded in an snnc ONNX model (metadata key snnc.graph)."""
+    meta = {p.key: p.value for p in _load(path).metadata_props}
+    return embedded_graph(meta, path)
+
+
+def embedded_graph(meta: dict, path) -> Graph:
+    """The IR graph in an snnc ONNX model's metadata (verified like a .snn file)."""
     import base64
     import binascii
 
     from snnc.compiler.serialize import from_bytes
 
-    meta = {p.key: p.value for p in _load(path).metadata_props}
     if GRAPH_KEY not in meta:
         raise FileFormatError(f"{path}: the ONNX model carries no snnc graph (metadata '{GRAPH_KEY}'); "
                               "recompile it with this snnc, or use the .snn graph")
@@ -90,7 +95,7 @@ def load_graph(path: Path) -> Graph:
         data = base64.b64decode(meta[GRAPH_KEY], validate=True)
     except (binascii.Error, ValueError) as e:
         raise FileFormatError(f"{path}: metadata '{GRAPH_KEY}' is not valid base64 ({e})") from None
-    return from_bytes(data, where=f"{path} (metadata {GRAPH_KEY})")
+    return from_bytes(data, where=f"{path} (metadata {GRAPH_KEY})", verified=True)
 
 
 def run_graph(graph: Graph, x, options: dict):
@@ -115,18 +120,23 @@ def run_artifact(path: Path, x, options: dict):
     _require()
     from snnc.runtime.onnx.runtime import OnnxRuntime
 
-    rt = OnnxRuntime(Path(path), threads=options.get("threads"), noise_seed=options.get("noise_seed", 0))
+    model = _load(path)
+    rt = OnnxRuntime(model, threads=options.get("threads"), where=str(path), noise_seed=options.get("noise_seed", 0))
     return rt.run(x, progress=options.get("progress", False))
 
 
 def _load(path: Path):
+    """The ModelProto at `path`, validated (check_artifact) before anything uses it."""
     _require()
     import onnx
 
     try:
-        return onnx.load(str(path))
+        model = onnx.load(str(path))
     except Exception as e:  # protobuf's DecodeError and friends
-        raise SnncError(f"{path}: not a readable ONNX model ({' '.join(str(e).split())})") from None
+        raise FileFormatError(f"{path}: not a readable ONNX model ({' '.join(str(e).split())[:300]})") from None
+    from snnc.backends.onnx.artifact import check_artifact
+    check_artifact(model, str(path))
+    return model
 
 
 def _step_graph(model):
@@ -193,7 +203,7 @@ def inspect_artifact(path: Path, options: dict) -> str:
         macs += w if op == "MatMul" else 0
         elem += w if op != "MatMul" else 0
     lines.append(f"  total: {macs:,} MACs, {elem:,} elementwise/reduce ops per sample-step")
-    states = json.loads(meta.get("snnc.states", "[]"))
+    states = json.loads(meta.get("snnc.states", "[]"))  # check_artifact validated it
     if states:
         lines.append(f"states ({len(states)}): " + ", ".join(f"{s['input']}[{', '.join(map(str, s['shape']))}]" for s in states))
     return "\n".join(lines)

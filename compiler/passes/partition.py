@@ -53,21 +53,21 @@ def load_hardware(spec: str | dict) -> dict:
         p = Path(spec)
         if not p.is_file():
             raise SnncError(f"unknown hardware '{spec}' (valid: {', '.join(HARDWARE)}, or a JSON file)")
-        try:
-            user = json.loads(p.read_text())
-        except ValueError as e:
-            raise SnncError(f"{p}: not a valid hardware JSON file ({e})") from None
+        from snnc.compiler.limits import read_json
+        user = read_json(p, f"hardware file {p}")  # size, depth and UTF-8 checked; errors name the file
         if not isinstance(user, dict):
             raise SnncError(f"{p}: a hardware file must hold a JSON object")
         base = user.get("base", "loihi2")
-        if base not in HARDWARE:
+        if not isinstance(base, str) or base not in HARDWARE:
             raise SnncError(f"{p}: base '{base}' is not a known hardware (valid: {', '.join(HARDWARE)})")
         hw = {**load_hardware(base), "name": p.stem, **user}
     for k in KEYS:
         if k not in hw:
             raise SnncError(f"hardware '{hw.get('name', spec)}': missing key '{k}'")
+        if k == "name" and not isinstance(hw[k], str):
+            raise SnncError(f"hardware '{spec}': 'name' must be a string, got {type(hw[k]).__name__}")
         if k != "name" and (not isinstance(hw[k], int) or isinstance(hw[k], bool) or hw[k] <= 0):
-            raise SnncError(f"hardware '{hw['name']}': '{k}' must be a positive integer, got {hw[k]!r}")
+            raise SnncError(f"hardware '{hw['name']}': '{k}' must be a positive integer, got {hw[k]!r}"[:300])
     return hw
 
 

@@ -4,15 +4,21 @@ Arrays travel through .npz files in a private temporary directory, which is also
 the subprocess's working directory, so Lava never writes into the user's folders.
 The subprocess gets its own process group: a timeout kills Lava's worker
 processes too, and a failure is reported as one line with the tail of Lava's stderr.
+SIGTERM and SIGHUP to snnc during a run unwind like Ctrl-C (the group is killed,
+the temp dir removed); if snnc dies by SIGKILL the worker notices and does the
+same itself (runtime/lava/worker.py guard_parent).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -21,6 +27,8 @@ from snnc.compiler.activity import Activity
 
 ENV_VAR = "SNNC_LAVA_PYTHON"
 DEFAULT_TIMEOUT = 600.0
+# multiprocessing puts sockets at $TMPDIR/pymp-XXXXXXXX/listener-XXXXXXXX; AF_UNIX paths end at 107 bytes
+MAX_TMP_PATH = 64
 
 
 class LavaError(SnncError):
@@ -49,18 +57,43 @@ def _tail(stderr: str) -> str:
     return " | ".join(lines[-3:])[-400:] if lines else "no error output"
 
 
+class Terminated(KeyboardInterrupt):
+    """snnc got SIGTERM or SIGHUP during a Lava run: unwind (and clean up) like Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _signals_unwind() -> Iterator[None]:
+    """Turn SIGTERM/SIGHUP into Terminated for the duration of a run (main thread only; others keep theirs)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_(signum, frame):
+        raise Terminated(f"terminated by {signal.Signals(signum).name}")
+
+    old = {s: signal.signal(s, raise_) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
 def run_description(desc: Path, xs: dict[str, np.ndarray], options: dict) -> tuple[dict[str, np.ndarray], Activity, int]:
     """Run the Lava description `desc` on inputs {name: [T, B, F]}: (outputs, Activity, latency stripped)."""
     py = lava_python()
     timeout = options.get("timeout") or DEFAULT_TIMEOUT
     record = options.get("record") or []
-    with tempfile.TemporaryDirectory(prefix="snnc-lava-") as tmp:
+    with _signals_unwind(), tempfile.TemporaryDirectory(prefix="snnc-lava-") as tmp:
         tmp = Path(tmp)
         inp, out = tmp / "in.npz", tmp / "out.npz"
         with open(inp, "wb") as f:
             np.savez(f, options=np.array(json.dumps({"record": sorted(record)})),
                      **{f"x/{k}": v for k, v in xs.items()})
-        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+        cleanup = os.pathsep.join([str(tmp), *map(str, options.get("cleanup") or [])])
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1", SNNC_LAVA_CLEANUP=cleanup)
+        if len(str(tmp)) <= MAX_TMP_PATH:  # Lava's multiprocessing temp dirs inside ours go when ours goes
+            env["TMPDIR"] = str(tmp)
         cmd = [str(py), "-m", "snnc.runtime.lava.worker", str(Path(desc).resolve()), str(inp), str(out)]
         proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True)
@@ -71,10 +104,8 @@ def run_description(desc: Path, xs: dict[str, np.ndarray], options: dict) -> tup
             _, err = proc.communicate()
             raise LavaError(f"Lava run of {desc} timed out after {timeout:g} s and was killed "
                             f"(raise it with --timeout SECONDS); last output: {_tail(err or '')}") from None
-        finally:
-            if proc.poll() is None:
-                _killgroup(proc)
-        _killgroup(proc)  # Lava's worker processes must not outlive the run
+        finally:  # also after a clean exit: Lava's worker processes must not outlive the run
+            _killgroup(proc)
         if proc.returncode != 0 or not out.exists():
             raise LavaError(f"Lava run of {desc} failed (exit {proc.returncode}): {_tail(err or '')}")
         with np.load(out, allow_pickle=False) as z:

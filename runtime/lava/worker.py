@@ -6,11 +6,20 @@ IN.npz holds `x/<input>` arrays [T, B, F] and `options` (JSON: record, tag); OUT
 gets `y/<output>` [T, B, n] and the Activity arrays under `act/`. A batch runs as
 block-diagonal copies of the network (Lava Sparse weights, chunked to bound memory). Every run
 stops its processes in `finally`. Failures end with one `snnc-lava-error:` line.
+
+The worker dies with the snnc process that started it: the runner puts it in a
+process group of its own, and here a parent-death signal (prctl) plus a watchdog
+thread polling the parent pid remove the run's temporary directories
+($SNNC_LAVA_CLEANUP) and kill the whole group, Lava's processes included, when
+snnc is gone (SIGKILL too) or sends SIGTERM/SIGHUP.
 """
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +78,8 @@ class Built:
                               sign_mode=SignMode[P["sign_mode"].upper()])
                 p = (Dense if B == 1 else Sparse)(**kw, name=name)
             elif kind == "lif":
+                if not isinstance(sp.get("t_start", 0), int) or not 0 <= sp.get("t_start", 0) <= total:
+                    raise ValueError(f"process '{name}': t_start {sp.get('t_start')!r} outside [0, {total}]")
                 init = {k: val(P[k], n) for k in ("bias_mant", "u", "v")}
                 if sp.get("t_start", 0) > 0 and any(np.any(a) for a in init.values()):
                     self.stages.append((sp["t_start"], name, init))  # set when its step 0 begins
@@ -190,11 +201,60 @@ def run(desc: Path, xs: dict[str, np.ndarray], options: dict) -> dict[str, np.nd
     return res
 
 
+CLEANUP_VAR = "SNNC_LAVA_CLEANUP"  # os.pathsep-separated temp dirs of this run (runner.py sets it)
+PR_SET_PDEATHSIG = 1
+
+
+def _cleanup_dirs() -> list[Path]:
+    out = []
+    for d in filter(None, os.environ.get(CLEANUP_VAR, "").split(os.pathsep)):
+        p = Path(d).resolve()
+        if p.is_dir() and p.name.startswith("snnc-lava-"):  # never anything but snnc's own temp dirs
+            out.append(p)
+    return out
+
+
+def guard_parent() -> None:
+    """Remove the run's temp dirs and kill this process group when the parent dies or sends SIGTERM/SIGHUP."""
+    import shutil
+
+    parent, me, dirs = os.getppid(), os.getpid(), _cleanup_dirs()
+
+    def die(signum=None, frame=None) -> None:
+        if os.getpid() != me:  # a Lava process forked from the worker: plain default handling
+            signal.signal(signum or signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signum or signal.SIGTERM)
+            return
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    signal.signal(signal.SIGTERM, die)
+    signal.signal(signal.SIGHUP, die)
+    try:  # Linux: the kernel sends SIGTERM when the parent exits, even by SIGKILL
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the watchdog below still notices
+
+    def watch() -> None:
+        import time
+        while True:
+            if os.getppid() != parent:
+                die()
+            time.sleep(0.25)
+
+    if os.getppid() != parent or parent == 1:
+        die()
+    threading.Thread(target=watch, name="snnc-parent-watchdog", daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 3:
         print("usage: python -m snnc.runtime.lava.worker DESC_DIR IN.npz OUT.npz", file=sys.stderr)
         return 2
     desc, inp, out = Path(argv[0]), Path(argv[1]), Path(argv[2])
+    guard_parent()
     try:
         with np.load(inp, allow_pickle=False) as z:
             xs = {k[2:]: z[k] for k in z.files if k.startswith("x/")}
