@@ -20,7 +20,7 @@ def _common() -> argparse.ArgumentParser:
     # SUPPRESS: a subcommand's default must not undo `snnc --debug COMMAND`
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors")
     p.add_argument("--limit", action="append", metavar="NAME=VALUE", default=argparse.SUPPRESS,
-                   help="raise or lower a resource limit (array_bytes, decompressed_bytes, json_bytes, json_depth, "
+                   help="raise or lower a resource limit (array_bytes, decompressed_bytes, zip_ratio, json_bytes, json_depth, "
                         "neurons, delay; check_decays=0 accepts decays outside [0, 1]); also SNNC_MAX_<NAME>")
     return p
 

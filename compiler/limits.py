@@ -22,7 +22,8 @@ from snnc.compiler.errors import FileFormatError, SnncError
 
 DEFAULTS: dict[str, int] = {
     "array_bytes": 4 << 30,  # one array (a weight matrix, an input)
-    "decompressed_bytes": 8 << 30,  # all members of one zip (.snn, .npz, .pt) together
+    "decompressed_bytes": 4 << 30,  # all members of one zip (.snn, .npz, .pt) together
+    "zip_ratio": 200,  # decompressed / compressed size, checked once a zip inflates past 64 MiB (zip bombs)
     "json_bytes": 256 << 20,  # one JSON document
     "json_depth": 64,  # nesting of one JSON document (snnc's own files use < 10)
     "neurons": 10_000_000,  # one population
@@ -137,14 +138,20 @@ def open_zip(data: bytes, where: str, what: str = "zip archive") -> zipfile.ZipF
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, zlib.error,
             NotImplementedError, UnicodeDecodeError) as e:
         raise FileFormatError(f"{where}: not a valid {what} (truncated or corrupt: {' '.join(str(e).split())})") from None
-    total = 0
+    total = packed = 0
     for info in infos:
         if info.flag_bits & 0x1:
-            raise FileFormatError(f"{where}: member {info.filename} is encrypted")
+            raise FileFormatError(f"{where}: member {info.filename[:80]} is encrypted")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise FileFormatError(f"{where}: member {info.filename} uses unsupported compression {info.compress_type}")
+            raise FileFormatError(f"{where}: member {info.filename[:80]} uses unsupported compression {info.compress_type}")
         total += info.file_size
+        packed += info.compress_size
     check("decompressed_bytes", total, where, "the total decompressed size of the members in bytes")
+    if packed > len(data):
+        raise FileFormatError(f"{where}: members overlap (they claim {packed:,} compressed bytes in a "
+                              f"{len(data):,}-byte file)")
+    if total > 64 << 20:
+        check("zip_ratio", total // max(packed, 1), where, "the compression ratio")
     return z
 
 
@@ -172,7 +179,7 @@ def parse_npy(data: bytes, where: str) -> np.ndarray:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
         else:
             raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, TypeError, SyntaxError, EOFError, OverflowError, MemoryError, RecursionError) as e:
+    except Exception as e:  # numpy's header parser on untrusted bytes: ValueError, SyntaxError, TokenError, ...
         raise FileFormatError(f"{where}: not a valid .npy array ({' '.join(str(e).split())[:200]})") from None
     if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
         raise FileFormatError(f"{where}: dtype {dtype} is not numeric (expected a plain int, float or bool array)")
