@@ -46,12 +46,13 @@ def check_decays(name: str, node: Primitive) -> None:
         bad = np.argwhere(~((a >= 0) & (a <= 1)))
         if bad.size:
             i = tuple(int(k) for k in bad[0])
-            raise GraphError(f"node '{name}' ({type(node).__name__}): decay '{f}' must lie in [0, 1], got {a[i]!r} "
-                             f"at index {i}; a time constant <= 0 gives such a decay (--limit check_decays=0 accepts it)")
+            raise GraphError(f"node '{name}' ({type(node).__name__}): decay '{f}' must lie in [0, 1], got {float(a[i])} "
+                             f"at index {', '.join(map(str, i))}; a time constant <= 0 gives such a decay "
+                             "(--limit check_decays=0 accepts it)")
 
 
-def check_time_constants(where: str, **taus) -> None:
-    """Time constants (tensors or arrays, in steps or seconds) must be finite and > 0; `where` names the layer."""
+def check_time_constants(where: str | None, **taus) -> None:
+    """Time constants (tensors or arrays, in steps or seconds) must be finite and > 0; `where` prefixes the error."""
     from snnc.compiler import limits
 
     if not limits.get("check_decays"):
@@ -63,8 +64,9 @@ def check_time_constants(where: str, **taus) -> None:
         bad = np.argwhere(~(np.isfinite(a) & (a > 0)))
         if bad.size:
             i = tuple(int(j) for j in bad[0])
-            raise GraphError(f"{where}: time constant '{k}' must be positive and finite, got {a[i]!r}"
-                             + (f" at index {i}" if i else "") + " (--limit check_decays=0 accepts it)")
+            raise GraphError((f"{where}: " if where else "") + f"time constant '{k}' must be positive and finite, "
+                             f"got {float(a[i])}" + (f" at index {', '.join(map(str, i))}" if i else "")
+                             + " (--limit check_decays=0 accepts it)")
 
 
 def verify(graph: Graph) -> Graph:

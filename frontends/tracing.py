@@ -107,7 +107,7 @@ def _neuron_layer(m, b: Builder, path: str, src: str, kind: str, make: Callable[
 
 @register_converter(ALIFLayer)
 def _alif(m: ALIFLayer, b: Builder, path: str, src: str) -> str:
-    check_time_constants(f"layer '{path}'", tau_m=m.tau_m, tau_adp=m.tau_adp, dt=m.dt)
+    check_time_constants(None, tau_m=m.tau_m, tau_adp=m.tau_adp, dt=m.dt)
     alpha, rho = (_np(a) for a in m.decays())
     return _neuron_layer(m, b, path, src, "alif",
                          lambda: ALIF(alpha=alpha, rho=rho, b0=m.b0, beta=m.beta, R=m.R, v0=m.v_init, b_init=m.b_init))
@@ -115,7 +115,7 @@ def _alif(m: ALIFLayer, b: Builder, path: str, src: str) -> str:
 
 @register_converter(LIFLayer)
 def _lif(m: LIFLayer, b: Builder, path: str, src: str) -> str:
-    check_time_constants(f"layer '{path}'", tau_m=m.tau_m, dt=m.dt)
+    check_time_constants(None, tau_m=m.tau_m, dt=m.dt)
     alpha, gain = (_np(a) for a in m.decays())
     return _neuron_layer(m, b, path, src, "lif",
                          lambda: LIF(alpha=alpha, gain=gain, theta=m.theta, reset=m.reset, v0=m.v_init))
@@ -123,7 +123,7 @@ def _lif(m: LIFLayer, b: Builder, path: str, src: str) -> str:
 
 @register_converter(LIReadout)
 def _li(m: LIReadout, b: Builder, path: str, src: str) -> str:
-    check_time_constants(f"layer '{path}'", tau_m=m.tau_m, dt=m.dt)
+    check_time_constants(None, tau_m=m.tau_m, dt=m.dt)
     alpha, gain = (_np(a) for a in m.decays())
     return _neuron_layer(m, b, path, src, "li", lambda: LI(alpha=alpha, gain=gain, v0=m.v_init))
 
