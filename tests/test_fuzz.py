@@ -106,6 +106,12 @@ def onnx_edit(draw, raw: bytes) -> bytes:
     from onnx import numpy_helper
 
     if draw(st.booleans()):
+        if draw(st.booleans()):  # invalid UTF-8 inside a string: metadata, a node or value name, a domain
+            word = draw(st.sampled_from([b"loop", b"float32", b"snnc.states", b"input", b"readout.li", b"Loop", b"snnc"]))
+            b = bytearray(raw)
+            j = b.find(word)
+            b[j] = 0xFF
+            return bytes(b)
         return draw(byte_edit(raw))
     m = onnx.load_from_string(raw)
     op = draw(st.sampled_from(["meta", "drop_meta", "init", "domain", "opset", "dims"]))

@@ -186,6 +186,14 @@ def test_onnx_nan_initializer_custom_domain_missing_metadata(base):
     fails(base, ["run", "meta.onnx", "--input", "x.npy", "-o", "out.npy"], "metadata lacks 'snnc.states'")
 
 
+def test_onnx_metadata_not_utf8(base):
+    raw = (base / "m.onnx").read_bytes()
+    j = raw.find(b"loop", raw.find(b"snnc.mode"))
+    (base / "u.onnx").write_bytes(raw[:j] + b"\xff\xfeop" + raw[j + 4:])
+    fails(base, ["inspect", "u.onnx"], "u.onnx", "metadata 'snnc.mode' is not valid UTF-8", outputs=())
+    fails(base, ["run", "u.onnx", "--input", "x.npy", "-o", "out.npy"], "not valid UTF-8")
+
+
 def test_energy_model_not_utf8_and_too_deep(base):
     (base / "e.json").write_bytes(b'{"name": "\xff\xfe"}')
     fails(base, ["report", "m.snn", "--input", "x.npy", "--energy-model", "e.json"], "e.json", "not UTF-8", outputs=())

@@ -24,13 +24,12 @@ META = {  # metadata key -> (schema of its JSON value, or str for a plain string
 
 def _metadata(model, where: str) -> dict[str, str]:
     meta: dict[str, str] = {}
-    try:
-        for p in model.metadata_props:
-            k, v = p.key, p.value
-            k.encode("utf-8"), v.encode("utf-8")  # surrogates from invalid UTF-8 fail here, not later
-            meta[k] = v
-    except (UnicodeError, ValueError) as e:
-        raise FileFormatError(f"{where}: metadata is not valid UTF-8 text ({e.__class__.__name__})") from None
+    for p in model.metadata_props:
+        k, v = p.key, p.value  # protobuf hands back bytes for a string that is not valid UTF-8
+        if not isinstance(k, str) or not isinstance(v, str):
+            name = k if isinstance(k, str) else k.decode("utf-8", "replace")
+            raise FileFormatError(f"{where}: metadata '{name[:80]}' is not valid UTF-8 text")
+        meta[k] = v
     return meta
 
 
@@ -96,9 +95,16 @@ def check_artifact(model, where: str) -> dict[str, str]:
             raise FileFormatError(f"{where}: imports operator domain '{op.domain[:80]}'; snnc models use only the "
                                   "standard ONNX operators")
     for n, at in _walk(model.graph):
+        if not isinstance(n.domain, str) or not isinstance(n.op_type, str):
+            raise FileFormatError(f"{where}: node {at!r:.80} has a name, type or domain that is not valid UTF-8")
         if n.domain not in DOMAINS:
             raise FileFormatError(f"{where}: node '{at[:80]}' ({n.op_type[:40]}) is in the custom operator domain "
                                   f"'{n.domain[:80]}'; snnc models use only the standard ONNX operators")
+    for v in list(model.graph.input) + list(model.graph.output):
+        if not isinstance(v.name, str) or not all(isinstance(d.dim_param, str) for d in v.type.tensor_type.shape.dim):
+            raise FileFormatError(f"{where}: a graph input or output has a name that is not valid UTF-8")
+    if not isinstance(model.producer_name, str):
+        raise FileFormatError(f"{where}: producer_name is not valid UTF-8")
     _initializers(model.graph, where)
     from snnc.backends.onnx.target import GRAPH_KEY, embedded_graph
     if GRAPH_KEY in meta:
