@@ -18,35 +18,36 @@ import numpy as np
 
 from snnc.compiler.errors import SnncError
 from snnc.compiler.ir import Primitive
-from snnc.compiler.passes.quantize_loihi import Neuron, _gain, _theta, quant_rule
+from snnc.compiler.passes.quantize_loihi import Neuron, _gain, _li_leak, _theta, quant_rule
 from snnc.compiler.primitives import AHP, SPSN, Input
 from snnc.compiler.primitives.fixed_ahp_spsn import NOISE_BITS, V_FRAC_MAX, LoihiAHP, LoihiSPSN
 
 
-def _ahp_threshold(name: str, node: AHP) -> float:
+def _ahp_threshold(name: str, node: AHP) -> np.ndarray:
     # the membrane must hold the threshold and the hyperpolarization of one spike below zero
-    return _theta(name, node) + float(np.abs(node.w_ahp).max())
+    return _theta(name, node) + np.abs(node.w_ahp)
 
 
-def _ahp_aux(name: str, node: AHP, traces: dict, k: np.ndarray) -> float:
-    return float(np.abs(traces[name]["aux"]).max())
+def _ahp_aux(name: str, node: AHP, traces: dict, k: np.ndarray) -> np.ndarray:
+    return np.abs(np.asarray(traces[name]["aux"], float)).reshape(-1, node.size).max(0)
 
 
-@quant_rule(AHP, factor=_gain, threshold=_ahp_threshold, thr_plus_input=True, calib_input=_ahp_aux)
+@quant_rule(AHP, factor=_gain, threshold=_ahp_threshold, thr_plus_input=True, calib_input=_ahp_aux, leak=_li_leak,
+            per_neuron_scale=True)
 def _ahp(q: Neuron) -> tuple[Primitive, str]:
     node = q.node
     bm, be = q.bias()
     out = LoihiAHP(q.decay(node.alpha, "alpha"), q.decay(node.alpha_aux, "alpha_aux"), q.mant(node.theta, "theta"),
                    q.mant(node.w_ahp, "w_ahp", signed=True), bm, be, q.state(node.v0), q.state(node.aux0))
-    return out, f"LoihiAHP 24-bit v,aux; 12-bit dv,da; vth, w_ahp 17-bit; scale 2^{q.log2S}"
+    return out, f"LoihiAHP 24-bit v,aux; 12-bit dv,da; vth, w_ahp 17-bit; {q.scale_text}"
 
 
 def _unit(node: SPSN) -> np.ndarray:
     return np.ones(node.size)
 
 
-def _spsn_current(name: str, node: SPSN, traces: dict, k: np.ndarray) -> float:
-    return float(np.abs(traces[name]["i"]).max())
+def _spsn_current(name: str, node: SPSN, traces: dict, k: np.ndarray) -> np.ndarray:
+    return np.abs(np.asarray(traces[name]["i"], float)).reshape(-1, node.size).max(0)
 
 
 def _spsn_leak(node: SPSN) -> float:

@@ -48,8 +48,9 @@ from typing import Callable
 import numpy as np
 
 from snnc.compiler.errors import SnncError
-from snnc.compiler.ir import Graph, Primitive
+from snnc.compiler.ir import SPIKE, Graph, Primitive
 from snnc.compiler.passes.common import consumers, type_name
+from snnc.compiler.passes.quantize_weights import check_weights, flush_counts, quantize_weights, weight_step  # noqa: F401
 from snnc.compiler.primitives import ALIF, LI, LIF, CubaLIF, Dense, Input
 from snnc.compiler.primitives.fixed import (BIAS_EXP, BIAS_MANT, DECAY_MAX, VTH_MAX, WEIGHT_EXP, LoihiALIF, LoihiDense,
                                             LoihiLI, LoihiLIF, weight_range)
@@ -57,7 +58,7 @@ from snnc.compiler.primitives.fixed import (BIAS_EXP, BIAS_MANT, DECAY_MAX, VTH_
 V_LIM = 2**23 - 1
 B_FRAC = 18  # fractional bits of ALIF's adaptation trace
 W_MAX_EFF = 254 * 2 ** WEIGHT_EXP[1]  # largest effective weight (a_in units)
-MIN_MANT_BITS = 4  # fewer bits in the largest |mantissa| is a precision warning
+SPREAD = 4  # a per-neuron scale is lowered at most 2^SPREAD below what its 24-bit bound allows
 
 
 @dataclass
@@ -66,7 +67,7 @@ class Neuron:
 
     name: str
     node: Primitive
-    S: float  # voltage scale, v_int ≈ v·S (a power of two)
+    S: float | np.ndarray  # voltage scale, v_int ≈ v·S: one power of two, or one value per neuron (per_neuron_scale)
     bias_f: np.ndarray  # Dense biases folded in, k·Σb (float voltage units per step)
     graph: Graph  # the float graph (read only)
     formats: dict[str, str] = field(default_factory=dict)  # the pass's format report (a rule may annotate inputs)
@@ -74,7 +75,13 @@ class Neuron:
 
     @property
     def log2S(self) -> int:
-        return int(math.log2(self.S))
+        """log2 of a population-wide power-of-two scale (the rules without per-neuron scales)."""
+        return int(math.log2(float(self.S)))
+
+    @property
+    def scale_text(self) -> str:
+        lo, hi = (math.log2(float(f(self.S))) for f in (np.min, np.max))
+        return f"scale 2^{lo:.3g}" if hi - lo < 1e-9 else f"per-neuron scales 2^{lo:.3g}..2^{hi:.3g}"
 
     def decay(self, alpha: np.ndarray, what: str, offset: int = 0) -> np.ndarray:
         """12-bit decay of `what`; the documented clamp (decay 4096 -> 4095) is reported in the notes."""
@@ -96,20 +103,21 @@ class Neuron:
     def mant(self, x: np.ndarray, what: str, signed: bool = False) -> np.ndarray:
         """x in threshold units (x·S/64, compared << 6) as a 17-bit mantissa; an error names node and value."""
         m = np.rint(np.asarray(x, float) * self.S / 64).astype(np.int64)
+        S = np.broadcast_to(self.S, m.shape)
         lo = -VTH_MAX if signed else 0
         bad = (m < lo) | (m > VTH_MAX)
         if bad.any():
             i = int(np.argmax(bad))
             raise SnncError(f"quantize loihi: {type_name(self.node)} '{self.name}': {what} {np.ravel(x)[i]:g} -> mantissa "
-                            f"{m.flat[i]} outside [{lo}, {VTH_MAX}] at scale 2^{self.log2S}")
+                            f"{m.flat[i]} outside [{lo}, {VTH_MAX}] at scale 2^{math.log2(float(S.flat[i])):.3g}")
         return m
 
 
 Builder = Callable[[Neuron], tuple[Primitive, str]]
 
 
-def _zero_threshold(name: str, node: Primitive) -> float:
-    return 0.0
+def _zero_threshold(name: str, node: Primitive) -> np.ndarray:
+    return np.zeros(node.size)
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,7 @@ class QuantRule:
     calib_input: Callable[[str, Primitive, dict, np.ndarray], float] | None = None  # more calibrated bounds
     no_dense_bias: str | None = None  # why a Dense bias cannot feed this family (None: it folds into the bias)
     free_ports: tuple[str, ...] = ()  # ports that take non-Dense sources (e.g. noise)
+    per_neuron_scale: bool = False  # one voltage scale per neuron (thresholds, states and biases are per neuron)
 
 
 QUANT_RULES: dict[type, QuantRule] = {}
@@ -147,14 +156,19 @@ def input_factor(node) -> np.ndarray:
     return QUANT_RULES[type(node)].factor(node)
 
 
-def threshold_bound(name: str, node) -> float:
-    return QUANT_RULES[type(node)].threshold(name, node)
+def threshold_bound(name: str, node) -> np.ndarray:
+    """Per neuron: the largest value the voltage must reach (threshold and adaptation)."""
+    return _per(QUANT_RULES[type(node)].threshold(name, node), node.size)
 
 
-def _theta(name: str, node) -> float:
+def _per(x, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(x, float), (n,)).astype(float)
+
+
+def _theta(name: str, node) -> np.ndarray:
     if node.theta.min() < 0:
         raise SnncError(f"quantize loihi: node '{name}' has negative theta {node.theta.min():g}; Loihi thresholds are unsigned")
-    return float(node.theta.max())
+    return np.asarray(node.theta, float)
 
 
 def _decay(alpha: np.ndarray, where: str, what: str, offset: int = 0) -> np.ndarray:
@@ -166,50 +180,6 @@ def _decay(alpha: np.ndarray, where: str, what: str, offset: int = 0) -> np.ndar
         raise SnncError(f"quantize loihi: {where}: {what} must lie in [0, 1] for Loihi's 12-bit decays "
                         f"4096·(1 − {what}), got {alpha.ravel()[i]:g} (neuron {i})")
     return np.clip(np.rint(4096 * (1 - alpha)) - offset, 0, DECAY_MAX).astype(np.int64)
-
-
-def quantize_weights(w_eff: np.ndarray) -> tuple[np.ndarray, int, str]:
-    """(mantissas, exponent, sign mode) with mant·2^exp ≈ w_eff (a_in units)."""
-    if not np.any(w_eff):
-        return np.zeros(w_eff.shape, np.int64), 0, "excitatory"
-    mode = "excitatory" if w_eff.min() >= 0 else "inhibitory" if w_eff.max() <= 0 else "mixed"
-    lo, hi, k = weight_range(mode)
-    lim = max(abs(lo), abs(hi)) if mode != "mixed" else hi
-    e = max(WEIGHT_EXP[0], math.ceil(math.log2(np.abs(w_eff).max() / lim)))
-    if e > WEIGHT_EXP[1]:
-        raise SnncError(f"weights need exponent {e} > {WEIGHT_EXP[1]}")
-    step = 2 ** (e + k)  # mixed mantissas are multiples of 2
-    mant = np.clip(np.rint(w_eff / step) * (1 << k), lo, hi).astype(np.int64)
-    return mant, e, mode
-
-
-def weight_step(mode: str, e: int) -> float:
-    """The smallest nonzero effective weight (a_in units) at exponent e in sign mode `mode`."""
-    return 2.0 ** (e + weight_range(mode)[2])
-
-
-def check_weights(dname: str, where: str, W: np.ndarray, k: np.ndarray, S: float, w_eff: np.ndarray,
-                  mant: np.ndarray, e: int, mode: str) -> str | None:
-    """An error if every nonzero weight flushed to zero; a warning (returned) if precision is badly lost."""
-    nz = w_eff != 0
-    if not nz.any():
-        return None
-    flushed = int(np.count_nonzero(nz & (mant == 0)))
-    step = weight_step(mode, WEIGHT_EXP[0])
-    kmax = float(np.abs(k).max())
-    wmax = float(np.abs(np.where(nz, W, 0)).max())
-    if flushed == int(nz.sum()):
-        raise SnncError(f"quantize loihi: Dense '{dname}' (feeding {where}): all its nonzero weights quantize to zero: "
-                        f"largest |weight| {wmax:g} is {float(np.abs(w_eff).max()):.3g} in a_in units at voltage scale "
-                        f"2^{int(math.log2(S))}, below the smallest representable effective weight {step:g} "
-                        f"(float weight {step * 64 / (kmax * S):.3g}); scale the weights up or lower the threshold")
-    bits = int(np.abs(mant).max()).bit_length()
-    if bits < MIN_MANT_BITS or 2 * flushed > int(nz.sum()):
-        return (f"warning: Dense '{dname}' (feeding {where}) loses precision: largest |mantissa| "
-                f"{int(np.abs(mant).max())} uses {bits} bit(s) at weight_exp {e} ({mode}), {flushed} of {int(nz.sum())} "
-                f"nonzero weights flush to zero (below float weight {weight_step(mode, e) * 32 / (kmax * S):.3g}); "
-                f"largest |weight| {wmax:g}, voltage scale 2^{int(math.log2(S))}")
-    return None
 
 
 def check_finite(where: str, node: Primitive) -> None:
@@ -237,32 +207,61 @@ def quantize_bias(bias_v: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray
     return mant, e
 
 
-def _voltage_scale(name: str, node, dense: list[tuple[str, Dense]], traces: dict | None) -> float:
-    """The power-of-two voltage scale S of population `name`."""
-    r = QUANT_RULES[type(node)]
-    k = r.factor(node)
-    w_abs = max((float(np.abs(k[:, None] * d.W).max()) for _, d in dense), default=0.0)
-    thr = r.threshold(name, node)
+def _bound(name: str, node, dense: list[tuple[str, Dense]], traces: dict | None) -> tuple[np.ndarray, float]:
+    """(per neuron: the largest |value| the membrane must hold in float units, headroom factor)."""
+    r, n = QUANT_RULES[type(node)], node.size
+    k = np.abs(_per(r.factor(node), n))
+    thr = _per(r.threshold(name, node), n)
     if traces is not None:
-        v = float(np.abs(traces[name]["v"]).max())
-        inp = sum(float(np.abs(traces[d]["out"]).max()) for d, _ in dense) * float(np.abs(k).max())
+        peak = lambda a: np.abs(np.asarray(a, float)).reshape(-1, n).max(0)  # noqa: E731  (over steps and samples)
+        v = peak(traces[name]["v"])
+        inp = sum((peak(traces[d]["out"]) for d, _ in dense), np.zeros(n)) * k
         if r.calib_input is not None:
-            inp = max(inp, r.calib_input(name, node, traces, k))
-        bound, headroom = max(thr, v, inp, thr + inp if r.thr_plus_input else 0.0), 1.5
-    else:
-        rows = sum(np.abs(k[:, None] * d.W).sum(1) + np.abs(k * d.b) for _, d in dense) if dense else np.zeros(1)
-        inp = 0.25 * float(np.max(rows))  # guess: a quarter of the fan-in active at once
-        if r.leak is not None:
-            inp /= r.leak(node)
-        bias = float(np.abs(getattr(node, "bias", 0.0)).max()) if hasattr(node, "bias") else 0.0
-        bound, headroom = max(thr, inp + thr, bias), 2.0
-    if bound <= 0:
-        return 64.0
-    # in logs: a huge bound (theta 1e300) must not overflow bound·headroom to inf
-    lg = math.floor(math.log2(V_LIM) - math.log2(bound) - math.log2(headroom))
-    if w_abs > 0:
-        lg = min(lg, math.floor(math.log2(W_MAX_EFF * 64) - math.log2(w_abs)))
-    return 2.0 ** min(max(lg, -1000), 1000)  # float64's range; at -1000 every weight flushes (an error later)
+            inp = np.maximum(inp, _per(r.calib_input(name, node, traces, k), n))
+        bound = np.maximum.reduce([thr, v, inp, thr + inp if r.thr_plus_input else np.zeros(n)])
+        return bound, 1.5
+    rows = sum((np.abs(k[:, None] * d.W).sum(1) + np.abs(k * d.b) for _, d in dense), np.zeros(n))
+    inp = 0.25 * rows  # guess: a quarter of the fan-in active at once
+    if r.leak is not None:
+        inp = inp / r.leak(node)
+    bias = np.abs(_per(getattr(node, "bias", 0.0), n))
+    return np.maximum.reduce([thr, inp + thr, bias]), 2.0
+
+
+def _voltage_scale(name: str, node, dense: list[tuple[str, Dense]], traces: dict | None,
+                   per_neuron: bool) -> float | np.ndarray:
+    """The voltage scale of population `name`: a power of two, or with `per_neuron` one value per neuron.
+
+    Per neuron, S_j is the largest that keeps neuron j's bound in 24 bits (Smax_j), lowered where its incoming
+    effective weights k_j·|W_j|·S_j would stand above the weakest neuron's (T): every row then spans the shared
+    exponent's mantissas alike, instead of a per-neuron factor k shrinking some rows towards zero. S_j stays within
+    2^-SPREAD of Smax_j (its voltage keeps its resolution) and T is raised to the level where exponent −8 still fills
+    the mantissas (no row is lowered for nothing)."""
+    r = QUANT_RULES[type(node)]
+    k = np.abs(_per(r.factor(node), node.size))
+    bound, headroom = _bound(name, node, dense, traces)
+    rows = [np.abs(d.W).max(1) for _, d in dense if d.W.size]
+    kw = k * np.max(rows, axis=0) if rows else np.zeros(node.size)
+    # in logs: a huge bound (theta 1e300) must not overflow bound·headroom to inf; nothing to hold: 2^6
+    pos = bound > 0
+    lg_max = np.where(pos, math.log2(V_LIM / headroom) - np.log2(np.where(pos, bound, 1.0)), 6.0)
+    lg_max = np.clip(lg_max, -1000.0, 1000.0)  # float64's range; at -1000 every weight flushes (an error later)
+    has = kw > 0
+    lkw = np.log2(np.where(has, kw, 1.0))
+    w_top = math.log2(W_MAX_EFF * 64) - 1e-9  # the largest effective weight at exponent 7 (less float rounding)
+    if not per_neuron:
+        lg = float(lg_max.min())
+        if has.any():
+            lg = min(lg, w_top - float(lkw[has].max()))
+        return 2.0 ** math.floor(lg)
+    lg = lg_max
+    if has.any():
+        T = max(float((lg_max + lkw)[has].min()), math.log2(64 * 254) + WEIGHT_EXP[0])
+        lg = np.where(has, np.clip(T - lkw, lg_max - SPREAD, lg_max), lg_max)
+        over = float((lg + lkw)[has].max()) - w_top
+        if over > 0:  # the weights would need an exponent above 7: lower every scale alike
+            lg = lg - over
+    return 2.0 ** lg
 
 
 def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
@@ -276,6 +275,7 @@ def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
     out_scale: dict[str, np.ndarray | float] = {}
     out_offset: dict[str, np.ndarray] = {}
     dense_of: dict[str, list[tuple[str, Dense]]] = {}
+    flush: dict[str, dict[str, int]] = {}  # per Dense: nonzero weights, flushed to zero, neurons left without input
     for name, node in graph.nodes.items():
         if isinstance(node, Input):
             formats[name] = "input (" + ("binary spikes" if node.kind == "spike" else "graded, taken as integers") + ")"
@@ -300,48 +300,64 @@ def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
         check_finite(where, node)
         for dname, d in dense:
             check_finite(f"Dense '{dname}'", d)
-        S = _voltage_scale(name, node, dense, traces)
+        per_neuron = r.per_neuron_scale and (node.out_kind == SPIKE or not consumers(graph, name))
+        S = _voltage_scale(name, node, dense, traces, per_neuron)
         scales[name] = out_scale[name] = S
-        k = r.factor(node)
+        k = _per(r.factor(node), node.size)
         bias_f = sum((k * d.b for _, d in dense), np.zeros(node.size))
         for dname, d in dense:
             if r.no_dense_bias is not None and np.any(d.b):
                 raise SnncError(f"quantize loihi: Dense '{dname}' has a bias feeding {type_name(node)} '{name}'; "
                                 f"{r.no_dense_bias}")
-            w_eff = k[:, None] * d.W * (S / 64)
+            w_eff = (k * S / 64)[:, None] * d.W
             try:
                 mant, e, mode = quantize_weights(w_eff)
             except SnncError as err:
                 raise SnncError(f"quantize loihi: Dense '{dname}': {err}") from None
-            warn = check_weights(dname, where, d.W, k, S, w_eff, mant, e, mode)
+            warn = check_weights(dname, where, d.W, k, np.broadcast_to(S, k.shape), w_eff, mant, e, mode)
             if warn:
                 notes.append(warn)
             g.nodes[dname] = LoihiDense(mant, e, 8, mode)
             werr[dname] = _rel(mant * 2.0 ** e, w_eff)
+            flush[dname] = fc = flush_counts(np.where(w_eff != 0, d.W, 0), mant)
             out_scale[dname], out_offset[dname] = k * S / 64, d.b  # LoihiDense output units per unit of the float Dense output
-            formats[dname] = f"LoihiDense 8-bit {mode} mantissa, weight_exp {e}"
+            formats[dname] = (f"LoihiDense 8-bit {mode} mantissa, weight_exp {e}; {fc['flushed']} of {fc['nonzero']} "
+                              f"nonzero weights flush to zero, {fc['neurons_without_input']} neuron(s) lose all inputs")
         g.nodes[name], formats[name] = r.build(Neuron(name, node, S, bias_f, graph, formats, notes))
     return g, {"formats": formats, "scales": scales, "weight_error": werr, "out_scale": out_scale, "out_offset": out_offset,
-               "notes": notes}
+               "notes": notes, "flush": flush}
 
 
 # -- the neuron families of Lava's LIF and snnc's ALIF/LI ----------------------------
 
-@quant_rule(LIF, factor=_gain, threshold=_theta, thr_plus_input=True)
+def _leak(alpha) -> np.ndarray:
+    """Uncalibrated: a leaky membrane accumulates a steady input 1/(1 − alpha) times (a reset bounds it only above)."""
+    return np.maximum(1 - np.asarray(alpha, float), 1 / 64)
+
+
+def _li_leak(node) -> np.ndarray:
+    return _leak(node.alpha)
+
+
+def _cuba_leak(node: CubaLIF) -> np.ndarray:
+    return _leak(node.alpha_syn) * _leak(node.alpha_mem)
+
+
+@quant_rule(LIF, factor=_gain, threshold=_theta, thr_plus_input=True, leak=_li_leak, per_neuron_scale=True)
 def _lif(q: Neuron) -> tuple[Primitive, str]:
     node = q.node
     bm, be = q.bias()
     vth = q.mant(node.theta, "theta")
     du, u0 = np.full(node.size, DECAY_MAX, np.int64), np.zeros(node.size, np.int64)
     out = LoihiLIF(du, q.decay(node.alpha, "alpha"), vth, bm, be, node.reset, u0, q.state(node.v0))
-    return out, f"LoihiLIF 24-bit u,v; 12-bit du,dv; vth 17-bit; scale 2^{q.log2S}"
+    return out, f"LoihiLIF 24-bit u,v; 12-bit du,dv; vth 17-bit; {q.scale_text}"
 
 
-def _cuba_current(name: str, node: CubaLIF, traces: dict, k: np.ndarray) -> float:
-    return float(np.abs(k * traces[name]["i"]).max())
+def _cuba_current(name: str, node: CubaLIF, traces: dict, k: np.ndarray) -> np.ndarray:
+    return np.abs(k * np.asarray(traces[name]["i"], float)).reshape(-1, node.size).max(0)
 
 
-@quant_rule(CubaLIF, factor=_gain, threshold=_theta, calib_input=_cuba_current,
+@quant_rule(CubaLIF, factor=_gain, threshold=_theta, calib_input=_cuba_current, leak=_cuba_leak, per_neuron_scale=True,
             no_dense_bias="Loihi adds biases to the voltage, not the current: fold it into CubaLIF.bias or remove it")
 def _cuba(q: Neuron) -> tuple[Primitive, str]:
     node = q.node
@@ -350,18 +366,19 @@ def _cuba(q: Neuron) -> tuple[Primitive, str]:
     du = q.decay(node.alpha_syn, "alpha_syn", offset=1)
     dv = q.decay(node.alpha_mem, "alpha_mem")
     out = LoihiLIF(du, dv, vth, bm, be, node.reset, q.state(node.gain * node.i0), q.state(node.v0))
-    return out, f"LoihiLIF 24-bit u,v; 12-bit du,dv; vth 17-bit; scale 2^{q.log2S}"
+    return out, f"LoihiLIF 24-bit u,v; 12-bit du,dv; vth 17-bit; {q.scale_text}"
 
 
 def _alif_factor(node: ALIF) -> np.ndarray:
     return (1 - node.alpha) * node.R
 
 
-def _alif_threshold(name: str, node: ALIF) -> float:
-    return float((node.b0 + np.maximum(node.beta, 0)).max())
+def _alif_threshold(name: str, node: ALIF) -> np.ndarray:
+    return node.b0 + np.maximum(node.beta, 0)
 
 
-@quant_rule(ALIF, factor=_alif_factor, threshold=_alif_threshold, thr_plus_input=True)
+@quant_rule(ALIF, factor=_alif_factor, threshold=_alif_threshold, thr_plus_input=True, leak=_li_leak,
+            per_neuron_scale=True)
 def _alif(q: Neuron) -> tuple[Primitive, str]:
     node, name = q.node, q.name
     bm, be = q.bias()
@@ -370,18 +387,14 @@ def _alif(q: Neuron) -> tuple[Primitive, str]:
     vth, beta = q.mant(node.b0, "b0"), q.mant(node.beta, "beta")
     b0 = np.rint(node.b_init * 2**B_FRAC).astype(np.int64)
     out = LoihiALIF(q.decay(node.alpha, "alpha"), q.decay(node.rho, "rho"), vth, beta, bm, be, q.state(node.v0), b0)
-    return out, f"LoihiALIF 24-bit v, b·2^{B_FRAC}; 12-bit dv,dr; vth,beta 17-bit; scale 2^{q.log2S}"
+    return out, f"LoihiALIF 24-bit v, b·2^{B_FRAC}; 12-bit dv,dr; vth,beta 17-bit; {q.scale_text}"
 
 
-def _li_leak(node: LI) -> float:
-    return max(1 - float(node.alpha.max()), 1 / 64)  # a leaky integrator accumulates its input
-
-
-@quant_rule(LI, factor=_gain, leak=_li_leak)
+@quant_rule(LI, factor=_gain, leak=_li_leak, per_neuron_scale=True)
 def _li(q: Neuron) -> tuple[Primitive, str]:
     bm, be = q.bias()
     out = LoihiLI(q.decay(q.node.alpha, "alpha"), bm, be, q.state(q.node.v0))
-    return out, f"LoihiLI 24-bit v (output v / 2^{q.log2S}); 12-bit dv"
+    return out, f"LoihiLI 24-bit v (output v / S, {q.scale_text}); 12-bit dv"
 
 
 def _state(x: np.ndarray) -> np.ndarray:

@@ -28,8 +28,8 @@ def _ones(node: Primitive) -> np.ndarray:
     return np.ones(node.size)
 
 
-def _ltc_threshold(name: str, node: LTC) -> float:
-    return float((node.b0 + np.maximum(node.beta, 0)).max())
+def _ltc_threshold(name: str, node: LTC) -> np.ndarray:
+    return node.b0 + np.maximum(node.beta, 0)
 
 
 def gate_half(W: np.ndarray, scale: float, where: str) -> tuple[np.ndarray, int, float]:
