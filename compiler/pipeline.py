@@ -71,6 +71,9 @@ def _fmt_quantize(r: dict) -> list[str]:
                 parts.append(f"weight {_pct(e['weight_error'])}")
             if "output_error" in e:
                 parts.append(f"output {_pct(e['output_error'])}")
+            if "flushed" in e:
+                parts.append(f"{e['flushed']} of {e['nonzero']} weights flush to zero, "
+                             f"{e['neurons_without_input']} neuron(s) without input")
             if "spike_mismatch" in e:
                 parts.append(f"spikes differ {_pct(e['spike_mismatch'])} (rate {e['rate_before']:.4f} -> {e['rate_after']:.4f})")
             lines.append(f"    {n}: " + ", ".join(parts))

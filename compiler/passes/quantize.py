@@ -50,6 +50,8 @@ def quantize(graph: Graph, scheme: str, calib: np.ndarray | None = None, labels:
         g, info = _float16(graph)
     scales = info.get("scales", {})
     layers = {n: {"weight_error": e} for n, e in info.get("weight_error", {}).items()}
+    for n, counts in info.get("flush", {}).items():  # loihi: weights flushed to zero, neurons left without input
+        layers.setdefault(n, {}).update(counts)
     acc = None
     if calib is not None:
         outs_q, traces_q = run_traces(g, calib)
@@ -67,8 +69,11 @@ def quantize(graph: Graph, scheme: str, calib: np.ndarray | None = None, labels:
                 ent["output_error"] = rel_error(yq / np.where(sc == 0, 1.0, sc), np.where(sc == 0, yq, yf))
         if labels is not None:
             o = label_output or graph.outputs[0]
+            yq = outs_q[o]
+            if o in scales and g.nodes[o].out_kind != SPIKE:  # per-neuron scales: compare dequantized values
+                yq = yq / np.asarray(scales[o], float)
             acc = {"output": o, "skip_steps": skip_steps, "before": accuracy(outs_f[o], labels, skip_steps),
-                   "after": accuracy(outs_q[o], labels, skip_steps)}
+                   "after": accuracy(yq, labels, skip_steps)}
     g.meta["output_scale"] = {n: scales[n] for n in g.outputs if n in scales and g.nodes[n].out_kind != SPIKE}
     record(g, "quantize", scheme=scheme, formats=info.get("formats", {}), scales=scales, layers=layers,
            accuracy=acc, calibrated=calib is not None, notes=info.get("notes", []))

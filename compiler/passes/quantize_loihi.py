@@ -1,43 +1,44 @@
 """quantize(loihi): float Dense + spiking neurons -> Loihi fixed point (DESIGN §6).
 
-Each neuron population n gets one voltage scale S_n, a power of two: v_int ≈ v·S_n,
-chosen so that the largest value its membrane must hold (threshold, measured
-|v| and input when a calibration set is given, else an estimate from the
-weights) times a headroom uses the 24-bit range, and its largest synaptic
-weight still fits an 8-bit mantissa with exponent <= 7. Then
+Each neuron population gets a voltage scale S, v_int ≈ v·S (quantize_scale.py): one value per neuron for LIF,
+CubaLIF, ALIF, LI and AHP, a power of two for LTC and SPSN, chosen so that what the membrane must hold (threshold,
+input, measured |v| when a calibration set is given, else an estimate from the weights and the leak) times a
+headroom fits 24 bits and the largest synaptic weight an 8-bit mantissa with exponent <= 7. Per-neuron scales keep
+a per-neuron input factor k out of the Dense's one shared exponent: every row's largest weight spans the mantissas
+alike, and the factor lives on in the per-neuron thresholds, biases and states. Then
 
 - every Dense d feeding n becomes a LoihiDense whose effective weights
-  mant·2^exp ≈ k·W·S_n/64, where k is the neuron's input factor (gain for
-  LIF/CubaLIF/LI, (1 − alpha)·R for ALIF); the exponent is the smallest in
-  [-8, 7] that fits the mantissas, the sign mode is Lava's (mixed, excitatory,
-  inhibitory), mixed mantissas are even (Lava truncates one bit);
-- a Dense bias b moves into the neuron's bias k·b·S_n (exact: the bias adds
+  mant·2^exp ≈ k·W·S/64, where k is the neuron's input factor (gain for
+  LIF/CubaLIF/LI, (1 − alpha)·R for ALIF); the exponent, in [-8, 7], is the one of
+  least squared error among the one that fits the largest weight and two below it
+  (quantize_weights.py), the sign mode is Lava's (mixed, excitatory, inhibitory),
+  mixed mantissas are even (Lava truncates one bit);
+- a Dense bias b moves into the neuron's bias k·b·S (exact: the bias adds
   to the input every step); for CubaLIF it would enter the current, which Loihi
   cannot do, so it is refused;
 - decays become 12-bit: dv = round(4096·(1 − alpha)), du = round(4096·(1 −
   alpha_syn)) − 1 (Lava adds 1), LIF without a current uses du = 4095; ALIF's
   dr = round(4096·(1 − rho));
-- thresholds vth = round(theta·S_n/64) (17 bits), ALIF beta likewise; biases
-  as a 13-bit mantissa with a 3-bit exponent.
+- thresholds vth = round(theta·S/64) (17 bits, per neuron), ALIF beta likewise;
+  biases as a 13-bit mantissa with a 3-bit exponent.
 
+The pass reports per Dense how many nonzero weights flushed to zero and how many neurons lost all their inputs.
 What Loihi cannot represent is an error naming the node and the value, never a
 silent change: a non-finite parameter; a decay outside [0, 1] (alpha = 0, i.e.
 dv = 4096, is the one clamp: it becomes 4095, leaving v·2^-12, and the pass
-report notes it); a
-threshold whose mantissa theta·S/64 does not fit 17 bits; a weight range that
-needs an exponent above 7; and a Dense whose nonzero float weights would all
-quantize to zero (the population's scale S, set by its threshold or its largest
-weights, leaves them below the smallest effective weight, one mantissa step at
-exponent -8): the network could never receive them. Lesser precision loss is a
-warning in the pass report (`snnc inspect`, note lines) naming the Dense and the
-figures: the largest |mantissa| uses fewer than MIN_MANT_BITS bits, or more than
-half of the nonzero weights flush to zero.
+report notes it); a threshold whose mantissa theta·S/64 does not fit 17 bits; a
+weight range that needs an exponent above 7; and a Dense whose nonzero float
+weights would all quantize to zero: the network could never receive them. Lesser
+precision loss is a warning in the pass report (`snnc inspect`, note lines) naming
+the Dense and the figures: the largest |mantissa| uses fewer than MIN_MANT_BITS
+bits, more than FLUSH_WARN of the nonzero weights flush to zero, or a neuron loses
+all its inputs.
 
 Each neuron family is one `QuantRule` in `QUANT_RULES[FloatPrimitiveType]`
 (its input factor, threshold bound and the builder of its fixed-point node);
-other modules add families with the `quant_rule` decorator (quantize_seed.py:
-AHP, SPSN). The formulas of the fixed-point neurons are in
-snnc/compiler/primitives/fixed.py and fixed_seed.py.
+other modules add families with the `quant_rule` decorator (quantize_ltc.py,
+quantize_ahp_spsn.py). The formulas of the fixed-point neurons are in
+snnc/compiler/primitives/fixed*.py.
 """
 from __future__ import annotations
 
@@ -50,15 +51,15 @@ import numpy as np
 from snnc.compiler.errors import SnncError
 from snnc.compiler.ir import SPIKE, Graph, Primitive
 from snnc.compiler.passes.common import consumers, type_name
+from snnc.compiler.passes.quantize_inputs import encode_inputs
+from snnc.compiler.passes.quantize_scale import per as _per, voltage_scale
 from snnc.compiler.passes.quantize_weights import check_weights, flush_counts, quantize_weights, weight_step  # noqa: F401
 from snnc.compiler.primitives import ALIF, LI, LIF, CubaLIF, Dense, Input
-from snnc.compiler.primitives.fixed import (BIAS_EXP, BIAS_MANT, DECAY_MAX, VTH_MAX, WEIGHT_EXP, LoihiALIF, LoihiDense,
-                                            LoihiLI, LoihiLIF, weight_range)
+from snnc.compiler.primitives.fixed import (BIAS_EXP, BIAS_MANT, DECAY_MAX, VTH_MAX, LoihiALIF, LoihiDense,
+                                            LoihiLI, LoihiLIF)
 
 V_LIM = 2**23 - 1
 B_FRAC = 18  # fractional bits of ALIF's adaptation trace
-W_MAX_EFF = 254 * 2 ** WEIGHT_EXP[1]  # largest effective weight (a_in units)
-SPREAD = 4  # a per-neuron scale is lowered at most 2^SPREAD below what its 24-bit bound allows
 
 
 @dataclass
@@ -81,7 +82,7 @@ class Neuron:
     @property
     def scale_text(self) -> str:
         lo, hi = (math.log2(float(f(self.S))) for f in (np.min, np.max))
-        return f"scale 2^{lo:.3g}" if hi - lo < 1e-9 else f"per-neuron scales 2^{lo:.3g}..2^{hi:.3g}"
+        return f"scale 2^{lo:.3g}" if hi - lo < 0.05 else f"per-neuron scales 2^{lo:.3g}..2^{hi:.3g}"
 
     def decay(self, alpha: np.ndarray, what: str, offset: int = 0) -> np.ndarray:
         """12-bit decay of `what`; the documented clamp (decay 4096 -> 4095) is reported in the notes."""
@@ -161,8 +162,7 @@ def threshold_bound(name: str, node) -> np.ndarray:
     return _per(QUANT_RULES[type(node)].threshold(name, node), node.size)
 
 
-def _per(x, n: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(x, float), (n,)).astype(float)
+
 
 
 def _theta(name: str, node) -> np.ndarray:
@@ -207,63 +207,6 @@ def quantize_bias(bias_v: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray
     return mant, e
 
 
-def _bound(name: str, node, dense: list[tuple[str, Dense]], traces: dict | None) -> tuple[np.ndarray, float]:
-    """(per neuron: the largest |value| the membrane must hold in float units, headroom factor)."""
-    r, n = QUANT_RULES[type(node)], node.size
-    k = np.abs(_per(r.factor(node), n))
-    thr = _per(r.threshold(name, node), n)
-    if traces is not None:
-        peak = lambda a: np.abs(np.asarray(a, float)).reshape(-1, n).max(0)  # noqa: E731  (over steps and samples)
-        v = peak(traces[name]["v"])
-        inp = sum((peak(traces[d]["out"]) for d, _ in dense), np.zeros(n)) * k
-        if r.calib_input is not None:
-            inp = np.maximum(inp, _per(r.calib_input(name, node, traces, k), n))
-        bound = np.maximum.reduce([thr, v, inp, thr + inp if r.thr_plus_input else np.zeros(n)])
-        return bound, 1.5
-    rows = sum((np.abs(k[:, None] * d.W).sum(1) + np.abs(k * d.b) for _, d in dense), np.zeros(n))
-    inp = 0.25 * rows  # guess: a quarter of the fan-in active at once
-    if r.leak is not None:
-        inp = inp / r.leak(node)
-    bias = np.abs(_per(getattr(node, "bias", 0.0), n))
-    return np.maximum.reduce([thr, inp + thr, bias]), 2.0
-
-
-def _voltage_scale(name: str, node, dense: list[tuple[str, Dense]], traces: dict | None,
-                   per_neuron: bool) -> float | np.ndarray:
-    """The voltage scale of population `name`: a power of two, or with `per_neuron` one value per neuron.
-
-    Per neuron, S_j is the largest that keeps neuron j's bound in 24 bits (Smax_j), lowered where its incoming
-    effective weights k_j·|W_j|·S_j would stand above the weakest neuron's (T): every row then spans the shared
-    exponent's mantissas alike, instead of a per-neuron factor k shrinking some rows towards zero. S_j stays within
-    2^-SPREAD of Smax_j (its voltage keeps its resolution) and T is raised to the level where exponent −8 still fills
-    the mantissas (no row is lowered for nothing)."""
-    r = QUANT_RULES[type(node)]
-    k = np.abs(_per(r.factor(node), node.size))
-    bound, headroom = _bound(name, node, dense, traces)
-    rows = [np.abs(d.W).max(1) for _, d in dense if d.W.size]
-    kw = k * np.max(rows, axis=0) if rows else np.zeros(node.size)
-    # in logs: a huge bound (theta 1e300) must not overflow bound·headroom to inf; nothing to hold: 2^6
-    pos = bound > 0
-    lg_max = np.where(pos, math.log2(V_LIM / headroom) - np.log2(np.where(pos, bound, 1.0)), 6.0)
-    lg_max = np.clip(lg_max, -1000.0, 1000.0)  # float64's range; at -1000 every weight flushes (an error later)
-    has = kw > 0
-    lkw = np.log2(np.where(has, kw, 1.0))
-    w_top = math.log2(W_MAX_EFF * 64) - 1e-9  # the largest effective weight at exponent 7 (less float rounding)
-    if not per_neuron:
-        lg = float(lg_max.min())
-        if has.any():
-            lg = min(lg, w_top - float(lkw[has].max()))
-        return 2.0 ** math.floor(lg)
-    lg = lg_max
-    if has.any():
-        T = max(float((lg_max + lkw)[has].min()), math.log2(64 * 254) + WEIGHT_EXP[0])
-        lg = np.where(has, np.clip(T - lkw, lg_max - SPREAD, lg_max), lg_max)
-        over = float((lg + lkw)[has].max()) - w_top
-        if over > 0:  # the weights would need an exponent above 7: lower every scale alike
-            lg = lg - over
-    return 2.0 ** lg
-
-
 def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
     """The pure rewrite; returns (new graph, {"formats", "scales", "weight_error", "out_scale", "out_offset", "notes"})."""
     g = graph.copy()
@@ -278,7 +221,8 @@ def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
     flush: dict[str, dict[str, int]] = {}  # per Dense: nonzero weights, flushed to zero, neurons left without input
     for name, node in graph.nodes.items():
         if isinstance(node, Input):
-            formats[name] = "input (" + ("binary spikes" if node.kind == "spike" else "graded, taken as integers") + ")"
+            if node.kind == "spike":
+                formats[name] = "input (binary spikes)"
         elif isinstance(node, Dense):
             users = consumers(graph, name)
             if len(users) != 1 or not isinstance(graph.nodes[users[0]], neurons):
@@ -288,6 +232,10 @@ def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
         elif type(node) not in QUANT_RULES:
             raise SnncError(f"quantize loihi: node '{name}' ({type_name(node)}) has no Loihi fixed-point formulation "
                             f"(supported: Input, Dense, {', '.join(t.__name__ for t in neurons)})")
+    in_scale = encode_inputs(graph, g, traces, formats, notes)
+    # a Dense fed by an encoded input (x·2^q) gets its weights divided by 2^q (W·x unchanged)
+    dense_of = {n: [(d, node if d not in in_scale else Dense(node.W * in_scale[d], node.b)) for d, node in lst]
+                for n, lst in dense_of.items()}
     for name, node in graph.nodes.items():
         r = QUANT_RULES.get(type(node))
         if r is None:
@@ -301,7 +249,7 @@ def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
         for dname, d in dense:
             check_finite(f"Dense '{dname}'", d)
         per_neuron = r.per_neuron_scale and (node.out_kind == SPIKE or not consumers(graph, name))
-        S = _voltage_scale(name, node, dense, traces, per_neuron)
+        S = voltage_scale(name, node, r, dense, traces, per_neuron)
         scales[name] = out_scale[name] = S
         k = _per(r.factor(node), node.size)
         bias_f = sum((k * d.b for _, d in dense), np.zeros(node.size))
@@ -319,10 +267,9 @@ def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
                 notes.append(warn)
             g.nodes[dname] = LoihiDense(mant, e, 8, mode)
             werr[dname] = _rel(mant * 2.0 ** e, w_eff)
-            flush[dname] = fc = flush_counts(np.where(w_eff != 0, d.W, 0), mant)
+            flush[dname] = flush_counts(np.where(w_eff != 0, d.W, 0), mant)
             out_scale[dname], out_offset[dname] = k * S / 64, d.b  # LoihiDense output units per unit of the float Dense output
-            formats[dname] = (f"LoihiDense 8-bit {mode} mantissa, weight_exp {e}; {fc['flushed']} of {fc['nonzero']} "
-                              f"nonzero weights flush to zero, {fc['neurons_without_input']} neuron(s) lose all inputs")
+            formats[dname] = f"LoihiDense 8-bit {mode} mantissa, weight_exp {e}"
         g.nodes[name], formats[name] = r.build(Neuron(name, node, S, bias_f, graph, formats, notes))
     return g, {"formats": formats, "scales": scales, "weight_error": werr, "out_scale": out_scale, "out_offset": out_offset,
                "notes": notes, "flush": flush}

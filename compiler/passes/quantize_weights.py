@@ -58,7 +58,7 @@ def flush_counts(W: np.ndarray, mant: np.ndarray) -> dict[str, int]:
 
 def _scale_text(S: np.ndarray) -> str:
     lo, hi = math.log2(float(np.min(S))), math.log2(float(np.max(S)))
-    return f"2^{lo:.3g}" if hi - lo < 1e-9 else f"2^{lo:.3g}..2^{hi:.3g} (per neuron)"
+    return f"2^{lo:.3g}" if hi - lo < 0.05 else f"2^{lo:.3g}..2^{hi:.3g} (per neuron)"
 
 
 def check_weights(dname: str, where: str, W: np.ndarray, k: np.ndarray, S: np.ndarray, w_eff: np.ndarray,

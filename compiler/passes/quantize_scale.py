@@ -1,0 +1,81 @@
+"""The voltage scale S of each neuron population for quantize(loihi): v_int ≈ v·S.
+
+A population's bound (the largest |value| its membrane must hold: threshold, input, measured |v| with a calibration
+set) times a headroom must fit 24 bits. Rules with per-neuron scales (LIF, CubaLIF, ALIF, LI, AHP) get one S_j per
+neuron, so that a per-neuron input factor k (gain, (1 − alpha)·R) folded into the weights never shrinks some rows of a
+Dense against its one shared exponent; the others (LTC, SPSN, whose gates or sigmoid read v across neurons) one power
+of two.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from snnc.compiler.primitives import Dense
+from snnc.compiler.primitives.fixed import WEIGHT_EXP
+
+V_LIM = 2**23 - 1
+W_MAX_EFF = 254 * 2 ** WEIGHT_EXP[1]  # largest effective weight (a_in units)
+SPREAD = 4  # a per-neuron scale is lowered at most 2^SPREAD below what its 24-bit bound allows
+
+
+def per(x, n: int) -> np.ndarray:
+    """x broadcast to one float per neuron."""
+    return np.broadcast_to(np.asarray(x, float), (n,)).astype(float)
+
+
+def _bound(name: str, node, r, dense: list[tuple[str, Dense]], traces: dict | None) -> tuple[np.ndarray, float]:
+    """(per neuron: the largest |value| the membrane must hold in float units, headroom factor)."""
+    n = node.size
+    k = np.abs(per(r.factor(node), n))
+    thr = per(r.threshold(name, node), n)
+    if traces is not None:
+        peak = lambda a: np.abs(np.asarray(a, float)).reshape(-1, n).max(0)  # noqa: E731  (over steps and samples)
+        v = peak(traces[name]["v"])
+        inp = sum((peak(traces[d]["out"]) for d, _ in dense), np.zeros(n)) * k
+        if r.calib_input is not None:
+            inp = np.maximum(inp, per(r.calib_input(name, node, traces, k), n))
+        bound = np.maximum.reduce([thr, v, inp, thr + inp if r.thr_plus_input else np.zeros(n)])
+        return bound, 1.5
+    rows = sum((np.abs(k[:, None] * d.W).sum(1) + np.abs(k * d.b) for _, d in dense), np.zeros(n))
+    inp = 0.25 * rows  # guess: a quarter of the fan-in active at once
+    if r.leak is not None:
+        inp = inp / r.leak(node)
+    bias = np.abs(per(getattr(node, "bias", 0.0), n))
+    return np.maximum.reduce([thr, inp + thr, bias]), 2.0
+
+
+def voltage_scale(name: str, node, r, dense: list[tuple[str, Dense]], traces: dict | None,
+                  per_neuron: bool) -> float | np.ndarray:
+    """The voltage scale of population `name`: a power of two, or with `per_neuron` one value per neuron.
+
+    Per neuron, S_j is the largest that keeps neuron j's bound in 24 bits (Smax_j), lowered where its incoming
+    effective weights k_j·|W_j|·S_j would stand above the weakest neuron's (T): every row then spans the shared
+    exponent's mantissas alike, instead of a per-neuron factor k shrinking some rows towards zero. S_j stays within
+    2^-SPREAD of Smax_j (its voltage keeps its resolution) and T is raised to the level where exponent −8 still fills
+    the mantissas (no row is lowered for nothing)."""
+    k = np.abs(per(r.factor(node), node.size))
+    bound, headroom = _bound(name, node, r, dense, traces)
+    rows = [np.abs(d.W).max(1) for _, d in dense if d.W.size]
+    kw = k * np.max(rows, axis=0) if rows else np.zeros(node.size)
+    # in logs: a huge bound (theta 1e300) must not overflow bound·headroom to inf; nothing to hold: 2^6
+    pos = bound > 0
+    lg_max = np.where(pos, math.log2(V_LIM / headroom) - np.log2(np.where(pos, bound, 1.0)), 6.0)
+    lg_max = np.clip(lg_max, -1000.0, 1000.0)  # float64's range; at -1000 every weight flushes (an error later)
+    has = kw > 0
+    lkw = np.log2(np.where(has, kw, 1.0))
+    w_top = math.log2(W_MAX_EFF * 64) - 1e-9  # the largest effective weight at exponent 7 (less float rounding)
+    if not per_neuron:
+        lg = float(lg_max.min())
+        if has.any():
+            lg = min(lg, w_top - float(lkw[has].max()))
+        return 2.0 ** math.floor(lg)
+    lg = lg_max
+    if has.any():
+        T = max(float((lg_max + lkw)[has].min()), math.log2(64 * 254) + WEIGHT_EXP[0])
+        lg = np.where(has, np.clip(T - lkw, lg_max - SPREAD, lg_max), lg_max)
+        over = float((lg + lkw)[has].max()) - w_top
+        if over > 0:  # the weights would need an exponent above 7: lower every scale alike
+            lg = lg - over
+    return 2.0 ** lg
