@@ -18,6 +18,7 @@ from snnc.compiler.primitives.fixed import WEIGHT_EXP
 V_LIM = 2**23 - 1
 W_MAX_EFF = 254 * 2 ** WEIGHT_EXP[1]  # largest effective weight (a_in units)
 SPREAD = 4  # a per-neuron scale is lowered at most 2^SPREAD below what its 24-bit bound allows
+VTH_BITS = 10  # nor so far that the threshold mantissa theta·S/64 falls below 2^VTH_BITS (its rounding < 0.05 %)
 
 
 def per(x, n: int) -> np.ndarray:
@@ -53,7 +54,7 @@ def voltage_scale(name: str, node, r, dense: list[tuple[str, Dense]], traces: di
     Per neuron, S_j is the largest that keeps neuron j's bound in 24 bits (Smax_j), lowered where its incoming
     effective weights k_j·|W_j|·S_j would stand above the weakest neuron's (T): every row then spans the shared
     exponent's mantissas alike, instead of a per-neuron factor k shrinking some rows towards zero. S_j stays within
-    2^-SPREAD of Smax_j (its voltage keeps its resolution) and T is raised to the level where exponent −8 still fills
+    2^-SPREAD of Smax_j and keeps VTH_BITS in its threshold mantissa (its voltage keeps its resolution) and T is raised to the level where exponent −8 still fills
     the mantissas (no row is lowered for nothing)."""
     k = np.abs(per(r.factor(node), node.size))
     bound, headroom = _bound(name, node, r, dense, traces)
@@ -74,7 +75,10 @@ def voltage_scale(name: str, node, r, dense: list[tuple[str, Dense]], traces: di
     lg = lg_max
     if has.any():
         T = max(float((lg_max + lkw)[has].min()), math.log2(64 * 254) + WEIGHT_EXP[0])
-        lg = np.where(has, np.clip(T - lkw, lg_max - SPREAD, lg_max), lg_max)
+        thr = per(r.threshold(name, node), node.size)
+        keep = np.log2(np.where(thr > 0, thr, 1.0))  # log2 theta_j: the scale whose mantissa has VTH_BITS bits
+        floor = np.where(thr > 0, np.maximum(lg_max - SPREAD, VTH_BITS + 6 - keep), lg_max - SPREAD)
+        lg = np.where(has, np.clip(T - lkw, np.minimum(floor, lg_max), lg_max), lg_max)
         over = float((lg + lkw)[has].max()) - w_top
         if over > 0:  # the weights would need an exponent above 7: lower every scale alike
             lg = lg - over
