@@ -353,6 +353,30 @@ def from_nir(ng: Any, dt: float | None = None, discretization: str = "euler", co
     return g
 
 
+def node_problems(ng: Any, st: Settings) -> dict[str, str]:
+    """Why snnc cannot compile each node that it cannot, by flattened name, each converted in the graph's context."""
+    nir = require_nir()
+    nodes: dict[str, Any] = {}
+    raw: list = []
+    try:
+        _flatten(ng, "", st, True, nodes, raw)
+        edges = _contract(nodes, raw)
+        shp = shapes(nodes, edges)
+        size_neurons(nodes, (*rules(), nir.Threshold), shp)
+    except SnncError as e:
+        return {"": str(e)}
+    fed = {d: shp.get(s) for s, d, _ in reversed(edges)}
+    out = {}
+    for name, n in nodes.items():
+        if isinstance(n, (tuple, nir.Output, nir.Threshold)):
+            continue
+        try:
+            convert(name, n, st, fed.get(name))
+        except (SnncError, PrimitiveError) as e:
+            out[name] = str(e).split("): ", 1)[-1]
+    return out
+
+
 def _restore_order(g: Graph, order: Any) -> None:
     """HDF5 lists nodes alphabetically; snnc's exporter keeps the graph's own order in metadata."""
     try:

@@ -71,18 +71,16 @@ def _shape(types: Any) -> str:
     return "?" if v is None else str([int(s) for s in np.asarray(v).reshape(-1)])
 
 
-def _nir_lines(ng: Any, st: Any, prefix: str = "", depth: int = 0) -> tuple[list[str], int]:
+def _nir_lines(ng: Any, problems: dict, prefix: str = "", depth: int = 0) -> tuple[list[str], int]:
     """One line per NIR node (subgraphs indented), marking nodes snnc cannot compile; returns (lines, #marked)."""
     import nir
-
-    from snnc.frontends.nir_io import convert
 
     lines, bad = [], 0
     for k, n in ng.nodes.items():
         why = ""
         if isinstance(n, nir.NIRGraph):
             lines.append(f"{'  ' * (depth + 1)}{k:<24} NIRGraph   {len(n.nodes)} nodes, {len(n.edges)} edges")
-            sub, b = _nir_lines(n, st, f"{prefix}{k}.", depth + 1)
+            sub, b = _nir_lines(n, problems, f"{prefix}{k}.", depth + 1)
             lines += sub
             bad += b
             continue
@@ -91,11 +89,8 @@ def _nir_lines(ng: Any, st: Any, prefix: str = "", depth: int = 0) -> tuple[list
             if not (len(pred) == 1 and isinstance(ng.nodes.get(pred[0]), (nir.LI, nir.I))
                     and [b for a, b in ng.edges if a == pred[0]] == [k]):
                 why = "  <- cannot compile: a Threshold must follow an LI or I that feeds nothing else"
-        elif st is not None and not isinstance(n, (nir.Output, nir.Delay)):
-            try:
-                convert(prefix + k, n, st)
-            except SnncError as e:
-                why = "  <- cannot compile: " + str(e).split(": ", 1)[-1]
+        elif prefix + k in problems:
+            why = "  <- cannot compile: " + problems[prefix + k]
         bad += bool(why)
         lines.append(f"{'  ' * (depth + 1)}{k:<24} {type(n).__name__:<10} out {_shape(n.output_type)}{why}")
     return lines, bad
@@ -114,7 +109,7 @@ def inspect_artifact(path: Path, options: dict) -> str:
     made = f", written by snnc {meta.get('snnc_version')}" if "snnc_version" in meta else ""
     lines = [f"NIR graph {Path(path).name}: {len(ng.nodes)} nodes, {len(ng.edges)} edges{made}; "
              f"read at dt {st.dt:g}, {st.method}, convention {st.convention}, reset {st.reset}"]
-    body, bad = _nir_lines(ng, st)
+    body, bad = _nir_lines(ng, io.node_problems(ng, st))
     lines += body
     lines.append(f"edges: {', '.join(f'{a} -> {b}' for a, b in ng.edges)}")
     lines.append("")
