@@ -12,7 +12,7 @@ from snnc.cli import commands
 from snnc.cli.nir_options import add_nir_options
 from snnc.compiler.errors import SnncError
 
-TARGET_NAMES = ["numpy", "onnx", "loihi", "nir"]
+TARGET_NAMES = ["numpy", "onnx", "loihi", "nir", "cpu"]
 
 
 def _common() -> argparse.ArgumentParser:

@@ -22,6 +22,7 @@ TARGETS: dict[str, str] = {
     "onnx": "snnc.backends.onnx.target",
     "loihi": "snnc.backends.lava.target",
     "nir": "snnc.backends.nir.target",
+    "cpu": "snnc.backends.cpu.target",
 }
 
 

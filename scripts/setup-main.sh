@@ -8,7 +8,7 @@ if [ -z "$py" ] || ! "$py" -c 'import sys; assert sys.version_info[:2] >= (3, 11
 fi
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
 # torch is pinned exactly (pyproject extra 'torch'): 2.13.0 is the local CPU wheel.
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[torch,onnx,report,nir,dev]" 2>&1 \
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[torch,onnx,report,nir,dev,cpu]" 2>&1 \
   | grep -v "^WARNING: Location .* is ignored" || true
 # Frameworks the tests compare against (the 'test' extra: snnTorch, Norse, nirtorch, NeuroBench), next to the
 # pinned torch: --no-deps, so none of them pulls another torch.
@@ -18,6 +18,6 @@ test_pkgs=$("$venv/bin/python" -c 'import tomllib; print(" ".join(tomllib.load(o
   | grep -v "^WARNING: Location .* is ignored" || true
 "$venv/bin/python" -c 'import snntorch, norse.torch, nirtorch' \
   || { echo "snnc setup: snntorch/norse/nirtorch do not import in $venv (see above)" >&2; exit 1; }
-"$venv/bin/python" -c 'import torch, onnx, onnxruntime, snnc.compiler; assert torch.__version__.startswith("2.13.0"), torch.__version__' \
+"$venv/bin/python" -c 'import torch, onnx, onnxruntime, numba, snnc.compiler; assert torch.__version__.startswith("2.13.0"), torch.__version__' \
   || { echo "snnc setup: the main environment $venv is broken (see above)" >&2; exit 1; }
 echo "snnc setup: $venv ready"

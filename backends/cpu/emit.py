@@ -1,0 +1,270 @@
+"""From the per-step DAG of Syms to the Python source of one time step inside the numba kernel.
+
+Segments, in trace order: a loop over the neurons of one population holds every
+consecutive elementwise op of that length (so a Dense's bias, its destination's
+update, the spike test, the activity count and the state writes are one pass);
+`matmul`, `concat` and reductions are barriers. A value used outside its own
+loop is stored in the per-sample scratch `MF`/`MI`. A matmul whose input is a
+sum of spike trains adds only the weight rows of the sources that fired, read
+from index lists built while the spikes were computed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from snnc.backends.cpu.symbolic import Sym
+
+BARRIERS = ("matmul", "concat", "reduce")
+
+
+@dataclass
+class Buffers:
+    """Offsets into the flat arrays the kernel reads: parameters PF/PI, states SF/SI, rings RF/RI, scratch MF/MI/IX."""
+
+    size: dict = field(default_factory=lambda: dict.fromkeys(
+        ("PF", "PI", "SF", "SI", "RF", "RI", "MF", "MI", "IX", "OUT", "NZ"), 0))
+    init: dict = field(default_factory=lambda: {"PF": [], "PI": [], "SF": [], "SI": []})
+
+    def alloc(self, buf: str, n: int, init=None) -> int:
+        off = self.size[buf]
+        self.size[buf] += int(n)
+        if init is not None:
+            self.init[buf].append((off, init))
+        return off
+
+
+@dataclass(eq=False)
+class Sink:
+    """A use of a value at the end of the step: a store template over {v} and {j}, a count, or an event list."""
+
+    value: Sym
+    kind: str  # "store", "count", "events"
+    code: str = ""  # store: "OUT[t, b, 3 + {j}] = {v}"; count: the NZ cell; events: index store "IX[4 + {c}] = j"
+    after: str = ""  # events: the statement storing the count after the loop ("" for none)
+    state: Sym | None = None  # store of a new state: the leaf of the old value (write after its last read)
+    name: str = ""  # events: the counter variable
+
+
+class Emitter:
+    """Lays out one step: segments, scratch storage, event lists; `lines()` returns the step body."""
+
+    def __init__(self, values: list[Sym], sinks: list[Sink], bufs: Buffers, prelude: list[str]):
+        self.values, self.sinks, self.bufs = values, sinks, bufs
+        self.prelude = list(prelude)
+        self.seg_of: dict[int, int] = {}
+        self.segs: list[tuple[str, object]] = []  # ("loop", [n, [value ids]]) | ("barrier", value id)
+        self.array: dict[int, str] = {}  # value id -> array template over {j}
+        self.scalar: dict[int, str] = {}  # value id -> inline scalar code
+        self.events: dict[int, Sink] = {}  # value id -> its event-list sink (local index list)
+        self.deferred: dict[int, int] = {}  # sink index -> segment of a state write moved after the last read
+        self._layout()
+
+    # -- layout -----------------------------------------------------------------
+    def _layout(self) -> None:
+        """Place every vector op in an epoch (the gap between two barriers): as late as its uses allow, so
+        producers join their consumers' loops; values used only by sinks stay with their arguments."""
+        V, INF = self.values, 1 << 30
+        barriers = [v.id for v in V if v.op in BARRIERS]
+        bidx = {vid: i for i, vid in enumerate(barriers)}
+        early: dict[int, int] = {}
+        for v in V:
+            dep = max((early[a.id] for a in v.args), default=0)
+            early[v.id] = bidx[v.id] + 1 if v.id in bidx else dep
+        sinked = {s.value.id for s in self.sinks}
+        live, late, epoch = set(sinked), {}, {}
+        for v in reversed(V):
+            if v.id not in live and v.id not in bidx:
+                continue
+            if v.id in bidx:
+                bound = bidx[v.id]
+                live.add(v.id)
+            elif v.op == "ew" and v.n:
+                epoch[v.id] = late.get(v.id, early[v.id])
+                bound = epoch[v.id]
+            else:  # slices and scalars: their readers bound their arguments
+                bound = late.get(v.id, INF)
+            events = v.args[0].meta.get("events") if v.op == "matmul" else None
+            for a in ([] if events else v.args):
+                late[a.id] = min(late.get(a.id, INF), bound)
+                live.add(a.id)
+            for ev in events or ():
+                if ev.local is not None:  # the index list is built in the spikes' loop, before this matmul
+                    late[ev.local.id] = min(late.get(ev.local.id, INF), bound)
+                    live.add(ev.local.id)
+        self.live = live
+        # state writes after the last read of the old value
+        reads: dict[int, int] = {}
+        for v in V:
+            if v.id in live:
+                at = epoch.get(v.id, bidx.get(v.id, -1) + (v.id in bidx))  # a barrier reads after epoch bidx's loops
+                for a in v.args:
+                    reads[a.id] = max(reads.get(a.id, -1), at)
+        last = len(barriers)
+        for i, s in enumerate(self.sinks):
+            if s.state is not None and reads.get(s.state.id, -1) > epoch[s.value.id]:
+                self.deferred[i] = last
+        # segments: per epoch one loop per length, then the epoch's barrier
+        groups: dict[tuple[int, int], list[int]] = {}
+        for v in V:
+            if v.id in epoch:
+                groups.setdefault((epoch[v.id], v.n), []).append(v.id)
+        for i in self.deferred:
+            groups.setdefault((last, self.sinks[i].value.n), [])
+        seg_key: dict[tuple[int, int], int] = {}
+        for k in range(last + 1):
+            for key in sorted((g for g in groups if g[0] == k), key=lambda g: min(groups[g] or [INF])):
+                seg_key[key] = len(self.segs)
+                self.segs.append(("loop", [key[1], groups[key]]))
+                for vid in groups[key]:
+                    self.seg_of[vid] = seg_key[key]
+            if k < last:
+                self.seg_of[barriers[k]] = len(self.segs)
+                self.segs.append(("barrier", barriers[k]))
+        for i in self.deferred:
+            self.deferred[i] = seg_key[(last, self.sinks[i].value.n)]
+        # storage: inline leaves and scalars, arrays for barrier results and values read outside their loop
+        for v in V:
+            if v.op == "lit":
+                self.scalar[v.id] = v.code
+            elif v.op == "leaf":
+                (self.array if v.n else self.scalar)[v.id] = v.code
+            elif v.op == "ew" and not v.n:
+                self.scalar[v.id] = v.code.format(*(self._inline(a) for a in v.args))
+            elif v.op == "reduce":
+                self.scalar[v.id] = f"r{v.id}"
+            elif v.op in BARRIERS:
+                buf = "MF" if v.kind == "f" else "MI"
+                self.array[v.id] = f"{buf}[{self.bufs.alloc(buf, v.n)} + {{j}}]"
+            if v.id not in live:
+                continue
+            events = v.args[0].meta.get("events") if v.op == "matmul" else None
+            for a in ([] if events else v.args):
+                here = self.seg_of.get(v.id, -1)
+                if a.op == "ew" and a.n and (v.op != "ew" or self.seg_of[a.id] != here):
+                    self._need_array(a, here)
+            if v.op == "slice":
+                self.array[v.id] = self.array[v.args[0].id].replace("{j}", f"({{j}} + {v.meta['lo']})")
+        for i, s in enumerate(self.sinks):
+            if i in self.deferred:
+                self._need_array(s.value, self.deferred[i])
+            if s.kind == "events":  # lists are built after the loop, from the stored spikes
+                self._need_array(s.value, -1)
+                if not s.after:  # a local list (ring lists store their count after the loop)
+                    self.events[s.value.id] = s
+
+    def _need_array(self, a: Sym, seg: int) -> None:
+        if a.id in self.array or a.id in self.scalar:
+            return
+        if a.op != "ew":
+            raise AssertionError(f"value {a} has no storage")
+        buf = "MF" if a.kind == "f" else "MI"
+        self.array[a.id] = f"{buf}[{self.bufs.alloc(buf, a.n)} + {{j}}]"
+
+    def _inline(self, a: Sym) -> str:
+        if a.id not in self.scalar:
+            raise AssertionError(f"value {a} is not a scalar")
+        return self.scalar[a.id]
+
+    def _ref(self, a: Sym, seg: int, j: str = "j") -> str:
+        """Code for a's value at index j inside segment seg."""
+        if a.id in self.scalar:
+            return self.scalar[a.id]
+        if self.seg_of.get(a.id) == seg and self.segs[seg][0] == "loop":
+            return f"v{a.id}"
+        if a.id not in self.array:
+            self._need_array(a, seg)
+        return self.array[a.id].replace("{j}", j)
+
+    # -- code -------------------------------------------------------------------
+    def lines(self) -> list[str]:
+        out = list(self.prelude)
+        for i, (kind, body) in enumerate(self.segs):
+            out += self._loop(i, *body) if kind == "loop" else self._barrier(i, self.values[body])
+        return out
+
+    def _sinks_in(self, seg: int) -> list[Sink]:
+        return [s for i, s in enumerate(self.sinks) if self.deferred.get(i, self.seg_of.get(s.value.id)) == seg]
+
+    def _loop(self, seg: int, n: int, ids: list[int]) -> list[str]:
+        pre, body, post = [], [], []
+        for vid in ids:
+            v = self.values[vid]
+            body.append(f"v{vid} = " + v.code.format(*(self._ref(a, seg) for a in v.args)))
+            if vid in self.array and self.array[vid].startswith(("MF[", "MI[")):
+                body.append(self.array[vid].replace("{j}", "j") + f" = v{vid}")
+        counted: dict[int, str] = {}
+        for s in self._sinks_in(seg):
+            if s.kind == "events":
+                # a separate, branch-free compaction keeps the update loop free of branches (it vectorizes)
+                stored = self.array[s.value.id].replace("{j}", "j")
+                post += [f"{s.name} = 0", f"for j in range({n}):", f"    {s.code.replace('{c}', s.name)}",
+                         f"    {s.name} += {stored} != 0"]
+                if s.after:
+                    post.append(s.after.replace("{c}", s.name))
+                counted[s.value.id] = s.name
+        for s in self._sinks_in(seg):
+            val, z = self._ref(s.value, seg), f"z{self.sinks.index(s)}"
+            if s.kind == "store":
+                body.append(s.code.replace("{v}", val).replace("{j}", "j"))
+            elif s.kind == "count":
+                if s.value.id in counted:
+                    post.append(f"{s.code} = {counted[s.value.id]}")
+                else:
+                    pre.append(f"{z} = 0")
+                    body.append(f"{z} += {val} != 0")
+                    post.append(f"{s.code} = {z}")
+        if not body:
+            return pre + post
+        return pre + [f"for j in range({n}):"] + ["    " + ln for ln in body] + post
+
+    def _barrier(self, seg: int, v: Sym) -> list[str]:
+        if v.op == "reduce":
+            x = v.args[0]
+            op = "max" if v.meta["red"] == "max" else "+"
+            r = f"r{v.id}"
+            first = self._ref(x, seg, "0")
+            step = f"{r} = max({r}, {self._ref(x, seg, 'j')})" if op == "max" else f"{r} += {self._ref(x, seg, 'j')}"
+            return [f"{r} = {first}", f"for j in range(1, {x.n}):", f"    {step}"]
+        dst = self.array[v.id]
+        if v.op == "concat":
+            out, off = [], 0
+            for a in v.args:
+                out += [f"for j in range({a.n}):",
+                        "    " + dst.replace("{j}", f"(j + {off})") + " = " + self._ref(a, seg, "j")]
+                off += a.n
+            return out
+        return self._matmul(seg, v, dst)
+
+    def _matmul(self, seg: int, v: Sym, dst: str) -> list[str]:
+        x, (wbuf, woff, n_in, n_out) = v.args[0], v.meta["W"]
+        zero = "DT(0)" if v.kind == "f" else "np.int64(0)"
+        acc = dst.replace("{j}", "o")
+        w = f"{wbuf}[{woff} + k * {n_out} + o]"
+        out = [f"for o in range({n_out}):", f"    {acc} = {zero}"]
+        events = x.meta.get("events")
+        if events:
+            for i, ev in enumerate(events):
+                if ev.local is not None:  # index list built in the loop that computed the spikes
+                    sink = self.events.get(ev.local.id)
+                    if sink is None:
+                        raise AssertionError(f"event source {ev.local} has no index list")
+                    count, idx = sink.name, sink.code.split(" = ")[0].replace("{c}", "q")
+                else:
+                    count, idx = ev.count, ev.index.replace("{q}", "q")
+                scale = "" if ev.value is None else f"{ev.value.replace('{j}', 'k')} * "
+                out += [f"for q in range({count}):", f"    k = {idx}",
+                        f"    for o in range({n_out}):", f"        {acc} += {scale}{w}"]
+            return out
+        xv = f"x{v.id}"
+        return out + [f"for k in range({n_in}):", f"    {xv} = {self._ref(x, seg, 'k')}", f"    if {xv} != 0:",
+                      f"        for o in range({n_out}):", f"            {acc} += {xv} * {w}"]
+
+
+@dataclass(eq=False)
+class EventSource:
+    """Where a matmul finds the indices of the sources that fired: a local list, a ring slot, or AER input."""
+
+    local: Sym | None = None  # the spike value whose loop builds the list this step
+    count: str = ""  # otherwise: code of the count
+    index: str = ""  # and a template over {q} of the q-th index
+    value: str | None = None  # template over {j} of the value at an index (None: spikes are exactly 1)

@@ -1,0 +1,330 @@
+"""Lowering IR -> one generated numba kernel that runs the whole sequence (DESIGN §5, `cpu`).
+
+Every node's `step` (the single primitive definition) runs once on symbolic
+values (backends/cpu/symbolic.py); the recorded DAG of all nodes becomes the body
+of one time step (backends/cpu/emit.py), inside `for b in prange(B): for t in
+range(T)`: each sample runs its whole sequence in its own thread with its
+states, delay rings and scratch in cache. Inputs of spike kind are passed dense
+or as spike-index lists (AER); activity is counted in the loop.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from snnc.backends.cpu.emit import Buffers, Emitter, EventSource, Sink
+from snnc.backends.cpu.symbolic import Mat, Sym, SymOps, Tracer, Unsupported, params_namespace
+from snnc.compiler.errors import LoweringError, SnncError
+from snnc.compiler.ir import SPIKE, Graph
+from snnc.compiler.verify import verify
+
+BACKEND = "cpu"
+KERNEL_VERSION = 1  # part of the source hash: bump when the generated code's conventions change
+
+
+@dataclass
+class CpuProgram:
+    """A Graph lowered for the compiled backend: generated source and the layout of its flat arrays."""
+
+    graph: Graph
+    dtype: np.dtype
+    source: str
+    bufs: Buffers
+    inputs: list[tuple[str, int, str]]  # (name, size, "dense" | "aer") in kernel argument order
+    outputs: dict[str, tuple[int, int]]  # graph output -> (offset in OUT, size)
+    records: dict[str, dict[str, tuple[int, int]]]  # node -> {"out" | state: (offset in OUT, size)}
+    nz: list[str]  # node names by NZ column
+    integer: dict[str, bool]  # node -> integer (fixed-point) states and output
+    exit: Any = None  # (node name, offset of its output in OUT, size, theta) with an EarlyExit node
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(self.source.encode()).hexdigest()[:20]
+
+
+def _fixedpoint() -> Any:
+    try:
+        import snnc.compiler.fixedpoint as fx
+    except ModuleNotFoundError:
+        return None
+    return fx
+
+
+def _step_fn(node):
+    step = getattr(type(node), "step", None)
+    return step
+
+
+def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | frozenset = frozenset(),
+          record: list[str] | set[str] = ()) -> CpuProgram:
+    """Verify `graph` and generate the kernel source; `aer` names spike inputs given as index lists."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise SnncError(f"cpu backend: dtype must be float32 or float64, got {dtype}")
+    verify(graph)
+    tr = Tracer(dtype)
+    ops = SymOps(tr, _fixedpoint())
+    bufs = Buffers()
+    sinks: list[Sink] = []
+    prelude: list[str] = []
+    cur: dict[str, Sym] = {}
+    rings: dict[str, tuple[str, int, int, int | None]] = {}  # node -> (buffer, value offset, H, index offset)
+    order = graph.schedule()
+    H = {n: graph.max_delay(n) + 1 for n in order}
+    integer = {n: bool(getattr(graph.nodes[n], "integer", False)) for n in order}
+    inputs = [(n, graph.nodes[n].size, "aer" if n in aer else "dense") for n in graph.inputs]
+    for n in aer:
+        if n not in graph.inputs or graph.nodes[n].out_kind != SPIKE:
+            raise SnncError(f"cpu backend: AER input '{n}' is not a spike input of the graph")
+    in_index = {n: k for k, (n, _, _) in enumerate(inputs)}
+    safe = {n: f"n{i}" for i, n in enumerate(order)}  # node names as identifiers
+    for name in order:  # every node with delayed consumers keeps a ring of its last H outputs
+        if H[name] > 1:
+            node = graph.nodes[name]
+            buf = "RI" if integer[name] else "RF"
+            ioff = bufs.alloc("RI", H[name] * (node.size + 1)) if node.out_kind == SPIKE else None
+            rings[name] = (buf, bufs.alloc(buf, H[name] * node.size), H[name], ioff)
+            prelude.append(f"sw_{safe[name]} = tt % {H[name]}")
+    slot_vars: dict[tuple[str, int], str] = {}
+    ring_leaves: dict[str, list[Sym]] = {}
+
+    def delayed(src: str, d: int) -> Sym:
+        buf, off, h, ioff = rings[src]
+        var = slot_vars.setdefault((src, d), f"sl{len(slot_vars)}")
+        if f"{var} = (" not in "\n".join(prelude):
+            prelude.append(f"{var} = (tt - {d}) % {h}")
+        n = graph.nodes[src].size
+        leaf = tr.leaf(f"{buf}[b, {off} + {var} * {n} + {{j}}]", n, "i" if integer[src] else "f")
+        ring_leaves.setdefault(src, []).append(leaf)
+        if ioff is not None:
+            leaf.meta["events"] = [EventSource(count=f"RI[b, {ioff} + {var}]",
+                                               index=f"RI[b, {ioff} + {h} + {var} * {n} + {{q}}]")]
+        return leaf
+
+    nz_cols: list[str] = []
+    outputs: dict[str, tuple[int, int]] = {}
+    records: dict[str, dict[str, tuple[int, int]]] = {}
+    exit_info = None
+    record = set(record) | {n for n in order if type(graph.nodes[n]).__name__ == "EarlyExit"}
+    states: dict[str, dict[str, tuple[Sym, Sym]]] = {}
+    for name in order:
+        node = graph.nodes[name]
+        prim = type(node).__name__
+        n = node.size
+        if prim == "Input":
+            k = in_index[name]
+            if inputs[k][2] == "aer":
+                # a dense row only if something reads values; matmuls read the index list itself
+                off = bufs.alloc("MF", n)
+                out = tr.leaf(f"MF[{off} + {{j}}]", n, "f")
+                out.meta["events"] = [EventSource(count=f"(XP{k}[t * B + b + 1] - XP{k}[t * B + b])",
+                                                  index=f"XI{k}[XP{k}[t * B + b] + {{q}}]")]
+                out.meta["aer"] = (k, off, n)
+            else:
+                out = tr.ew("+", tr.leaf(f"X{k}[t, b, {{j}}]", n, "f"), 0.0)
+                out.code = "{0}"  # identity: the input row becomes a loop (activity count, index list)
+                if node.out_kind == SPIKE:
+                    out.meta["events"] = [EventSource(local=out, value=f"X{k}[t, b, {{j}}]")]
+            cur[name] = out
+        else:
+            if _step_fn(node) is None:
+                raise LoweringError(name, prim, BACKEND, "no step definition")
+            try:
+                out, states[name] = _trace_node(tr, ops, bufs, graph, name, node, cur, delayed, sinks, integer[name])
+            except Unsupported as e:
+                raise LoweringError(name, prim, BACKEND, f"cannot compile its step ({e})") from None
+            if node.out_kind == SPIKE:  # consumers' matmuls read the index list built with the spikes
+                out.meta["events"] = [EventSource(local=out)]
+            cur[name] = out
+            if prim == "EarlyExit":
+                exit_info = (name, float(np.max(node.theta)))
+        out = cur[name]
+        # activity: nonzero outputs per step (= spikes for spiking nodes)
+        if out.meta.get("aer"):
+            k = out.meta["aer"][0]
+            prelude_count = f"NZ[t, b, {len(nz_cols)}] = XP{k}[t * B + b + 1] - XP{k}[t * B + b]"
+            prelude.append(prelude_count)
+        else:
+            sinks.append(Sink(out, "count", f"NZ[t, b, {len(nz_cols)}]"))
+        nz_cols.append(name)
+        if name in graph.outputs or name in record:
+            off = bufs.alloc("OUT", n)
+            sinks.append(Sink(out, "store", f"OUT[t, b, {off} + {{j}}] = {{v}}"))
+            if name in graph.outputs:
+                outputs[name] = (off, n)
+            records.setdefault(name, {})["out"] = (off, n)
+            if exit_info and exit_info[0] == name:
+                exit_info = (name, off, n, exit_info[1])
+    values_read, event_read = _reads(tr.values)
+    for name, (buf, off, h, ioff) in rings.items():  # delayed consumers read values, index lists or both
+        leaves, n, sw = ring_leaves.get(name, []), graph.nodes[name].size, f"sw_{safe[name]}"
+        if any(lf.id in values_read for lf in leaves):
+            sinks.append(Sink(cur[name], "store", f"{buf}[b, {off} + {sw} * {n} + {{j}}] = {{v}}"))
+        if ioff is not None and any(lf.id in event_read for lf in leaves):
+            sinks.append(Sink(cur[name], "events", f"RI[b, {ioff} + {h} + {sw} * {n} + {{c}}] = j",
+                              after=f"RI[b, {ioff} + {sw}] = {{c}}", name=f"cr_{safe[name]}"))
+    for v in tr.values:  # index lists for the matmuls that read spikes of this very step
+        for ev in (v.args[0].meta.get("events") or []) if v.op == "matmul" else []:
+            if ev.local is not None and not any(s.kind == "events" and s.value is ev.local and not s.after
+                                                for s in sinks):
+                src = ev.local
+                off = bufs.alloc("IX", src.n)
+                sinks.append(Sink(src, "events", f"IX[{off} + {{c}}] = j", name=f"c{src.id}"))
+    for name in record:
+        for var, (leaf, new) in states.get(name, {}).items():
+            off = bufs.alloc("OUT", leaf.n)
+            records[name][var] = (off, leaf.n)
+            sinks.append(Sink(new, "store", f"OUT[t, b, {off} + {{j}}] = {{v}}", state=leaf))
+    em = Emitter(tr.values, sinks, bufs, prelude)
+    body = em.lines()
+    aer_pre = []
+    for name, (n_, k_, off_) in [(nm, (v.meta["aer"][2], v.meta["aer"][0], v.meta["aer"][1]))
+                                 for nm, v in cur.items() if v.meta.get("aer")]:
+        if cur[name].id in values_read:  # something reads the values: scatter the spike list into a dense row
+            aer_pre += [f"for j in range({n_}):", f"    MF[{off_} + j] = DT(0)",
+                        f"for q in range(XP{k_}[t * B + b], XP{k_}[t * B + b + 1]):", f"    MF[{off_} + XI{k_}[q]] = DT(1)"]
+    source = _module(dtype, inputs, bufs, aer_pre + body, exit_info)
+    return CpuProgram(graph, dtype, source, bufs, inputs, outputs, records, nz_cols, integer,
+                      exit_info, {"kernel_version": KERNEL_VERSION})
+
+
+def _reads(values: list[Sym]) -> tuple[set[int], set[int]]:
+    """Ids of values read as values, and of values whose index lists a matmul reads instead."""
+    vals, evs = set(), set()
+    for v in values:
+        if v.op == "matmul" and v.args[0].meta.get("events"):
+            evs.add(v.args[0].id)
+            stack = [v.args[0]]
+            while stack:  # a sum or a cast of spike trains: the index lists of its terms
+                a = stack.pop()
+                evs.add(a.id)
+                stack += [b for b in a.args if b.meta.get("events")]
+        else:
+            vals.update(a.id for a in v.args)
+    return vals, evs
+
+
+def _trace_node(tr: Tracer, ops: SymOps, bufs: Buffers, graph: Graph, name: str, node, cur: dict,
+                delayed, sinks: list[Sink], integer: bool) -> tuple[Sym, dict[str, tuple[Sym, Sym]]]:
+    """Run node.step on symbolic values; add its state writes to `sinks`; return its output and {state: (old, new)}."""
+    def bind(k: str, a: np.ndarray):
+        if a.ndim == 0:
+            return tr.lit(a.item())
+        if a.ndim == 1:
+            buf = "PF" if a.dtype.kind == "f" else "PI"
+            data = a.astype(tr.dtype if buf == "PF" else np.int64)
+            return tr.leaf(f"{buf}[{bufs.alloc(buf, a.size, data)} + {{j}}]", a.size, "f" if buf == "PF" else "i")
+        if a.ndim == 2:
+            def store(rows: np.ndarray) -> tuple[str, int]:
+                buf = "PF" if rows.dtype.kind == "f" else "PI"
+                data = rows.reshape(-1).astype(tr.dtype if buf == "PF" else np.int64)
+                return buf, bufs.alloc(buf, data.size, data)
+            return Mat(k, a, store)
+        raise Unsupported(f"parameter '{k}' of rank {a.ndim}")
+
+    fields = node.params()
+    prep = getattr(node, "prepare", None)
+    if prep is not None:
+        fields.update(prep())
+    p = params_namespace(tr, fields, bind)
+    x = {}
+    for port in node.ports:
+        terms = []
+        for e in graph.in_edges(name, port):
+            terms.append(cur[e.src] if e.delay == 0 else delayed(e.src, e.delay))
+        if not terms:
+            x[port] = tr.lit(0)
+            continue
+        acc = terms[0]
+        for t in terms[1:]:
+            acc = tr.ew("+", acc, t)
+        evs = [t.meta.get("events") for t in terms]
+        if len(terms) > 1:
+            acc.meta["events"] = sum(evs, []) if all(evs) else None
+        x[port] = acc
+    s = {}
+    buf = "SI" if integer else "SF"
+    init = node.initial_state()
+    for var, v0 in init.items():
+        data = np.asarray(v0).astype(np.int64 if integer else tr.dtype)
+        s[var] = tr.leaf(f"{buf}[b, {bufs.alloc(buf, data.size, data)} + {{j}}]", data.size, "i" if integer else "f",
+                         state=(name, var))
+    out, new = node.step(ops, p, s, x)
+    out = _vector(tr, out, node.size)
+    if integer:
+        out = tr.cast(out, "i")
+    written = {}
+    for var, leaf in s.items():
+        v = new.get(var, leaf) if isinstance(new, dict) else leaf
+        if v is leaf:
+            continue
+        v = _vector(tr, tr.cast(v, "i" if integer else "f"), leaf.n)
+        sinks.append(Sink(v, "store", leaf.code + " = {v}", state=leaf))
+        written[var] = (leaf, v)
+    return out, written
+
+
+def _vector(tr: Tracer, v: Any, n: int) -> Sym:
+    """v as a value computed in a loop of length n (leaves, matmul results and scalars get an identity op)."""
+    v = tr.wrap(v)
+    if v.op == "ew" and v.n == n:
+        return v
+    if v.n not in (0, n):
+        raise Unsupported(f"step returned a value of {v.n} features for a population of {n}")
+    ev = v.meta.get("events")
+    w = Sym(tr, "ew", (v,), n=n, kind=v.kind, code="{0}")
+    if ev:
+        w.meta["events"] = ev
+    return w
+
+
+def _module(dtype: np.dtype, inputs, bufs: Buffers, body: list[str], exit_info) -> str:
+    """The kernel module's source: samples b0..b1-1 over the whole sequence (threads run disjoint sample ranges)."""
+    args = ["T", "t0", "b0", "b1"]
+    for k, (_, _, mode) in enumerate(inputs):
+        args += [f"XP{k}", f"XI{k}"] if mode == "aer" else [f"X{k}"]
+    args += ["PF", "PI", "SF", "SI", "RF", "RI", "OUT", "NZ", "STEPS", "DEC", "HELD"]
+    sz = bufs.size
+    head = ["B = OUT.shape[1]",
+            f"MF = np.empty({max(1, sz['MF'])}, DT)",
+            f"MI = np.empty({max(1, sz['MI'])}, np.int64)",
+            f"IX = np.empty({max(1, sz['IX'])}, np.int64)",
+            "for b in range(b0, b1):",
+            "    for t in range(T):"]
+    if exit_info is not None:  # a decided sample skips the rest of the sequence; its outputs are held
+        head += ["        if DEC[b, 1] >= 0:",
+                 "            for j in range(OUT.shape[2]):",
+                 "                OUT[t, b, j] = HELD[b, j]",
+                 "            continue"]
+    head.append("        tt = t0 + t")
+    tail = ["        STEPS[b] += 1"]
+    if exit_info is not None:
+        name, off, n, theta = exit_info
+        tail += ["        for j in range(OUT.shape[2]):",
+                 "            HELD[b, j] = OUT[t, b, j]",
+                 f"        m = OUT[t, b, {off}]",
+                 f"        a = 0",
+                 f"        for j in range(1, {n}):",
+                 f"            if OUT[t, b, {off} + j] > m:",
+                 f"                m = OUT[t, b, {off} + j]",
+                 f"                a = j",
+                 f"        if m > {theta!r}:",
+                 f"            DEC[b, 0] = a",
+                 f"            DEC[b, 1] = tt"]
+    lines = ["# generated by snnc.backends.cpu.lower: one kernel over the whole sequence (do not edit)",
+             f"# kernel version {KERNEL_VERSION}",
+             "import numpy as np",
+             "from numba import njit",
+             f"DT = np.{dtype.name}",
+             ""]
+    # nogil: the runtime splits the batch over threads that call this one kernel (no second, parallel compile)
+    lines += ["@njit(cache=True, nogil=True, error_model='numpy', boundscheck=False)",
+              f"def kernel({', '.join(args)}):"]
+    lines += ["    " + ln for ln in head]
+    lines += ["            " + ln for ln in body]
+    lines += ["    " + ln for ln in tail]
+    return "\n".join(lines) + "\n"
