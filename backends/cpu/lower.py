@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from snnc.backends.cpu.emit import Buffers, Emitter, EventSource, Sink
+from snnc.backends.cpu.fxtrace import traced
 from snnc.backends.cpu.symbolic import Mat, Sym, SymOps, Tracer, Unsupported, params_namespace
 from snnc.compiler.errors import LoweringError, SnncError
 from snnc.compiler.ir import SPIKE, Graph
@@ -67,8 +68,9 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
         raise SnncError(f"cpu backend: dtype must be float32 or float64, got {dtype}")
     verify(graph)
     tr = Tracer(dtype)
-    ops = SymOps(tr, _fixedpoint())
     bufs = Buffers()
+    fx = _fixedpoint()
+    ops = SymOps(tr, None if fx is None else traced(fx, tr, lambda a: ("PI", bufs.alloc("PI", a.size, a))))
     sinks: list[Sink] = []
     prelude: list[str] = []
     cur: dict[str, Sym] = {}
@@ -115,6 +117,7 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
         node = graph.nodes[name]
         prim = type(node).__name__
         n = node.size
+        tr.owner = name
         if prim == "Input":
             k = in_index[name]
             if inputs[k][2] == "aer":
@@ -188,8 +191,9 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
             aer_pre += [f"for j in range({n_}):", f"    MF[{off_} + j] = DT(0)",
                         f"for q in range(XP{k_}[t * B + b], XP{k_}[t * B + b + 1]):", f"    MF[{off_} + XI{k_}[q]] = DT(1)"]
     source = _module(dtype, inputs, bufs, aer_pre + body, exit_info)
+    event_driven = sorted({v.owner for v in tr.values if v.op == "matmul" and v.args[0].meta.get("events")})
     return CpuProgram(graph, dtype, source, bufs, inputs, outputs, records, nz_cols, integer,
-                      exit_info, {"kernel_version": KERNEL_VERSION})
+                      exit_info, {"kernel_version": KERNEL_VERSION, "event_driven": event_driven})
 
 
 def _reads(values: list[Sym]) -> tuple[set[int], set[int]]:

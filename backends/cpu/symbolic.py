@@ -50,6 +50,7 @@ class Sym:
                  **meta: Any):
         self.tr, self.op, self.args, self.n, self.kind, self.code, self.meta = tr, op, args, n, kind, code, meta
         self.id = len(tr.values)
+        self.owner = tr.owner  # the node whose step created this value
         tr.values.append(self)
 
     def __repr__(self) -> str:
@@ -172,6 +173,7 @@ class Tracer:
         self.dtype = np.dtype(dtype)
         self.values: list[Sym] = []
         self.batch_axis = -1
+        self.owner = ""
 
     def lit(self, v: Any) -> Sym:
         """A scalar constant, typed so float32 programs stay float32."""
