@@ -24,8 +24,10 @@ $(LAVA_VENV)/.snnc-stamp: pyproject.toml scripts/setup-lava.sh
 test: setup
 	@scripts/test.sh
 
+# the peers (JAX, Spyx) come from the bench extra, installed here and not by CI's setup
 bench: setup
-	$(PY) bench/bench_backends.py
+	@$(PY) -m pip install -q --disable-pip-version-check -e ".[bench]" 2>&1 | grep -v "^WARNING: Location .* is ignored" || true
+	$(PY) bench/suite.py
 	$(PY) bench/bench_partition.py
 	$(PY) bench/bench_lava.py
 

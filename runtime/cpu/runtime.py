@@ -37,6 +37,7 @@ class CpuRuntime:
         self.noise_seed, self.cache_dir, self.threads = noise_seed, cache_dir, threads
         self.noise = noise_inputs(self.graph)
         self._programs: dict[frozenset, CpuProgram] = {}
+        self._flat = None
         self.program = self._program(frozenset())
         self.batch = None
         self.t = 0
@@ -53,20 +54,17 @@ class CpuRuntime:
     # -- state ------------------------------------------------------------------
     def reset(self, batch: int) -> None:
         """States at their initial values, delay rings at zero, for `batch` samples."""
-        sz, init = self.program.bufs.size, self.program.bufs.init
+        sz = self.program.bufs.size
         self.batch, self.t = batch, 0
-        self.P = {}
-        for buf, dt in (("PF", self.dtype), ("PI", np.int64)):
-            a = np.zeros(max(1, sz[buf]), dt)
-            for off, v in init[buf]:
-                a[off:off + v.size] = v
-            self.P[buf] = a
-        self.S = {}
-        for buf, dt in (("SF", self.dtype), ("SI", np.int64)):
-            row = np.zeros(max(1, sz[buf]), dt)
-            for off, v in init[buf]:
-                row[off:off + v.size] = v
-            self.S[buf] = np.repeat(row[None], batch, axis=0)
+        if self._flat is None:  # parameters and initial states, laid out once
+            self._flat = {}
+            for buf, dt in (("PF", self.dtype), ("PI", np.int64), ("SF", self.dtype), ("SI", np.int64)):
+                a = np.zeros(max(1, sz[buf]), dt)
+                for off, v in self.program.bufs.init[buf]:
+                    a[off:off + v.size] = v
+                self._flat[buf] = a
+        self.P = {k: self._flat[k] for k in ("PF", "PI")}
+        self.S = {k: np.repeat(self._flat[k][None], batch, axis=0) for k in ("SF", "SI")}
         self.R = {"RF": np.zeros((batch, max(1, sz["RF"])), self.dtype),
                   "RI": np.zeros((batch, max(1, sz["RI"])), np.int64)}
         self.steps = np.zeros(batch, np.int64)

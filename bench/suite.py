@@ -1,0 +1,89 @@
+"""`make bench`: snnc's runtimes against their peers, interleaved in one run, medians of CPU time per step.
+
+Models: SHD-size SRNN 700-128r-128r-20 (T=250, 5 % input spikes), SSC-size 700-400r-400r-35, ECG 4-36r-6
+(T=1301), a feed-forward CUBA and SPSN stack (T=1000). Modes: batch 1 whole sequence, batch 1 streaming
+(one call per step), batch 64. Every peer runs the same model (the zoo module, or the IR's primitive steps on
+torch / JAX); a peer whose output differs from the PyTorch reference beyond tolerance gets no ratio. CPU time
+(all threads of this process) is the measure: on a shared machine wall time mostly measures the neighbours.
+
+    .venv/bin/python bench/suite.py [--models shd ssc ecg ff-cuba ff-spsn] [--modes b1 stream b64] [--rounds 5]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = "1"  # one thread for every engine, set before NumPy, torch and JAX load their BLAS
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+os.environ.setdefault("SNNC_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import build_peers  # noqa: E402
+from report import lower_bound, print_table  # noqa: E402
+
+MODELS = {
+    "shd": ("srnn", {}, 250, 700, "spike"),
+    "ssc": ("srnn", {"sizes": [700, 400, 400, 35]}, 250, 700, "spike"),
+    "ecg": ("srnn", {"sizes": [4, 36, 6], "neuron": "lif"}, 1301, 4, "ternary"),
+    "ff-cuba": ("cuba", {"sizes": [700, 256, 256, 20], "recurrent": False}, 1000, 700, "spike"),
+    "ff-spsn": ("spsn", {"sizes": [700, 256, 256, 20], "stochastic": False}, 1000, 700, "spike"),
+}
+
+
+def make_input(kind: str, T: int, B: int, F: int, rng) -> np.ndarray:
+    if kind == "ternary":  # ECG delta-modulated channels in {-1, 0, 1}
+        return rng.choice([-1.0, 0.0, 1.0], p=[0.05, 0.9, 0.05], size=(T, B, F)).astype(np.float32)
+    return (rng.random((T, B, F)) < 0.05).astype(np.float32)
+
+
+def measure(peers: dict, rounds: int) -> dict[str, list[float]]:
+    """Interleaved: every round calls every peer once; CPU seconds per call."""
+    times: dict[str, list[float]] = {n: [] for n in peers}
+    for _ in range(rounds):
+        for name, p in peers.items():
+            if p.error:
+                continue
+            t0 = time.process_time()
+            p.call()
+            times[name].append(time.process_time() - t0)
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    ap.add_argument("--modes", nargs="+", default=["b1", "stream", "b64"], choices=["b1", "stream", "b64"])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--T", type=int, default=None, help="override every model's sequence length")
+    ap.add_argument("--skip", nargs="*", default=[], help="peers to leave out (e.g. torch.compile spyx)")
+    args = ap.parse_args()
+    import torch
+    torch.set_num_threads(1)
+    import platform
+    print(f"snnc benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (1 thread per engine), "
+          f"numpy {np.__version__}, torch {torch.__version__}; medians of {args.rounds} interleaved rounds, "
+          f"CPU time per time step")
+    rng = np.random.default_rng(0)
+    for key in args.models:
+        arch, cfg, T, F, kind = MODELS[key]
+        T = args.T or T
+        for mode in args.modes:
+            B = 64 if mode == "b64" else 1
+            x = make_input(kind, T, B, F, rng)
+            peers, info = build_peers(arch, cfg, x, mode, args.skip)
+            times = measure(peers, args.rounds)
+            title = f"{key} ({info['desc']}), T={T}, {'batch 64' if B > 1 else 'batch 1'}" + \
+                    (", one call per step" if mode == "stream" else ", whole sequence")
+            print_table(title, peers, times, T, B, info)
+            if mode != "stream":
+                print(lower_bound(info, T, B))
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
