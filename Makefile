@@ -28,6 +28,8 @@ test: setup
 bench: setup
 	@$(PY) -m pip install -q --disable-pip-version-check -e ".[bench]" 2>&1 | grep -v "^WARNING: Location .* is ignored" || true
 	$(PY) bench/suite.py
+	$(PY) bench/bench_loihi.py
+	$(PY) bench/bench_training.py
 	$(PY) bench/bench_partition.py
 	$(PY) bench/bench_lava.py
 
