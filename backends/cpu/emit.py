@@ -238,12 +238,14 @@ class Emitter:
     def _matmul(self, seg: int, v: Sym, dst: str) -> list[str]:
         x, (wbuf, woff, n_in, n_out) = v.args[0], v.meta["W"]
         zero = "DT(0)" if v.kind == "f" else "np.int64(0)"
-        acc = dst.replace("{j}", "o")
-        w = f"{wbuf}[{woff} + k * {n_out} + o]"
-        out = [f"for o in range({n_out}):", f"    {acc} = {zero}"]
+        # slices indexed from 0: the compiler sees non-negative indices (no wraparound test) and vectorizes the rows
+        buf, off = dst.split("[")[0], dst.split("[")[1].split(" + ")[0]
+        acc, w = f"a{v.id}", f"w{v.id}"
+        row = f"{w} = {wbuf}[{woff} + k * {n_out}:{woff} + (k + 1) * {n_out}]"
+        out = [f"{acc} = {buf}[{off}:{off} + {n_out}]", f"for o in range({n_out}):", f"    {acc}[o] = {zero}"]
         events = x.meta.get("events")
         if events:
-            for i, ev in enumerate(events):
+            for ev in events:
                 if ev.local is not None:  # index list built in the loop that computed the spikes
                     sink = self.events.get(ev.local.id)
                     if sink is None:
@@ -252,12 +254,12 @@ class Emitter:
                 else:
                     count, idx = ev.count, ev.index.replace("{q}", "q")
                 scale = "" if ev.value is None else f"{ev.value.replace('{j}', 'k')} * "
-                out += [f"for q in range({count}):", f"    k = {idx}",
-                        f"    for o in range({n_out}):", f"        {acc} += {scale}{w}"]
+                out += [f"for q in range({count}):", f"    k = {idx}", f"    {row}",
+                        f"    for o in range({n_out}):", f"        {acc}[o] += {scale}{w}[o]"]
             return out
         xv = f"x{v.id}"
         return out + [f"for k in range({n_in}):", f"    {xv} = {self._ref(x, seg, 'k')}", f"    if {xv} != 0:",
-                      f"        for o in range({n_out}):", f"            {acc} += {xv} * {w}"]
+                      f"        {row}", f"        for o in range({n_out}):", f"            {acc}[o] += {xv} * {w}[o]"]
 
 
 @dataclass(eq=False)
