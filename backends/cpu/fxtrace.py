@@ -46,8 +46,9 @@ class _NumpyProxy:
                 return real(*args, **kwargs)
             if name in ARRAY_FUNCTIONS:
                 return ARRAY_FUNCTIONS[name](tr, *args, **kwargs)
-            if name in UFUNCS and not kwargs:
-                return tr.ew(UFUNCS[name], *args)
+            uf = real.__name__ if isinstance(real, np.ufunc) else name  # np.abs is the ufunc 'absolute'
+            if uf in UFUNCS and not kwargs:
+                return tr.ew(UFUNCS[uf], *args)
             raise Unsupported(f"numpy.{name} in a fixed-point helper")
         return call
 
