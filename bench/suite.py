@@ -60,7 +60,9 @@ def main() -> None:
     ap.add_argument("--modes", nargs="+", default=["b1", "stream", "b64"], choices=["b1", "stream", "b64"])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--T", type=int, default=None, help="override every model's sequence length")
-    ap.add_argument("--skip", nargs="*", default=[], help="peers to leave out (e.g. torch.compile spyx)")
+    ap.add_argument("--skip", nargs="*", default=[], help="peers to leave out (e.g. jax spyx)")
+    ap.add_argument("--compile-models", nargs="*", default=["shd"],
+                    help="models also run through torch.compile (it compiles for minutes per model and batch)")
     args = ap.parse_args()
     import torch
     torch.set_num_threads(1)
@@ -75,7 +77,7 @@ def main() -> None:
         for mode in args.modes:
             B = 64 if mode == "b64" else 1
             x = make_input(kind, T, B, F, rng)
-            peers, info = build_peers(arch, cfg, x, mode, args.skip)
+            peers, info = build_peers(arch, cfg, x, mode, args.skip, key in args.compile_models)
             times = measure(peers, args.rounds)
             title = f"{key} ({info['desc']}), T={T}, {'batch 64' if B > 1 else 'batch 1'}" + \
                     (", one call per step" if mode == "stream" else ", whole sequence")
