@@ -22,7 +22,10 @@ def print_table(title: str, peers: dict, times: dict, T: int, B: int, info: dict
                 if p.checked else None
             ok[name] = p.checked and diffs[name] <= _tol(ref)
     print(f"\n## {title}")
-    print(f"{'peer':<40}{'µs/step':>10}{'setup s':>9}{'max |Δ| vs torch':>18}  {'snnc cpu is':>12}  {'numpy is':>9}")
+    print("(snnc cpu is / numpy is: how many times faster than the peer in this row; peak MB: resident-set growth"
+          " during one call)")
+    print(f"{'peer':<40}{'µs/step':>10}{'setup s':>9}{'peak MB':>9}{'max |Δ| vs torch':>18}  {'snnc cpu is':>12}"
+          f"  {'numpy is':>9}")
     for name, p in peers.items():
         if p.error:
             print(f"{name:<40}{'—':>10}  did not run: {p.error}")
@@ -31,7 +34,9 @@ def print_table(title: str, peers: dict, times: dict, T: int, B: int, info: dict
         d = "not compared" if diff is None else f"{diff:.2e}" + ("" if ok[name] else " FAIL")
         vs_cpu = _ratio(us, ok, name, CPU)
         vs_np = _ratio(us, ok, name, NUMPY)
-        print(f"{name:<40}{us[name]:>10.1f}{p.setup_s:>9.2f}{d:>18}  {vs_cpu:>12}  {vs_np:>9}" +
+        mem = p.extra.get("peak_mb")
+        mem = "" if mem is None else f"{mem:.1f}"
+        print(f"{name:<40}{us[name]:>10.1f}{p.setup_s:>9.2f}{mem:>9}{d:>18}  {vs_cpu:>12}  {vs_np:>9}" +
               (f"  ({p.note})" if p.note else ""))
     fastest = min((us[n] for n in us if ok.get(n) and not n.startswith("snnc")), default=None)
     if CPU in us and ok.get(CPU) and fastest:

@@ -54,6 +54,30 @@ def measure(peers: dict, rounds: int) -> dict[str, list[float]]:
     return times
 
 
+def _status(field: str) -> int:
+    """kB of a /proc/self/status field (VmRSS, VmHWM)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def peak_memory(peers: dict) -> None:
+    """Per peer: the resident-set high-water mark of one call above the resident set before it (Linux clear_refs)."""
+    for p in peers.values():
+        if p.error:
+            continue
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")  # resets VmHWM to the current RSS
+        except OSError:
+            return
+        before = _status("VmRSS")
+        p.call()
+        p.extra["peak_mb"] = (_status("VmHWM") - before) / 1024
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
@@ -79,6 +103,7 @@ def main() -> None:
             x = make_input(kind, T, B, F, rng)
             peers, info = build_peers(arch, cfg, x, mode, args.skip, key in args.compile_models)
             times = measure(peers, args.rounds)
+            peak_memory(peers)
             title = f"{key} ({info['desc']}), T={T}, {'batch 64' if B > 1 else 'batch 1'}" + \
                     (", one call per step" if mode == "stream" else ", whole sequence")
             print_table(title, peers, times, T, B, info)
