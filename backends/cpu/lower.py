@@ -18,6 +18,7 @@ import numpy as np
 from snnc.backends.cpu.emit import Buffers, Emitter, EventSource, Sink
 from snnc.backends.cpu.fxtrace import traced
 from snnc.backends.cpu.symbolic import Mat, Sym, SymOps, Tracer, Unsupported, params_namespace
+from snnc.compiler import fixedpoint
 from snnc.compiler.errors import LoweringError, SnncError
 from snnc.compiler.ir import SPIKE, Graph
 from snnc.compiler.verify import verify
@@ -47,19 +48,6 @@ class CpuProgram:
         return hashlib.sha256(self.source.encode()).hexdigest()[:20]
 
 
-def _fixedpoint() -> Any:
-    try:
-        import snnc.compiler.fixedpoint as fx
-    except ModuleNotFoundError:
-        return None
-    return fx
-
-
-def _step_fn(node):
-    step = getattr(type(node), "step", None)
-    return step
-
-
 def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | frozenset = frozenset(),
           record: list[str] | set[str] = ()) -> CpuProgram:
     """Verify `graph` and generate the kernel source; `aer` names spike inputs given as index lists."""
@@ -69,8 +57,7 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
     verify(graph)
     tr = Tracer(dtype)
     bufs = Buffers()
-    fx = _fixedpoint()
-    ops = SymOps(tr, None if fx is None else traced(fx, tr, lambda a: ("PI", bufs.alloc("PI", a.size, a))))
+    ops = SymOps(tr, traced(fixedpoint, tr, lambda a: ("PI", bufs.alloc("PI", a.size, a))))
     sinks: list[Sink] = []
     prelude: list[str] = []
     cur: dict[str, Sym] = {}
@@ -134,7 +121,7 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
                     out.meta["events"] = [EventSource(local=out, value=f"X{k}[t, b, {{j}}]")]
             cur[name] = out
         else:
-            if _step_fn(node) is None:
+            if getattr(type(node), "step", None) is None:
                 raise LoweringError(name, prim, BACKEND, "no step definition")
             try:
                 out, states[name] = _trace_node(tr, ops, bufs, graph, name, node, cur, delayed, sinks, integer[name])
