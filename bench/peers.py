@@ -98,6 +98,7 @@ def build_peers(arch: str, cfg: dict, x: np.ndarray, mode: str, skip: list[str],
     def jax_scan() -> Peer:
         import jax
         from engines import jax_stepper
+        jax.config.update("jax_default_matmul_precision", "highest")  # float32 sums as the reference computes them
         init, step = jax_stepper(graph)
         xj = jax.numpy.asarray(x)
         if stream:

@@ -23,7 +23,7 @@ def print_table(title: str, peers: dict, times: dict, T: int, B: int, info: dict
             ok[name] = p.checked and diffs[name] <= _tol(ref)
     print(f"\n## {title}")
     print("(snnc cpu is / numpy is: how many times faster than the peer in this row; peak MB: resident-set growth"
-          " during one call)")
+          " during one call, 0 when served from memory the process already holds)")
     print(f"{'peer':<40}{'µs/step':>10}{'setup s':>9}{'peak MB':>9}{'max |Δ| vs torch':>18}  {'snnc cpu is':>12}"
           f"  {'numpy is':>9}")
     for name, p in peers.items():
