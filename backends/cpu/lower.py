@@ -280,12 +280,21 @@ def _module(dtype: np.dtype, inputs, bufs: Buffers, body: list[str], exit_info) 
         args += [f"XP{k}", f"XI{k}"] if mode == "aer" else [f"X{k}"]
     args += ["PF", "PI", "SF", "SI", "RF", "RI", "OUT", "NZ", "STEPS", "DEC", "HELD"]
     sz = bufs.size
+    # per-sample rows as 1-D views: every index below is then provably non-negative (no wraparound test) and
+    # the neuron loops vectorize
+    rows = [("SF[b, ", "SFb["), ("SI[b, ", "SIb["), ("RF[b, ", "RFb["), ("RI[b, ", "RIb["), ("OUT[t, b, ", "OUTb["),
+            ("NZ[t, b, ", "NZb[")] + [(f"X{k}[t, b, ", f"X{k}b[") for k, (_, _, m) in enumerate(inputs) if m == "dense"]
+    for a, b_ in rows:
+        body = [ln.replace(a, b_) for ln in body]
     head = ["B = OUT.shape[1]",
             f"MF = np.empty({max(1, sz['MF'])}, DT)",
             f"MI = np.empty({max(1, sz['MI'])}, np.int64)",
             f"IX = np.empty({max(1, sz['IX'])}, np.int64)",
             "for b in range(b0, b1):",
-            "    for t in range(T):"]
+            "    SFb, SIb, RFb, RIb = SF[b], SI[b], RF[b], RI[b]",
+            "    for t in range(T):",
+            "        OUTb, NZb = OUT[t, b], NZ[t, b]"]
+    head += [f"        X{k}b = X{k}[t, b]" for k, (_, _, m) in enumerate(inputs) if m == "dense"]
     if exit_info is not None:  # a decided sample skips the rest of the sequence; its outputs are held
         head += ["        if DEC[b, 1] >= 0:",
                  "            for j in range(OUT.shape[2]):",
