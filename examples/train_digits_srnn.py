@@ -24,7 +24,7 @@ from snnc.frontends.datasets import load_dataset
 
 DEFAULTS = {  # fixture -> hidden size, epochs, initial time constants (mean, std), gradient-norm clipping (0: none)
     "digits-srnn": dict(hidden=64, epochs=60, tau_m=[5.0, 1.0], tau_adp=[20.0, 5.0], tau_m_out=[5.0, 1.0], clip=0.0),
-    "digits-psrnn": dict(hidden=64, epochs=60, tau_m=[5.0, 1.0], tau_adp=[200.0, 25.0], tau_m_out=[60.0, 10.0], clip=1.0),
+    "digits-psrnn": dict(hidden=64, epochs=150, tau_m=[5.0, 1.0], tau_adp=[200.0, 25.0], tau_m_out=[60.0, 10.0], clip=1.0),
 }
 
 
