@@ -23,9 +23,10 @@ CASE_MEMORY_MB = 768  # growth of the peak RSS during one case (a 3 GB zip bomb 
 
 
 def fuzz_settings(default: int) -> settings:
-    """`default` cases per loader (CI budget), SNNC_FUZZ_EXAMPLES to run more; deterministic, no database."""
+    """`default` cases per loader (CI budget), SNNC_FUZZ_EXAMPLES to run more; deterministic (SNNC_FUZZ_RANDOM=1:
+    fresh random cases each run), no database."""
     n = int(os.environ.get("SNNC_FUZZ_EXAMPLES") or default)
-    return settings(max_examples=n, deadline=None, derandomize=True, database=None, print_blob=False,
+    return settings(max_examples=n, deadline=None, derandomize=not os.environ.get("SNNC_FUZZ_RANDOM"), database=None, print_blob=False,
                     suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])  # no shrinking: a failure costs no extra CI time
 
 
