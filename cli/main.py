@@ -154,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     except SnncError as e:
         if args.debug:
             raise
-        print(f"snnc: error: {e}", file=sys.stderr)
+        msg = str(e)
+        if len(msg.splitlines()) > 1:  # a key or node name from a file may hold a line break: escape, one line
+            msg = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in msg)
+        print(f"snnc: error: {msg}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("snnc: interrupted", file=sys.stderr)

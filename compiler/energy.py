@@ -170,8 +170,15 @@ def load_model(name_or_path: str) -> EnergyModel:
             for c in cs:
                 if c not in consts:
                     raise EnergyModelError(f"{where}: precision '{pname}' uses undefined constant '{c}' for '{f}'")
+    for key in ("included", "unpriced"):
+        bad = sorted(set(doc.get(key) or {}) - PRICEABLE)
+        if bad:
+            raise EnergyModelError(f"{where}: '{key}' names unknown count {bad[0][:80]!r}; known: {', '.join(sorted(PRICEABLE))}")
     mem = doc.get("memory")
     if mem:
+        bad = sorted(set(mem.get("fields", {})) - PRICEABLE)
+        if bad:
+            raise EnergyModelError(f"{where}: memory prices unknown count {bad[0][:80]!r}; known: {', '.join(sorted(PRICEABLE))}")
         for t in mem.get("tiers", []):
             if t.get("read") not in consts:
                 raise EnergyModelError(f"{where}: memory tier uses undefined constant {t.get('read')!r}")

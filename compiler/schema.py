@@ -72,6 +72,14 @@ def _match_type(v: Any, t: type) -> bool:
     return isinstance(v, t)
 
 
+def _key(path: str, k: Any) -> str:
+    """`path.k`, or `path[<repr>]` for a key that is empty or has spaces, dots or control characters."""
+    k = str(k)
+    if k and k.isprintable() and not any(c in k for c in " .[]'\""):
+        return f"{path}.{k}" if path else k
+    return f"{path}[{k[:60]!r}]"
+
+
 def matches(v: Any, s: Any) -> bool:
     """Does `v` match schema `s` (no error)?"""
     try:
@@ -112,7 +120,7 @@ def validate(v: Any, s: Any, where: str, path: str = "") -> Any:
         if not isinstance(v, dict):
             fail(f"expected an object, got {_tname(v)}")
         for k, x in v.items():
-            validate(x, s.values, where, f"{path}.{k}" if path else str(k))
+            validate(x, s.values, where, _key(path, k))
     elif isinstance(s, dict):
         if not isinstance(v, dict):
             fail(f"expected an object, got {_tname(v)}")
@@ -124,12 +132,12 @@ def validate(v: Any, s: Any, where: str, path: str = "") -> Any:
                 if not key.startswith("?"):
                     fail(f"missing key '{name}'")
                 continue
-            validate(v[name], sub, where, f"{path}.{name}" if path else name)
+            validate(v[name], sub, where, _key(path, name))
         if "*" in s:
             known = {k.lstrip("?") for k in s}
             for k, x in v.items():
                 if k not in known:
-                    validate(x, s["*"], where, f"{path}.{k}" if path else str(k))
+                    validate(x, s["*"], where, _key(path, k))
     else:
         raise TypeError(f"bad schema {s!r}")
     return v

@@ -64,6 +64,35 @@ def _initializers(graph, where: str) -> None:
             raise FileFormatError(f"{where}: initializer '{init.name}' has NaN or inf values")
 
 
+def _wiring(model, meta: dict[str, str], where: str) -> None:
+    """The graph inputs and outputs the runtime feeds and reads, as the metadata names them, exist."""
+    import json
+
+    from snnc.compiler.primitives.rc import DECISION, TIME
+
+    nodes, counted = json.loads(meta["snnc.nodes"]), json.loads(meta["snnc.counted"])
+    states, exit_ = json.loads(meta["snnc.states"]), meta.get("snnc.exit", "")
+    if exit_ and exit_ not in nodes:
+        raise FileFormatError(f"{where}: metadata 'snnc.exit' names {exit_[:80]!r}, which is not in 'snnc.nodes'")
+    for n in counted:
+        if n not in nodes:
+            raise FileFormatError(f"{where}: metadata 'snnc.counted' names {n[:80]!r}, which is not in 'snnc.nodes'")
+    ins = {v.name for v in model.graph.input}
+    outs = {v.name for v in model.graph.output}
+    want_in = set(json.loads(meta["snnc.inputs"]))
+    want_out = set(json.loads(meta["snnc.outputs"])) | {f"{n}.nonzero" for n in counted}
+    if meta["snnc.mode"] == "loop":
+        want_out |= {exit_ + DECISION, exit_ + TIME} if exit_ else set()
+    else:
+        want_in |= {s["input"] for s in states}
+        want_out |= {s["output"] for s in states}
+    for kind, want, have in (("input", want_in, ins), ("output", want_out, outs)):
+        missing = sorted(want - have)
+        if missing:
+            raise FileFormatError(f"{where}: the metadata names graph {kind} {missing[0][:80]!r}, which the model "
+                                  f"does not have")
+
+
 def check_artifact(model, where: str) -> dict[str, str]:
     """Raise FileFormatError at the first fault of an snnc ONNX model; return its metadata."""
     meta = _metadata(model, where)
@@ -90,6 +119,7 @@ def check_artifact(model, where: str) -> dict[str, str]:
         raise FileFormatError(f"{where}: metadata 'snnc.mode' is {meta['snnc.mode'][:40]!r}, expected loop or step")
     if meta["snnc.dtype"] not in ("float32", "float64"):
         raise FileFormatError(f"{where}: metadata 'snnc.dtype' is {meta['snnc.dtype'][:40]!r}, expected float32 or float64")
+    _wiring(model, meta, where)
     for op in model.opset_import:
         if op.domain not in DOMAINS:
             raise FileFormatError(f"{where}: imports operator domain '{op.domain[:80]}'; snnc models use only the "
