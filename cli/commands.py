@@ -30,17 +30,22 @@ def is_torch_model(spec: str) -> bool:
     return not (p.suffix in (".snn", ".nir") or (p.exists() and p.is_dir()))
 
 
-def model_graph(args: argparse.Namespace, dtype: str = "float32"):
-    """(Graph, torch module or None) for MODEL: an .snn graph, or a PyTorch model traced in `dtype`."""
+def model_graph(args: argparse.Namespace, dtype: str = "float32", data=None):
+    """(Graph, torch module or None) for MODEL: an .snn graph, or a PyTorch model traced in `dtype`.
+
+    Input kinds: --input-kind, else the file's record, else inferred from `data` (values 0/1: spike), else graded.
+    """
+    from snnc.compiler.inputkinds import parse_kinds, resolve
     spec = args.model
     p = Path(spec)
+    declared = parse_kinds(getattr(args, "input_kind", None))
     if p.suffix == ".nir":
         from snnc.cli.nir_options import nir_options
-        return get_target("nir").load_graph(p, nir_options(args)), None
+        return resolve(get_target("nir").load_graph(p, nir_options(args)), declared, data), None
     if p.suffix == ".snn":
         from snnc.compiler.serialize import load
         from snnc.compiler.verify import verify
-        return verify(load(p)), None
+        return resolve(verify(load(p)), declared, data, trust_graph=True), None
     from snnc.frontends.modelfile import load_model
     from snnc.frontends.reference import prepare
     from snnc.frontends.tracing import trace
@@ -51,7 +56,8 @@ def model_graph(args: argparse.Namespace, dtype: str = "float32"):
     example = torch.zeros(2, 1, lm.input_size, dtype=torch.float64 if dtype == "float64" else torch.float32)
     graph = trace(module, example)
     graph.meta["source"] = f"{lm.name} ({graph.meta.get('source')})"
-    return graph, module
+    recorded = {graph.inputs[0]: lm.input_kind} if lm.input_kind else None
+    return resolve(graph, declared, data, recorded), module
 
 
 def _csv(s: str | None) -> list[str]:
@@ -62,7 +68,8 @@ def _csv(s: str | None) -> list[str]:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     target = get_target(args.target)  # an unknown target fails before any work
-    graph, _ = model_graph(args, args.dtype)
+    calib = load_input(args.calib, "--calib")
+    graph, _ = model_graph(args, args.dtype, calib)
     graph.meta["dtype"] = args.dtype  # the precision the artifact runs in unless `snnc run --dtype` says otherwise
     passes = _csv(args.passes)
     if args.skip_steps < 0:
@@ -72,7 +79,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.quantize or passes or args.hardware:
         from snnc.compiler import pipeline
         graph = pipeline.apply(graph, quantize=args.quantize, passes=passes, hardware=args.hardware,
-                               calib=load_input(args.calib, "--calib"), labels=load_input(args.labels, "--labels"),
+                               calib=calib, labels=load_input(args.labels, "--labels"),
                                label_output=args.label_output, skip_steps=args.skip_steps)
         say(pipeline.report(graph))
     from snnc.cli.nir_options import nir_options
@@ -207,9 +214,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.input is None and (args.steps <= 0 or args.batch <= 0 or not 0 <= args.rate <= 1):
         raise SnncError(f"verify: the random input needs --steps > 0, --batch > 0 and 0 <= --rate <= 1, "
                         f"got {args.steps}, {args.batch}, {args.rate}")
-    graph, module = model_graph(args, args.dtype)
-    F = graph.nodes[graph.inputs[0]].size
     x = load_input(args.input)
+    graph, module = model_graph(args, args.dtype, x)
+    F = graph.nodes[graph.inputs[0]].size
     if x is None:
         x = random_spikes(args.steps, args.batch, F, args.rate, args.seed)
         source = f"random spikes [{args.steps}, {args.batch}, {F}] at rate {args.rate} (seed {args.seed})"
@@ -224,13 +231,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
             warnings.simplefilter("always")
             x = fill_noise(graph, x, seed=args.seed, where="verify")
         notes = [str(w.message) for w in caught]
-    x = check_inputs({n: graph.nodes[n].size for n in graph.inputs}, x, np.dtype(args.dtype))
+    x = check_inputs({n: graph.nodes[n].size for n in graph.inputs}, x, np.dtype(args.dtype), "input",
+                     {n: graph.nodes[n].kind for n in graph.inputs})
     if len(x) == 1:
         x = x[graph.inputs[0]]
     from snnc.frontends.reference import torch_reference
     ref_out, ref_spikes = torch_reference(module, graph, x)
     kinds = {n: graph.nodes[n].out_kind for n in graph.outputs}
-    print(f"verify {args.model}: input {source}, dtype {args.dtype}, reference PyTorch")
+    kinds_note = ", ".join(f"{n} {v['kind']} ({v['from']})" for n, v in graph.meta.get("input_kinds", {}).items())
+    print(f"verify {args.model}: input {source}, dtype {args.dtype}, reference PyTorch; input kinds: {kinds_note}")
     for note in notes:
         print(note)
     ok = True

@@ -33,6 +33,9 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-pickle", action="store_true",
                    help="allow unpickling arbitrary objects from model files (only for files you trust)")
     add_nir_options(p)
+    p.add_argument("--input-kind", metavar="KIND|NAME=KIND,...",
+                   help="graph input kinds: spike (values 0/1) or graded (any real), for all inputs or by name; "
+                        "default: as recorded in the model, else inferred from the data given, else graded")
 
 
 def build_parser() -> argparse.ArgumentParser:

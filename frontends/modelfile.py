@@ -35,13 +35,19 @@ class LoadedModel:
     module: nn.Module
     input_size: int
     name: str
+    input_kind: str | None = None  # "spike" or "graded" when the model file records it
 
 
-def save_model(path: str | os.PathLike, arch: str, config: dict[str, Any], module: nn.Module) -> None:
-    """Write a self-describing model file atomically."""
+def save_model(path: str | os.PathLike, arch: str, config: dict[str, Any], module: nn.Module,
+               input_kind: str | None = None) -> None:
+    """Write a self-describing model file atomically; `input_kind` ("spike" or "graded") is recorded when given."""
     sd = {k: v.detach().cpu() for k, v in module.state_dict().items()}
     doc = {"format": FORMAT, "version": VERSION, "arch": arch, "config": config, "state_dict": sd,
            "checksum": checksum(arch, config, sd)}
+    if input_kind is not None:
+        if input_kind not in ("spike", "graded"):
+            raise SnncError(f"save_model: input_kind must be 'spike' or 'graded', got {input_kind!r}")
+        doc["input_kind"] = input_kind
     import io
     buf = io.BytesIO()
     torch.save(doc, buf)  # into memory first: the archive is named after the file, not the temp name
@@ -96,6 +102,7 @@ def _infer_input_size(module: nn.Module) -> int | None:
 def load_model(spec: str, weights: str | None = None, allow_pickle: bool = False, input_size: int | None = None) -> LoadedModel:
     """A model from an snnc model file, or from `package.module:factory` plus an optional state_dict file."""
     path = Path(spec)
+    kind = None
     if ":" in spec and not path.exists():
         mod_name, _, fn_name = spec.partition(":")
         import sys
@@ -130,11 +137,14 @@ def load_model(spec: str, weights: str | None = None, allow_pickle: bool = False
             input_size = input_size or zoo.ARCHS[arch].input_size({**zoo.ARCHS[arch].defaults, **config})
         except (TypeError, ValueError, KeyError, IndexError) as e:
             raise FileFormatError(f"{path}: config gives no input size ({' '.join(str(e).split())[:200]})") from None
+        kind = doc.get("input_kind")
+        if kind not in (None, "spike", "graded"):
+            raise FileFormatError(f"{path}: input_kind must be 'spike' or 'graded', got {kind!r}")
     module.eval()
     n = input_size or _infer_input_size(module)
     if n is None:
         raise SnncError(f"model '{spec}': cannot infer the input size; pass --input-size F")
-    return LoadedModel(module, int(n), name)
+    return LoadedModel(module, int(n), name, kind)
 
 
 def _from_doc(doc: Any, path: Path) -> tuple[nn.Module, str, dict]:

@@ -158,8 +158,14 @@ def _fn_name(target) -> str:
     return f"{mod}.{name}"
 
 
-def trace(module: nn.Module, example_input: torch.Tensor) -> Graph:
-    """Trace `module` (applied to sequences [T, B, F]) into a verified IR Graph."""
+def trace(module: nn.Module, example_input: torch.Tensor, input_kind: str = "graded") -> Graph:
+    """Trace `module` (applied to sequences [T, B, F]) into a verified IR Graph.
+
+    The example input only gives the shape: its input's kind is `input_kind` ("graded", any real value,
+    or "spike", values 0/1), never guessed from the example's values (often all zeros).
+    """
+    if input_kind not in ("spike", "graded"):
+        raise TraceError(f"trace: input_kind must be 'spike' or 'graded', got {input_kind!r}")
     if not isinstance(module, nn.Module):
         raise TraceError(f"trace: expected an nn.Module, got {type(module).__name__}")
     x = torch.as_tensor(example_input)
@@ -183,8 +189,7 @@ def trace(module: nn.Module, example_input: torch.Tensor) -> Graph:
             raise TraceError(f"trace: forward() must take exactly one input [T, B, F], it takes {len(placeholders)}")
         for n in fxg.nodes:
             if n.op == "placeholder":
-                spiky = bool(torch.all((x == 0) | (x == 1)))
-                env[n] = b.add(str(n.target), Input(int(x.shape[-1]), "spike" if spiky else "graded"))
+                env[n] = b.add(str(n.target), Input(int(x.shape[-1]), input_kind))
             elif n.op == "call_module":
                 m = module.get_submodule(n.target)
                 conv = converter_for(m)

@@ -43,10 +43,13 @@ def load_input(path: str | None, what: str = "--input") -> np.ndarray | dict[str
     return next(iter(arrays.values())) if len(arrays) == 1 else arrays
 
 
-def check_inputs(sizes: Mapping[str, int], x, dtype: np.dtype, where: str = "input") -> dict[str, np.ndarray]:
+def check_inputs(sizes: Mapping[str, int], x, dtype: np.dtype, where: str = "input",
+                 kinds: Mapping[str, str] | None = None, integer: bool = False) -> dict[str, np.ndarray]:
     """Return {input name: array [T, B, F] in `dtype`} or raise InputError.
 
-    `x` is one array when the graph has one input, else a dict by input name.
+    `x` is one array when the graph has one input, else a dict by input name. With `kinds`
+    ({input: spike|graded}) a spike input must hold 0/1 only, and with `integer` (a Loihi
+    fixed-point graph) a graded input must hold integers: no value is changed silently.
     """
     names = list(sizes)
     if not isinstance(x, Mapping):
@@ -82,6 +85,9 @@ def check_inputs(sizes: Mapping[str, int], x, dtype: np.dtype, where: str = "inp
             raise InputError(f"{where} '{n}': [T, B] = {a.shape[:2]} differs from the other inputs' {(T, B)}")
         if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
             raise InputError(f"{where} '{n}': contains NaN or inf")
+        if kinds is not None and n in kinds:
+            from snnc.compiler.inputkinds import check_values
+            check_values(n, kinds[n], a, integer, where)
         out[n] = np.ascontiguousarray(a, dtype=dtype)
     return out
 

@@ -6,11 +6,11 @@ IR (`snnc.compiler`); backends lower it to NumPy, ONNX and Lava.
 __version__ = "0.1.0"
 
 
-def trace(module, example_input):
-    """Trace a PyTorch model into an IR Graph (see snnc.frontends.tracing.trace)."""
+def trace(module, example_input, input_kind="graded"):
+    """Trace a PyTorch model into an IR Graph (see snnc.frontends.tracing.trace); input_kind: "graded" or "spike"."""
     from snnc.frontends.tracing import trace as _trace
 
-    return _trace(module, example_input)
+    return _trace(module, example_input, input_kind)
 
 
 __all__ = ["trace", "__version__"]

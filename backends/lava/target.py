@@ -84,7 +84,8 @@ def _run(desc: Path, graph: Graph, x, options: dict):
     dtype = np.dtype(options.get("dtype") or "float64")
     # stochastic neurons: missing noise is drawn exactly as the NumPy runtime draws it (and says so)
     x = fill_noise(graph, x, seed=options.get("noise_seed", 0))
-    xs = check_inputs({n: graph.nodes[n].size for n in graph.inputs}, x, np.float64)
+    xs = check_inputs({n: graph.nodes[n].size for n in graph.inputs}, x, np.float64, "input",
+                      {n: graph.nodes[n].kind for n in graph.inputs}, any(v.integer for v in graph.nodes.values()))
     outs, act, _ = run_description(desc, xs, options)
     return {k: v.astype(dtype) for k, v in outs.items()}, act
 

@@ -46,6 +46,11 @@ class NumpyRuntime:
         self.batch = None
         self.t = 0
 
+    def _kinds(self) -> tuple[dict[str, str], bool]:
+        """Input kinds, and whether graded inputs must be integers (a fixed-point graph takes them as int64)."""
+        g = self.program.graph
+        return {n: g.nodes[n].kind for n in g.inputs}, any(v.integer for v in g.nodes.values())
+
     # -- streaming --------------------------------------------------------------
     def reset(self, batch: int) -> None:
         """Allocate states and delay buffers for `batch` samples at their initial values."""
@@ -94,7 +99,8 @@ class NumpyRuntime:
                               f"from numpy.random.default_rng(seed={self.noise_seed})", NoiseWarning, stacklevel=2)
             for n in missing:
                 x_t[n] = self._noise_rng.random((first.shape[0], sizes[n]))
-        xs = check_inputs(sizes, {k: np.asarray(v)[None] for k, v in x_t.items()}, self.dtype, "step input")
+        xs = check_inputs(sizes, {k: np.asarray(v)[None] for k, v in x_t.items()}, self.dtype, "step input",
+                          *self._kinds())
         B = next(iter(xs.values())).shape[1]
         if self.batch is None:
             self.reset(B)
@@ -195,7 +201,7 @@ class NumpyRuntime:
         """
         if self.noise:
             x = fill_noise(self.program.graph, x, self.noise_seed)
-        xs = check_inputs(self.program.input_sizes, x, self.dtype)
+        xs = check_inputs(self.program.input_sizes, x, self.dtype, "input", *self._kinds())
         T, B = next(iter(xs.values())).shape[:2]
         self.reset(B)
         outs = {o: np.empty((T, B, self.program.graph.nodes[o].size), self.dtype) for o in self.program.outputs}

@@ -82,6 +82,10 @@ class OnnxRuntime:
         self.where = where
         self.batch: int | None = None
 
+    def _kinds(self) -> dict[str, str]:
+        """Input kinds as the model records them (snnc.nodes: [type, kind, size])."""
+        return {n: self.nodes[n][1] for n in self.inputs if n in self.nodes}
+
     def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         try:
             names = [o.name for o in self.session.get_outputs()]
@@ -124,7 +128,7 @@ class OnnxRuntime:
 
         Outputs are [T, B, n] per output node plus, with an EarlyExit node, its decisions and decision times [B].
         """
-        xs = check_inputs(self.inputs, self._fill_noise(x), self.dtype)
+        xs = check_inputs(self.inputs, self._fill_noise(x), self.dtype, "input", self._kinds())
         T, B = next(iter(xs.values())).shape[:2]
         if self.mode == "loop":
             res = self._run(xs)
@@ -172,7 +176,8 @@ class OnnxRuntime:
             raise SnncError(f"{self.where}: a loop model runs whole sequences; compile with --onnx-mode step to stream")
         if not isinstance(x_t, Mapping):
             x_t = {next(iter(self.inputs)): x_t} if len(self.inputs) == 1 else x_t
-        xs = check_inputs(self.inputs, {k: np.asarray(v)[None] for k, v in x_t.items()}, self.dtype, "step input")
+        xs = check_inputs(self.inputs, {k: np.asarray(v)[None] for k, v in x_t.items()}, self.dtype, "step input",
+                          self._kinds())
         B = next(iter(xs.values())).shape[1]
         if self.batch is None:
             self.reset(B)

@@ -1,0 +1,113 @@
+"""Graph input kinds: `spike` (values 0/1) or `graded` (any real), declared, recorded in a file, or inferred from data.
+
+An input's kind is never guessed from an all-zero tracing example (DESIGN §3):
+`resolve` takes it, in this order, from the user's declaration (`--input-kind`),
+the model or graph file, the data given (`--input`, `--calib`, `--dataset`: all
+values 0 or 1 means spike), else graded, which carries any value on every target.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from snnc.compiler.errors import InputError, SnncError
+from snnc.compiler.ir import GRADED, SPIKE, Graph
+
+KINDS = (SPIKE, GRADED)
+
+
+def parse_kinds(spec: str | None, option: str = "--input-kind") -> dict[str, str] | str | None:
+    """'spike', 'graded' (every data input) or 'NAME=KIND,NAME=KIND' -> a kind or {name: kind}."""
+    if not spec:
+        return None
+    spec = spec.strip()
+    if spec in KINDS:
+        return spec
+    out = {}
+    for part in spec.split(","):
+        name, sep, kind = part.strip().partition("=")
+        if not sep or kind.strip() not in KINDS or not name.strip():
+            raise SnncError(f"{option}: expected 'spike', 'graded' or NAME=spike|graded[,...], got {part.strip()!r}")
+        out[name.strip()] = kind.strip()
+    return out
+
+
+def infer_kind(a: np.ndarray) -> str:
+    """spike when every value is 0 or 1, else graded."""
+    a = np.asarray(a)
+    return SPIKE if a.size and bool(np.all((a == 0) | (a == 1))) else GRADED
+
+
+def _data_by_input(graph: Graph, data) -> dict[str, np.ndarray]:
+    if data is None:
+        return {}
+    if isinstance(data, Mapping):
+        return {k: np.asarray(v) for k, v in data.items() if k in graph.inputs}
+    from snnc.runtime.inputs import noise_inputs
+    names = [n for n in graph.inputs if n not in noise_inputs(graph)]
+    return {names[0]: np.asarray(data)} if len(names) == 1 else {}
+
+
+def resolve(graph: Graph, declared: dict[str, str] | str | None = None, data=None, recorded: Mapping[str, str] | None = None,
+            trust_graph: bool = False) -> Graph:
+    """A copy of `graph` whose Input nodes carry their kinds; meta['input_kinds'] says where each came from.
+
+    `recorded`: kinds stored in a model file; `trust_graph`: the graph's own Input kinds were recorded (a .snn
+    or .nir file), not defaulted by tracing.
+    """
+    from snnc.runtime.inputs import noise_inputs
+    noise = set(noise_inputs(graph))
+    data_inputs = [n for n in graph.inputs if n not in noise]
+    if isinstance(declared, str):
+        declared = {n: declared for n in data_inputs}
+    declared = dict(declared or {})
+    unknown = [n for n in declared if n not in graph.inputs]
+    if unknown:
+        raise SnncError(f"--input-kind: '{unknown[0]}' is not a graph input (inputs: {', '.join(data_inputs)})")
+    bad = [n for n in declared if n in noise and declared[n] == SPIKE]
+    if bad:
+        raise SnncError(f"--input-kind: '{bad[0]}' is the uniform noise of a stochastic layer, a graded input")
+    by_data = _data_by_input(graph, data)
+    g = graph.copy()
+    origin = {}
+    for n in graph.inputs:
+        node = graph.nodes[n]
+        if n in declared:
+            kind, why = declared[n], "declared"
+        elif recorded and n in recorded:
+            kind, why = recorded[n], "model file"
+        elif trust_graph or n in noise:
+            kind, why = node.kind, "graph file" if n not in noise else "noise"
+        elif n in by_data:
+            kind, why = infer_kind(by_data[n]), "data"
+        else:
+            kind, why = GRADED, "default"
+        if kind != node.kind:
+            g.nodes[n] = node.replace(kind=kind)
+        origin[n] = {"kind": kind, "from": why}
+    g.meta["input_kinds"] = origin
+    from snnc.compiler.verify import verify
+    return verify(g)
+
+
+def input_kinds(graph: Graph) -> dict[str, str]:
+    """{graph input: kind}."""
+    return {n: graph.nodes[n].kind for n in graph.inputs}
+
+
+def check_values(name: str, kind: str, a: np.ndarray, integer: bool = False, where: str = "input") -> None:
+    """Raise InputError naming `name` and an offending value: a spike input must hold 0/1 only; with `integer`
+    (a Loihi fixed-point graph, which takes graded inputs as integers) a graded input must hold integers."""
+    if kind == SPIKE:
+        bad = (a != 0) & (a != 1)
+        if bad.any():
+            i = tuple(int(v) for v in np.argwhere(bad)[0])
+            raise InputError(f"{where} '{name}' is a spike input (values 0 or 1) but holds {a[i]:g} at [t, b, f] = "
+                             f"{list(i)}; declare it graded (--input-kind {name}=graded) to feed real values")
+    elif integer and a.dtype.kind == "f":
+        bad = a != np.trunc(a)
+        if bad.any():
+            i = tuple(int(v) for v in np.argwhere(bad)[0])
+            raise InputError(f"{where} '{name}': a Loihi fixed-point graph takes graded inputs as integers, got {a[i]:g} "
+                             f"at [t, b, f] = {list(i)}; scale the input to integers (it would be truncated)")
