@@ -102,7 +102,7 @@ def _distinct_outputs(artifact: str, inp: str, *outs: str | None) -> None:
     import os
 
     seen = {os.path.realpath(artifact): "the artifact", os.path.realpath(inp): "--input"}
-    for opt, o in zip(("-o", "--activity"), outs):
+    for opt, o in zip(("-o", "--activity", "--traces"), outs):
         if o is None:
             continue
         r = os.path.realpath(o)
@@ -112,15 +112,45 @@ def _distinct_outputs(artifact: str, inp: str, *outs: str | None) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    _distinct_outputs(args.artifact, args.input, args.output, args.activity)
+    _distinct_outputs(args.artifact, args.input, args.output, args.activity, args.traces)
+    from snnc.cli.report import graph_of_artifact
+    from snnc.compiler.readout import dequantize, is_quantized, parse_record, traces_of
     name, target = target_for_artifact(Path(args.artifact))
     x = load_input(args.input)
     from snnc.cli.nir_options import nir_options
+    graph = (target.load_graph(Path(args.artifact), nir_options(args)) if name == "nir"
+             else graph_of_artifact(name, target, Path(args.artifact)))
+    record = parse_record(graph, args.record)
     options = {"dtype": args.dtype, "progress": True, "timeout": args.timeout, "noise_seed": args.seed,  # dtype None: the artifact's
-               **nir_options(args)}
+               "record": sorted({node for _, node, _ in record}), **nir_options(args)}
     outputs, activity = target.run_artifact(Path(args.artifact), x, options)
+    traces = {}
+    if record:
+        missing = [e for e, node, var in record if (var or "out") not in activity.traces.get(node, {})]
+        if missing and name == "onnx":  # the artifact returns its outputs only: its embedded graph, probes as outputs
+            g = graph.copy()
+            g.outputs = list(g.outputs) + [e for e in missing if e not in g.outputs]
+            extra, _ = target.run_graph(g, x, {**options, "dtype": args.dtype or graph.meta.get("dtype"), "record": []})
+            outputs_probe = {e: extra[e] for e in missing}
+            say(f"recorded {', '.join(missing)} by lowering the artifact's embedded graph with them as outputs")
+        else:
+            outputs_probe = outputs
+        traces = traces_of(activity, record, outputs_probe)
+    if is_quantized(graph) and not args.raw:  # integers of a Loihi-quantized graph back to float
+        for d in (outputs, traces):
+            for k in list(d):
+                if ":" in k:  # early-exit decisions and times are exact integers
+                    continue
+                d[k], note = dequantize(graph, k, d[k])
+                if note:
+                    say(f"note: {note}")
     if args.output:
         _save_outputs(args.output, outputs)
+    if record:
+        path = args.traces or "traces.npz"
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **traces)
+        say(f"traces {', '.join(f'{k}{list(v.shape)}' for k, v in traces.items())} -> {path}")
     if args.activity:
         activity.save(args.activity)
     shapes = ", ".join(f"{k}{list(v.shape)}" for k, v in outputs.items())
@@ -237,7 +267,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         x = x[graph.inputs[0]]
     from snnc.frontends.reference import torch_reference
     ref_out, ref_spikes = torch_reference(module, graph, x)
-    kinds = {n: graph.nodes[n].out_kind for n in graph.outputs}
+    kinds = {n: graph.output_kind(n) for n in graph.outputs}
     kinds_note = ", ".join(f"{n} {v['kind']} ({v['from']})" for n, v in graph.meta.get("input_kinds", {}).items())
     print(f"verify {args.model}: input {source}, dtype {args.dtype}, reference PyTorch; input kinds: {kinds_note}")
     for note in notes:

@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="input .npy [T, B, F], or an .npz with one array per graph input (e.g. noise inputs) by name")
     p.add_argument("-o", "--output", help="outputs: .npy for one output, .npz for several")
     p.add_argument("--activity", help="also write the activity record (.npz)")
+    p.add_argument("--record", metavar="NODE[.STATE],...",
+                   help="record node outputs or states (e.g. layer1.alif,readout.alif.v) as [T, B, n] traces")
+    p.add_argument("--traces", help="the .npz the --record traces go to (default: traces.npz)")
+    p.add_argument("--raw", action="store_true",
+                   help="keep the integers of a Loihi-quantized model (default: outputs and traces dequantized to float)")
     p.add_argument("--dtype", choices=["float32", "float64"], help="numpy runtime precision (default: the artifact's, "
                                                                    "as given to snnc compile --dtype)")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds before a Lava run is stopped (default 600)")

@@ -220,6 +220,30 @@ class Graph:
             raise GraphError("zero-delay cycle (algebraic loop): " + " -> ".join(cyc + cyc[:1]))
         return out
 
+    def output_ref(self, output: str) -> tuple[str, str | None]:
+        """(node, None) for an output that is a node's output, (node, state) for `node.state` (e.g. `out.v`)."""
+        if output in self.nodes:
+            return output, None
+        node, _, var = output.rpartition(".")
+        if node in self.nodes and var in self.nodes[node].states:
+            return node, var
+        if node in self.nodes:
+            states = ", ".join(self.nodes[node].states) or "none"
+            raise GraphError(f"graph output '{output}': {type(self.nodes[node]).__name__} '{node}' has no state '{var}' "
+                             f"(states: {states})")
+        raise GraphError(f"graph output '{output}' is an unknown node")
+
+    def output_size(self, output: str) -> int:
+        """Features per sample of a graph output (a state has one value per neuron)."""
+        return self.nodes[self.output_ref(output)[0]].size
+
+    def output_kind(self, output: str) -> str:
+        """spike or graded: a node output has its node's kind, a state is graded (the spike state s⁻ is 0/1)."""
+        node, var = self.output_ref(output)
+        if var is None:
+            return self.nodes[node].out_kind
+        return "spike" if var == "s" else "graded"
+
     def max_delay(self, name: str) -> int:
         """Largest delay on any edge leaving `name` (how much history of its output is needed)."""
         return max((e.delay for e in self.out_edges(name)), default=0)

@@ -36,7 +36,8 @@ def format_graph(graph: Graph, name: str = "graph") -> str:
             head.append(f"{k}={meta[k]}")
     lines = ["  ".join(head)]
     lines.append("inputs:  " + ", ".join(f"{n}[{graph.nodes[n].size}]" for n in graph.inputs if n in graph.nodes))
-    lines.append("outputs: " + ", ".join(f"{n}[{graph.nodes[n].size}]" for n in graph.outputs if n in graph.nodes))
+    lines.append("outputs: " + ", ".join(f"{n}[{graph.output_size(n)}]" for n in graph.outputs
+                                         if graph.output_ref(n)[0] in graph.nodes))
     try:
         order = graph.schedule()
     except Exception:  # a broken graph still prints, in insertion order

@@ -93,10 +93,9 @@ def verify(graph: Graph) -> Graph:
     if not graph.outputs:
         raise GraphError("graph has no outputs")
     for n in graph.outputs:
-        if n not in graph.nodes:
-            raise GraphError(f"graph output '{n}' is an unknown node")
+        graph.output_ref(n)  # a node, or `node.state` for one of its states
     if len(set(graph.outputs)) != len(graph.outputs):
-        raise GraphError(f"graph outputs list a node twice: {graph.outputs}")
+        raise GraphError(f"graph outputs list an output twice: {graph.outputs}")
 
     seen = set()
     for e in graph.edges:

@@ -174,6 +174,8 @@ def to_nir(graph: Graph, dt: float | None = None, discretization: str = "euler")
             raise SnncError(f"edge {e}: a second edge {src} -> {e.dst}; NIR allows one edge per pair of nodes")
         edges.append((src, e.dst))
     for k, o in enumerate(graph.outputs):
+        if o not in graph.nodes:
+            raise SnncError(f"graph output '{o}' is a state of node '{graph.output_ref(o)[0]}'; NIR outputs are node outputs")
         name = fresh("output" if len(graph.outputs) == 1 else f"output{k}")
         nodes[name] = nir.Output(np.array([graph.nodes[o].size]))
         edges.append((o, name))

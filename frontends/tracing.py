@@ -102,6 +102,8 @@ def _neuron_layer(m, b: Builder, path: str, src: str, kind: str, make: Callable[
     b.connect(fc, neuron)
     if getattr(m, "rec", None) is not None:  # recurrence: spikes of step t-1 through the recurrent weights
         b.dense(f"{path}.rec", m.rec, neuron, delay=1, dst=neuron)
+    if getattr(m, "readout", "spikes") == "v":  # the layer's output is its membrane: a state output `node.v`
+        return f"{neuron}.v"
     return neuron
 
 
@@ -199,6 +201,9 @@ def trace(module: nn.Module, example_input: torch.Tensor, input_kind: str = "gra
                 args = [a for a in n.args if isinstance(a, fx.Node)]
                 if len(args) != 1 or n.kwargs:
                     raise TraceError(f"module '{n.target}' ({type(m).__qualname__}) must be called with one sequence input")
+                if env[args[0]] not in b.graph.nodes:  # a state (readout="v") reaches no edge: only outputs carry states
+                    raise TraceError(f"module '{n.target}' ({type(m).__qualname__}) takes the membrane '{env[args[0]]}' "
+                                     "of a layer with readout='v'; a state can only be a graph output")
                 try:
                     env[n] = conv(m, b, n.target, env[args[0]])
                 except SnncError as e:

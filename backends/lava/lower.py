@@ -208,6 +208,11 @@ class Lowerer:
                     self.wire(e, (name, self.in_ports.get((name, e.port), "a_in")))
         for name in g.nodes:
             self.tap(name)
+        for o in g.outputs:  # a state output is recorded from the node's process (runtime/lava/worker.py)
+            node, var = g.output_ref(o)
+            if var is not None and var not in self.net.taps[node].get("states", {}):
+                raise LoweringError(node, type(g.nodes[node]).__name__, BACKEND,
+                                    f"graph output '{o}': its Lava process does not expose state '{var}'")
         self.net.outputs = list(g.outputs)
         return self.net
 

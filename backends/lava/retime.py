@@ -30,7 +30,7 @@ class Timing:
         return max(self.latency.values(), default=0)
 
     def summary(self, graph: Graph) -> str:
-        outs = ", ".join(f"{o} {self.latency[o]}" for o in graph.outputs)
+        outs = ", ".join(f"{o} {self.latency[graph.output_ref(o)[0]]}" for o in graph.outputs)
         ins = sum(1 for k in self.extra.values() if k)
         return f"Lava latency per output: {outs}; {ins} compensating delay(s) inserted"
 

@@ -202,8 +202,9 @@ def lower(graph: Graph, opset: int = 17, mode: str = "loop", dtype: str = "float
         em._names.update({"t", "cond", "cond_out"})
         em.step_input = lambda name: em.op("Gather", [name, "t"], "x_t", axis=0)
     outs, counts, slots, cond = _emit_step(graph, em, activity)
+    _state_outputs(graph, em, outs, slots)
     exit_node = next((n for n, v in graph.nodes.items() if type(v).__name__ == "EarlyExit"), None)
-    size = {n: graph.nodes[n].size for n in graph.nodes}
+    size = {n: graph.nodes[n].size for n in graph.nodes} | {o: graph.output_size(o) for o in graph.outputs}
 
     def vi(name: str, elem, shape) -> onnx.ValueInfoProto:
         elem = elem if isinstance(elem, int) else helper.np_dtype_to_tensor_dtype(np.dtype(elem))
@@ -256,6 +257,22 @@ def lower(graph: Graph, opset: int = 17, mode: str = "loop", dtype: str = "float
     return model
 
 
+def _state_outputs(graph: Graph, em: Emitter, outs: dict[str, str], slots: list[Slot]) -> None:
+    """A state output `node.v` is the state's value after the step (cast to the model dtype when it is an integer)."""
+    from onnx import helper
+
+    for o in graph.outputs:
+        node, var = graph.output_ref(o)
+        if var is None:
+            continue
+        em.cur = node
+        val = em.state_out[(node, var)]
+        sl = next(sl for sl in slots if (sl.node, sl.var) == (node, var))
+        if sl.dtype != em.dtype:
+            val = em.op("Cast", [val], f"{o}.cast", to=helper.np_dtype_to_tensor_dtype(em.dtype))
+        outs[o] = val
+
+
 def _scanned(graph: Graph, exit_node: str | None) -> list[str]:
     """Outputs the Loop emits per step; without early exit an Input node output is the graph input itself."""
     return [o for o in graph.outputs if exit_node or o not in graph.inputs]
@@ -299,7 +316,7 @@ def _outer_loop(graph: Graph, em: Emitter, slots: list[Slot], counts: dict, body
     # ONNX's Loop shape inference leaves the carried finals shapeless: declare them
     loop_vi = [h.make_tensor_value_info(f, h.np_dtype_to_tensor_dtype(sl.dtype), list(sl.shape)) for f, sl in zip(finals, slots)]
     loop_vi += [h.make_tensor_value_info(s, tdt, ["T" if not scan else None, "B"]) for s in scans[len(scanned):]]
-    size = {n: graph.nodes[n].size for n in graph.nodes}
+    size = {o: graph.output_size(o) for o in graph.outputs}
     g_out = [h.make_tensor_value_info(o, tdt, ["T", "B", size[o]]) for o in graph.outputs]
     g_out += [h.make_tensor_value_info(f"{n}.nonzero", TensorProto.INT64, ["T", "B"]) for n in counts]
     if exit_node is not None:

@@ -40,7 +40,7 @@ def _resource(g: Graph, old: str, new: str) -> None:
 
 # x unused by any output -> ∅   (graph inputs stay: they are the interface)
 def dead_nodes(g: Graph) -> bool:
-    live, stack = set(), list(g.outputs)
+    live, stack = set(), [g.output_ref(o)[0] for o in g.outputs]  # a state output `node.v` keeps its node
     while stack:
         n = stack.pop()
         if n not in live:

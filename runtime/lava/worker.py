@@ -153,11 +153,14 @@ def run(desc: Path, xs: dict[str, np.ndarray], options: dict) -> dict[str, np.nd
     lat = max(doc["latency"].values(), default=0)
     total = T + lat
     record = set(options.get("record") or [])
+    taps = doc["taps"]
+    # state outputs `node.v`: the node's state is recorded and returned as that output
+    state_outs = {o: tuple(o.rsplit(".", 1)) for o in doc["outputs"] if o not in taps}
+    record |= {n for n, _ in state_outs.values()}
     biggest = max((arrays[p["params"]["weights"]["array"]].size for p in doc["procs"].values() if p["kind"] == "dense"),
                   default=1)
     chunk = max(1, min(B, MAX_WEIGHTS // max(1, biggest)))  # sparse block diagonals grow linearly with the chunk
     tag = "fixed_pt" if doc["mode"] == "fixed" else "floating_pt"
-    taps = doc["taps"]
     outs = {n: [] for n in taps}
     traces: dict[tuple[str, str], list] = {}
     for b0 in range(0, B, chunk):
@@ -195,7 +198,7 @@ def run(desc: Path, xs: dict[str, np.ndarray], options: dict) -> dict[str, np.nd
         if n in full:
             y = full[n]
             act.traces.setdefault(n, {})["out"] = y.astype(np.int64) if doc["mode"] == "fixed" else y
-    res = {f"y/{o}": full[o] for o in doc["outputs"]}
+    res = {f"y/{o}": full[o] if o in full else act.traces[state_outs[o][0]][state_outs[o][1]] for o in doc["outputs"]}
     res.update({f"act/{k}": v for k, v in act.to_arrays().items()})
     res["latency"] = np.array(lat)
     return res

@@ -41,6 +41,13 @@ class NumpyRuntime:
             raise GraphError(f"graph has {len(exits)} EarlyExit nodes ({', '.join(p.name for p in exits)}); "
                              "the numpy runtime supports one decision per sample")
         self.exit = exits[0] if exits else None
+        g = self.program.graph
+        # state outputs `node.v`: node -> [(output name, state)]
+        self.state_outputs: dict[str, list[tuple[str, str]]] = {}
+        for o in self.program.outputs:
+            node, var = g.output_ref(o)
+            if var is not None:
+                self.state_outputs.setdefault(node, []).append((o, var))
         self.noise_seed = noise_seed
         self.noise = noise_inputs(self.program.graph)
         self.batch = None
@@ -71,7 +78,7 @@ class NumpyRuntime:
         self.decision_time = np.full(batch, -1, np.int64)
         self.steps_run = np.zeros(batch, np.int64)
         # last full-batch output of nodes whose values outlive a sample's exit (graph outputs, recorded nodes)
-        self._held = {n: np.zeros((batch, self.program.graph.nodes[n].size), self.dtype)
+        self._held = {n: np.zeros((batch, self.program.graph.output_size(n)), self.dtype)
                       for n in set(self.program.outputs) | self.record}
         self._noise_rng = None
 
@@ -143,6 +150,8 @@ class NumpyRuntime:
             if p.name in self._held:
                 self._held[p.name] = held = np.array(self._held[p.name], dtype=out.dtype)
                 held[slice(None) if idx is None else idx] = out
+            for o, var in self.state_outputs.get(p.name, ()):  # the whole batch: exited samples keep their state
+                self._held[o] = np.array(full_state[var])
             if p.name in self.record:
                 tr = self._tr[p.name]
                 tr.setdefault("out", []).append(np.array(self._held[p.name]))
@@ -204,7 +213,7 @@ class NumpyRuntime:
         xs = check_inputs(self.program.input_sizes, x, self.dtype, "input", *self._kinds())
         T, B = next(iter(xs.values())).shape[:2]
         self.reset(B)
-        outs = {o: np.empty((T, B, self.program.graph.nodes[o].size), self.dtype) for o in self.program.outputs}
+        outs = {o: np.empty((T, B, self.program.graph.output_size(o)), self.dtype) for o in self.program.outputs}
         steps = range(T)
         if progress:
             from tqdm import tqdm
