@@ -86,22 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "noise inputs are not given (default 0)")
     p.set_defaults(fn=commands.cmd_run)
 
-    p = sub.add_parser("verify", parents=[common], help="check that targets agree with the PyTorch model",
-                       description="Run the PyTorch model and each target on the same input and print agreement; "
-                                   "exits 1 when a target is outside tolerance.")
+    p = sub.add_parser("verify", parents=[common], help="check that targets agree with the reference graph and PyTorch",
+                       description="Run every target and the reference graph (NumPy runtime; and the PyTorch model when "
+                                   "there is one) on one input or a data set and print agreement and accuracy; exits 1 "
+                                   "when a target is outside tolerance or cannot run the graph.")
     _model_options(p)
-    p.add_argument("--targets", default="numpy", help="comma-separated targets (default numpy)")
-    p.add_argument("--input", help="input .npy [T, B, F]; default: random spikes")
-    p.add_argument("--steps", type=int, default=100, help="T of the random input (default 100)")
-    p.add_argument("--batch", type=int, default=4, help="B of the random input (default 4)")
-    p.add_argument("--rate", type=float, default=0.05, help="spike probability of the random input (default 0.05)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float64", help="precision of both runs (default float64)")
-    p.add_argument("--atol", type=float, help="absolute tolerance of graded outputs (default 1e-6 float64, 1e-4 float32)")
-    p.add_argument("--rtol", type=float, default=1e-5, help="relative tolerance of graded outputs (default 1e-5)")
-    p.add_argument("--min-agreement", type=float, default=99.9, help="percent of entries that must agree (default 99.9)")
-    p.add_argument("--timeout", type=float, default=600.0, help="seconds before a Lava run is stopped (default 600)")
-    p.set_defaults(fn=commands.cmd_verify)
+    from snnc.cli import verify as verify_cmd
+    verify_cmd.add_arguments(p)
+    p.set_defaults(fn=verify_cmd.run)
 
     p = sub.add_parser("inspect", parents=[common], help="print an artifact or model as text or DOT",
                        description="Print the graph (nodes, parameters, edges, pass reports) of an artifact or model.")

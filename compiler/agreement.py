@@ -113,4 +113,6 @@ def agreement(target: str, ref_outputs: dict[str, np.ndarray], ref_spikes: dict[
             ag.checks.append(compare_spikes(f"spikes {node}", ref, tr))
         elif node in activity.nonzero:
             ag.checks.append(compare_counts(f"spike counts {node}", np.count_nonzero(ref, axis=2), activity.nonzero[node]))
+        else:  # a layer the target did not record cannot be shown to agree: a failure, not a skip
+            ag.checks.append(Check(f"spikes {node}", 0, int(ref.size), float("inf"), "NOT RECORDED by the target", "spikes"))
     return ag
