@@ -426,6 +426,7 @@ def test_registry_example_matches_numpy(name: str) -> None:
             g.connect("noise", "node", port="noise")
         g.outputs = ["node"]
     x = {n: rng.normal(0.5, 1.0, (100, 3, g.nodes[n].size)) for n in g.inputs}
+    x = {n: (v > 0.5).astype(float) if g.nodes[n].kind == "spike" else v for n, v in x.items()}  # a spike input takes 0/1
     if "noise" in x:
         x["noise"] = rng.random(x["noise"].shape)
     ref, ref_act = NumpyRuntime(g, "float32").run(x)
