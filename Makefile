@@ -7,7 +7,7 @@ LAVA_VENV := .venv-lava
 PY        := $(VENV)/bin/python
 LAVA_PY   := $(LAVA_VENV)/bin/python
 
-.PHONY: setup setup-main setup-lava test bench clean-venvs
+.PHONY: setup setup-main setup-lava test bench demo clean-venvs
 setup: setup-main setup-lava
 
 setup-main: $(VENV)/.snnc-stamp
@@ -23,6 +23,10 @@ $(LAVA_VENV)/.snnc-stamp: pyproject.toml scripts/setup-lava.sh
 
 test: setup
 	@scripts/test.sh
+
+# the whole job on the pretrained ECG fixture: compile to every target, verify on the test set, energy report
+demo: setup
+	@scripts/demo.sh
 
 # the peers (JAX, Spyx) come from the bench extra, installed here and not by CI's setup
 bench: setup

@@ -41,6 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compare", choices=["rnn", "gru", "lstm"],
                    help="MACs and energy of a non-spiking network of the same layer sizes and steps")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="runtime dtype (default float32)")
+    p.add_argument("--input-kind", metavar="KIND|NAME=KIND,...",
+                   help="count the inputs as spike (ACs) or graded (MACs) inputs; default: as the artifact records them")
     p.add_argument("--steps", type=int, default=100, help="T of the random input when no --input (default 100)")
     p.add_argument("--batch", type=int, default=1, help="B of the random input when no --input (default 1)")
     p.add_argument("--rate", type=float, default=0.1, help="spike probability of the random input (default 0.1)")
@@ -391,6 +393,9 @@ def run(args: argparse.Namespace) -> int:
     from snnc.cli.nir_options import nir_options
     nopts = nir_options(args)
     graph = graph_of_artifact(tname, module, path, nopts)
+    if getattr(args, "input_kind", None):
+        from snnc.compiler.inputkinds import parse_kinds, resolve
+        graph = resolve(graph, parse_kinds(args.input_kind), trust_graph=True)
     args.energy_model = args.energy_model or ("loihi1" if tname == "loihi" else "cpu45nm")
     load_model(args.energy_model)  # a bad model name fails before the run
     x, info = load_input(args.input, graph, args.steps, args.batch, args.rate, args.seed)

@@ -69,8 +69,14 @@ def _torch_run(module):
     def run(graph, x, options):
         from snnc.compiler.activity import Activity
         from snnc.frontends.reference import torch_reference
+        from snnc.runtime.inputs import fill_noise, noise_inputs
+        if noise_inputs(graph):  # the noise the NumPy runtime draws (seed 0), handed to the stochastic layers
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                x = fill_noise(graph, x, seed=0)
         outs, spikes = torch_reference(module, graph, x)
-        T, B = np.shape(x)[:2]
+        T, B = np.shape(next(iter(x.values())) if isinstance(x, dict) else x)[:2]
         act = Activity(T, B)
         act.traces = {n: {"out": s} for n, s in spikes.items()}
         return outs, act
