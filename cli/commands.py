@@ -118,8 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     name, target = target_for_artifact(Path(args.artifact))
     x = load_input(args.input)
     from snnc.cli.nir_options import nir_options
-    graph = (target.load_graph(Path(args.artifact), nir_options(args)) if name == "nir"
-             else graph_of_artifact(name, target, Path(args.artifact)))
+    graph = graph_of_artifact(name, target, Path(args.artifact), nir_options(args))
     record = parse_record(graph, args.record)
     options = {"dtype": args.dtype, "progress": True, "timeout": args.timeout, "noise_seed": args.seed,  # dtype None: the artifact's
                "record": sorted({node for _, node, _ in record}), **nir_options(args)}
