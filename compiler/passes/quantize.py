@@ -70,11 +70,13 @@ def quantize(graph: Graph, scheme: str, calib: np.ndarray | None = None, labels:
         if labels is not None:
             o = label_output or graph.outputs[0]
             yq = outs_q[o]
-            if o in scales and g.nodes[o].out_kind != SPIKE:  # per-neuron scales: compare dequantized values
-                yq = yq / np.asarray(scales[o], float)
+            node, var = g.output_ref(o)  # a state output `node.v` is in its node's voltage scale
+            if node in scales and (var == "v" or (var is None and g.nodes[o].out_kind != SPIKE)):
+                yq = yq / np.asarray(scales[node], float)  # per-neuron scales: compare dequantized values
             acc = {"output": o, "skip_steps": skip_steps, "before": accuracy(outs_f[o], labels, skip_steps),
                    "after": accuracy(yq, labels, skip_steps)}
-    g.meta["output_scale"] = {n: scales[n] for n in g.outputs if n in scales and g.nodes[n].out_kind != SPIKE}
+    g.meta["output_scale"] = {n: scales[g.output_ref(n)[0]] for n in g.outputs if g.output_ref(n)[0] in scales
+                              and (g.output_ref(n)[1] == "v" or (n in g.nodes and g.nodes[n].out_kind != SPIKE))}
     record(g, "quantize", scheme=scheme, formats=info.get("formats", {}), scales=scales, layers=layers,
            accuracy=acc, calibrated=calib is not None, notes=info.get("notes", []))
     return g
