@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-steps", type=int, default=0, help="warm-up steps not scored with per-step labels (default 0)")
     p.add_argument("--decision", choices=["last", "sum"], default="last",
                    help="per-sequence labels: argmax of the output at the last step or of its sum over time (default last)")
-    p.add_argument("--limit", type=int, help="use only the first N samples of the data set")
+    p.add_argument("--samples", type=int, help="use only the first N samples of the data set")
     p.add_argument("--slow-samples", type=int, default=16,
                    help="samples the slow loihi target runs from the data set (default 16; Lava is ~1 %% of NumPy's speed)")
     p.add_argument("--shard-size", type=int, default=64, help="samples per shard of the data set evaluation (default 64)")
@@ -91,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
     data_x = data_y = None
     if args.dataset:
         data_x, data_y = load_dataset_file(args.dataset)
-        if args.limit:
-            data_x, data_y = data_x[:, :args.limit], data_y[..., :args.limit]
+        if args.samples:
+            data_x, data_y = data_x[:, :args.samples], data_y[..., :args.samples]
     x = load_input(args.input) if args.input else data_x
     graph, module = model_graph(args, "float64", x)
     qgraph = None
