@@ -52,6 +52,15 @@ class Primitive:
     def check(self) -> None:
         """Structural validation beyond the generic per-neuron broadcast; raise PrimitiveError."""
 
+    # The primitive's one definition of a time step (the contract is in compiler/primitives/ops.py):
+    #     def step(self, ops, p, s, x) -> tuple[output, dict[state, new value]]
+    # None: the primitive has no step (yet); an executor then needs a rule of its own or fails naming it.
+    step: ClassVar[Any] = None
+
+    def prepare(self) -> dict[str, Any]:
+        """Parameters derived once at lowering (before the cast to the program dtype), added to the step's `p`."""
+        return {}
+
     @classmethod
     def example(cls, n: int = 4, rng: np.random.Generator | None = None) -> "Primitive":
         """A valid instance with `n` outputs and random parameters (tests are parametrised over these)."""

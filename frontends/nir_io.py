@@ -412,4 +412,13 @@ def decay_of(name: str, tau: Any, dt: float, method: str = "euler") -> np.ndarra
     return decay(name, tau, Settings(dt, method))
 
 
-from snnc.frontends.nir_export import to_nir, write_nir  # noqa: E402  (export lives beside, to keep files short)
+def to_nir(graph: Graph, dt: float | None = None, discretization: str = "euler") -> Any:
+    """IR -> nir.NIRGraph; export lives in frontends/nir_export.py (imported here when called: it imports this module)."""
+    from snnc.frontends import nir_export
+    return nir_export.to_nir(graph, dt, discretization)
+
+
+def write_nir(graph: Graph, path: str | Path, dt: float | None = None, discretization: str = "euler") -> Any:
+    """to_nir, then write the NIR file (frontends/nir_export.py)."""
+    from snnc.frontends import nir_export
+    return nir_export.write_nir(graph, path, dt, discretization)

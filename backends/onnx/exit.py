@@ -16,20 +16,12 @@ from typing import Callable
 
 import numpy as np
 
-from snnc.backends.onnx.rules import MIN_OPSET, Emitter, rule
+from snnc.backends.onnx.emit import Emitter
 from snnc.compiler.errors import LoweringError
 from snnc.compiler.ir import Graph
-from snnc.compiler.primitives.rc import DECISION, TIME, EarlyExit
+from snnc.compiler.primitives.rc import DECISION, TIME
 
-MIN_OPSET["Unsqueeze"] = 13  # axes as an input
 BOOKKEEPING = ("active", "decision", "time", "step")
-
-
-@rule(EarlyExit)
-def _early_exit(em: Emitter, node: EarlyExit, inp: dict[str, str]) -> str:
-    if node.readout == "sigmoid":
-        return em.op("Sigmoid", [inp["in"]], "p")
-    return em.op("Softmax", [inp["in"]], "p", axis=1)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Lowering IR -> ONNX ModelProto: the whole sequence as one `Loop` over time, or one step.
 
-`lower(graph, opset, mode, dtype)` walks the graph in schedule order and asks the
-rule table `ONNX_RULES` (in `onnx_rules`) for each node's step; the same step is
+`lower(graph, opset, mode, dtype)` walks the graph in schedule order and runs each
+node's own `step` on symbolic values (`OnnxOps`, backends/onnx/emit.py); the same step is
 wrapped either as the body of a Loop (mode "loop") or as a stand-alone single-step
 model (mode "step").
 
@@ -27,9 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from snnc.backends.onnx.exit import apply_exit, exit_plan, finish_loop
-from snnc.backends.onnx.rules import MIN_OPSET, ONNX_RULES, Emitter
+from snnc.backends.onnx.emit import MIN_OPSET, Emitter, OnnxOps
 from snnc.compiler.errors import LoweringError, SnncError
 from snnc.compiler.ir import SPIKE, Graph
+from snnc.compiler.primitives.ops import prepared
 from snnc.compiler.primitives.rc import DECISION, TIME
 from snnc.compiler.verify import verify
 from snnc.runtime.inputs import noise_inputs
@@ -102,13 +103,17 @@ def _emit_step(graph: Graph, em: Emitter, activity: str) -> tuple[dict[str, str]
         for k in range(1, graph.max_delay(name) + 1):
             slot(name, f"@t-{k}", f"{name}@t-{k}", ("B", graph.nodes[name].size), np.zeros(graph.nodes[name].size))
     plan = exit_plan(graph, slot)
+    ops = OnnxOps(em)
     outs: dict[str, str] = {}
     counts: dict[str, str] = {}
     for name in order:
         node = graph.nodes[name]
-        fn = ONNX_RULES.get(type(node))
-        if fn is None:
-            raise LoweringError(name, type(node).__name__, BACKEND)
+        kind = type(node).__name__
+        if node.integer:
+            raise LoweringError(name, kind, BACKEND, "Loihi fixed-point arithmetic (24-bit wrap-around, shifts) "
+                                "runs on the numpy and loihi targets only; no lowering")
+        if node.step is None:
+            raise LoweringError(name, kind, BACKEND, "the primitive defines no step: no lowering")
         em.cur = name
         inp = {}
         for port in node.ports:
@@ -117,10 +122,16 @@ def _emit_step(graph: Graph, em: Emitter, activity: str) -> tuple[dict[str, str]
             for v in vals[1:]:  # left to right, as the NumPy runtime sums a port's edges
                 acc = em.op("Add", [acc, v], f"{port}_sum")
             inp[port] = acc
-        outs[name] = fn(em, node, inp)
-        missing = [v for v in node.states if (name, v) not in em.state_out]
-        if missing:
-            raise LoweringError(name, type(node).__name__, BACKEND, f"the rule does not update state {', '.join(missing)}")
+        if kind == "Input":
+            inp = {"x": em.step_input(name)}
+        p = prepared(node, em.dtype)
+        ops.bind(p)
+        out, new = node.step(ops, p, {v: em.state(v) for v in node.states}, inp)
+        if set(new) != set(node.states):
+            raise LoweringError(name, kind, BACKEND, f"its step returned states {sorted(new)}, expected {sorted(node.states)}")
+        for var, val in new.items():
+            em.set_state(var, _value(em, ops, val, var))
+        outs[name] = _value(em, ops, out, "out")
         is_input = type(node).__name__ == "Input"
         if activity != "none" and not is_input and (node.out_kind == SPIKE or activity == "all"):
             y = outs[name]
@@ -136,6 +147,13 @@ def _emit_step(graph: Graph, em: Emitter, activity: str) -> tuple[dict[str, str]
     cond = apply_exit(em, plan, graph, outs, counts, slots) if plan else None
     em.cur = ""
     return outs, counts, slots, cond
+
+
+def _value(em: Emitter, ops: OnnxOps, v, key: str) -> str:
+    """A step's result as an ONNX value computed in the step (a constant gets an Identity)."""
+    if isinstance(v, str):
+        return v
+    return em.op("Identity", [ops.val(np.broadcast_to(v, np.shape(v)).copy(), key)], key)
 
 
 class _Exporter:

@@ -36,3 +36,9 @@ class AHP(Primitive):
         if np.any(self.w_ahp > 0):
             i = int(np.argmax(self.w_ahp > 0))
             raise PrimitiveError(f"AHP: w_ahp must be <= 0 (an after-hyperpolarizing current), got {self.w_ahp[i]} at neuron {i}")
+
+    def step(self, ops, p, s, x):
+        aux = ops.add(ops.mul(p.alpha_aux, s["aux"]), ops.mul(p.w_ahp, s["s"]))
+        v = ops.add(ops.add(ops.mul(p.alpha, s["v"]), ops.mul(p.gain, x["in"])), aux)
+        spk = ops.heaviside(v, p.theta)
+        return spk, {"v": ops.mul(v, ops.sub(1, spk)), "aux": aux, "s": spk}

@@ -34,6 +34,9 @@ class Input(Primitive):
     def example(cls, n=4, rng=None):
         return cls(n, SPIKE)
 
+    def step(self, ops, p, s, x):
+        return x["x"], {}  # the executor hands this step's data x[t] over as x["x"]
+
 
 @primitive
 class Dense(Synapse):
@@ -52,6 +55,10 @@ class Dense(Synapse):
     def example(cls, n=4, rng=None):
         rng = rng or np.random.default_rng(0)
         return cls(rng.normal(0, 1, (n, n + 2)), rng.normal(0, 0.1, n))
+
+    def step(self, ops, p, s, x):
+        y = ops.matmul(x["in"], p.W)
+        return (ops.add(y, p.b) if self.b.any() else y), {}  # x + 0 == x: no add for bias-free synapses
 
     @classmethod
     def of(cls, W: np.ndarray, b: np.ndarray | None = None) -> "Dense":

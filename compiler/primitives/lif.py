@@ -17,6 +17,14 @@ class _Spiking(Primitive):
     def out_kind(self) -> str:
         return SPIKE
 
+    def _reset(self, ops, v, spk, theta):
+        """The membrane after a spike: zero v·(1−s), subtract v − theta·s, or none."""
+        if self.reset == "zero":
+            return ops.mul(v, ops.sub(1, spk))
+        if self.reset == "subtract":
+            return ops.sub(v, ops.mul(theta, spk))
+        return v
+
     def _check_reset(self) -> None:
         if self.reset not in RESET_MODES:
             raise PrimitiveError(f"{type(self).__name__}: reset must be one of {', '.join(RESET_MODES)}, got {self.reset!r}")
@@ -42,6 +50,11 @@ class LIF(_Spiking):
 
     def check(self) -> None:
         self._check_reset()
+
+    def step(self, ops, p, s, x):
+        v = ops.add(ops.mul(p.alpha, s["v"]), ops.mul(p.gain, x["in"]))
+        spk = ops.heaviside(v, p.theta)
+        return spk, {"v": self._reset(ops, v, spk, p.theta)}
 
 
 @primitive
@@ -69,6 +82,14 @@ class CubaLIF(_Spiking):
     def check(self) -> None:
         self._check_reset()
 
+    def step(self, ops, p, s, x):
+        i = ops.add(ops.mul(p.alpha_syn, s["i"]), x["in"])
+        v = ops.add(ops.mul(p.alpha_mem, s["v"]), ops.mul(p.gain, i))
+        if self.bias.any():  # v + 0 == v
+            v = ops.add(v, p.bias)
+        spk = ops.heaviside(v, p.theta)
+        return spk, {"i": i, "v": self._reset(ops, v, spk, p.theta)}
+
 
 @primitive
 class ALIF(_Spiking):
@@ -93,6 +114,15 @@ class ALIF(_Spiking):
         rng = rng or np.random.default_rng(0)
         return cls(rng.uniform(0.8, 0.99, n), rng.uniform(0.9, 0.999, n), 0.01, 1.8, 1.0, rng.uniform(0, 0.5, n), 0.01)
 
+    def step(self, ops, p, s, x):
+        s_prev = s["s"]
+        b = ops.add(ops.mul(p.rho, s["b"]), ops.mul(ops.sub(1, p.rho), s_prev))
+        B = ops.add(p.b0, ops.mul(p.beta, b))
+        v_in = ops.add(ops.mul(p.alpha, s["v"]), ops.mul(ops.mul(ops.sub(1, p.alpha), p.R), x["in"]))
+        v = ops.sub(v_in, ops.mul(B, s_prev))
+        spk = ops.heaviside(v, B)
+        return spk, {"v": v, "b": b, "s": spk}
+
 
 @primitive
 class LI(Primitive):
@@ -113,3 +143,7 @@ class LI(Primitive):
     @property
     def out_kind(self) -> str:
         return GRADED
+
+    def step(self, ops, p, s, x):
+        v = ops.add(ops.mul(p.alpha, s["v"]), ops.mul(p.gain, x["in"]))
+        return v, {"v": v}

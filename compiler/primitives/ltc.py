@@ -11,6 +11,11 @@ from snnc.compiler.errors import PrimitiveError
 from snnc.compiler.ir import GRADED, SPIKE, Primitive, primitive
 
 
+def _gate(ops, W, b, I, state):
+    """σ(W·[I, state] + b)."""
+    return ops.sigmoid(ops.add(ops.matmul(ops.concat(I, state), W), b))
+
+
 def _check_gate(name: str, W: np.ndarray, b: np.ndarray, n: int, what: str) -> None:
     if W.shape != (n, 2 * n):
         raise PrimitiveError(f"{name}: {what} must be [n, 2n] = ({n}, {2 * n}) (it acts on [I, state]), got {W.shape}")
@@ -49,6 +54,16 @@ class LTC(Primitive):
         _check_gate("LTC", self.Wa, self.ba, self.size, "Wa")
         _check_gate("LTC", self.Wr, self.br, self.size, "Wr")
 
+    def step(self, ops, p, s, x):
+        I, s_prev, b_old, v_old = x["in"], s["s"], s["b"], s["v"]
+        a = _gate(ops, p.Wa, p.ba, I, v_old)
+        r = _gate(ops, p.Wr, p.br, I, b_old)
+        b = ops.add(ops.mul(r, b_old), ops.mul(ops.sub(1, r), s_prev))
+        B = ops.add(p.b0, ops.mul(p.beta, b))
+        v = ops.add(ops.mul(ops.sub(1, a), v_old), ops.mul(a, I))
+        spk = ops.heaviside(v, B)
+        return spk, {"v": ops.mul(v, ops.sub(1, spk)), "b": b, "s": spk}
+
 
 @primitive
 class LTCReadout(Primitive):
@@ -72,3 +87,9 @@ class LTCReadout(Primitive):
 
     def check(self) -> None:
         _check_gate("LTCReadout", self.Wa, self.ba, self.size, "Wa")
+
+    def step(self, ops, p, s, x):
+        I, v_old = x["in"], s["v"]
+        a = _gate(ops, p.Wa, p.ba, I, v_old)
+        v = ops.add(ops.mul(ops.sub(1, a), v_old), ops.mul(a, I))
+        return v, {"v": v}

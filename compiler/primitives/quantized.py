@@ -34,6 +34,13 @@ class Int8Dense(Synapse):
         rng = rng or np.random.default_rng(0)
         return cls(rng.integers(-127, 128, (n, n + 2)).astype(np.int8), rng.uniform(0.001, 0.01, n), 1.0, rng.normal(0, 0.1, n))
 
+    def prepare(self) -> dict:
+        return {"out_scale": self.w_scale * float(self.x_scale)}  # in float64, then cast to the program dtype
+
+    def step(self, ops, p, s, x):
+        q = ops.clip(ops.round(ops.div(x["in"], p.x_scale)), -127, 127)  # q(x), integer-valued
+        return ops.add(ops.mul(ops.int_matmul(q, p.W), p.out_scale), p.b), {}
+
 
 @primitive
 class Affine(Primitive):
@@ -49,6 +56,9 @@ class Affine(Primitive):
     def example(cls, n=4, rng=None):
         rng = rng or np.random.default_rng(0)
         return cls(rng.uniform(0.5, 2.0, n), rng.normal(0, 0.1, n))
+
+    def step(self, ops, p, s, x):
+        return ops.add(ops.mul(x["in"], p.scale), p.shift), {}
 
     @classmethod
     def batchnorm(cls, mean, var, weight, bias, eps: float = 1e-5) -> "Affine":

@@ -49,6 +49,15 @@ class LSTM(Primitive):
         if self.b.shape != (4 * n,):
             raise PrimitiveError(f"LSTM: b must have shape ({4 * n},), got {self.b.shape}")
 
+    def step(self, ops, p, s, x):
+        n = self.size
+        z = ops.add(ops.add(ops.matmul(x["in"], p.W_ih), ops.matmul(s["h"], p.W_hh)), p.b)
+        i, f, o = (ops.sigmoid(ops.slice(z, k * n, (k + 1) * n)) for k in (0, 1, 3))  # PyTorch gate order i, f, g, o
+        g = ops.tanh(ops.slice(z, 2 * n, 3 * n))
+        c = ops.add(ops.mul(f, s["c"]), ops.mul(i, g))
+        h = ops.mul(o, ops.tanh(c))
+        return h, {"h": h, "c": c}
+
 
 @primitive
 class EarlyExit(Primitive):
@@ -81,3 +90,7 @@ class EarlyExit(Primitive):
             raise PrimitiveError(f"EarlyExit: theta must lie in (0, 1], got {self.theta}")
         if self.readout not in READOUTS:
             raise PrimitiveError(f"EarlyExit: readout must be one of {', '.join(READOUTS)}, got {self.readout!r}")
+
+    def step(self, ops, p, s, x):
+        # which samples cross theta is the executor's bookkeeping (the ONNX Loop condition, the runtime's batch)
+        return (ops.sigmoid(x["in"]) if self.readout == "sigmoid" else ops.softmax(x["in"])), {}

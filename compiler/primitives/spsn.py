@@ -45,3 +45,10 @@ class SPSN(Primitive):
             a = getattr(self, f)
             if np.any((a < 0) | (a > 1)):
                 raise PrimitiveError(f"SPSN: decay '{f}' must lie in [0, 1], got values in [{a.min()}, {a.max()}]")
+
+    def step(self, ops, p, s, x):
+        i = ops.add(ops.mul(p.alpha, s["i"]), x["in"])
+        v = ops.add(ops.mul(p.beta, s["v"]), ops.mul(ops.sub(1, p.beta), i))
+        # Bernoulli against the noise the caller feeds: s = 1[u < σ(v)]
+        spk = ops.heaviside(ops.sigmoid(v), x["noise"]) if self.stochastic else ops.heaviside(v, 0)
+        return spk, {"i": i, "v": v}
