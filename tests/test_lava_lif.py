@@ -40,7 +40,7 @@ def _zoo(name: str, config: dict, boost: dict[str, float]) -> Graph:
 
 def _paths(out) -> dict[str, str]:
     doc = json.loads((out / "network.json").read_text())
-    return {n: p["kind"] for n, p in doc["procs"].items() if p["kind"] in ("lif", "snnc_lif")}
+    return {n: p["kind"] for n, p in doc["procs"].items() if "impl" in p}  # the LIF-family populations
 
 
 def _compile_run(g: Graph, x: np.ndarray, tmp_path):
@@ -48,7 +48,8 @@ def _compile_run(g: Graph, x: np.ndarray, tmp_path):
     out = tmp_path / "m.lava"
     msg = lava_target.compile_artifact(g, out, {})
     for n, kind in _paths(out).items():
-        assert f"LIF {n}: {'Lava LIF' if kind == 'lif' else 'snnc SnncLIF'}" in msg, msg
+        label = {"lif": "Lava LIF", "snnc_lif": "snnc SnncLIF", "step": "snnc NodeStep"}[kind]
+        assert f"LIF {n}: {label}" in msg, msg
         assert f"LIF {n}:" in lava_target.inspect_artifact(out, {})
     _, act = lava_target.run_artifact(out, x, {"record": list(g.nodes), "dtype": "float64"})
     return _paths(out), act
@@ -102,11 +103,11 @@ def per_neuron_zero(seed: int = 7) -> Graph:
     return g
 
 
-def test_zoo_lif_srnn_float_on_snnc_lif(tmp_path):
+def test_zoo_lif_srnn_float_on_the_step_process(tmp_path):
     g = lif_srnn()
     assert np.ptp(g.nodes["layer1.lif"].alpha) > 0 and g.nodes["layer1.lif"].reset == "subtract"
     paths, spk = _float_agree(g, spikes(30, 2, 24, rate=0.3), tmp_path)
-    assert paths == {"layer1.lif": "snnc_lif"}
+    assert paths == {"layer1.lif": "step"}  # reset subtract: LIF's own step in snnc's NodeStep
     assert spk["layer1.lif"] > 50
 
 
@@ -120,7 +121,7 @@ def test_zoo_lif_srnn_fixed_bit_exact(tmp_path):
 
 def test_zoo_cuba_reset_none_float(tmp_path):
     paths, spk = _float_agree(cuba_none(), spikes(30, 2, 16, rate=0.3, seed=1), tmp_path)
-    assert paths == {"layer1.cuba": "snnc_lif", "layer2.if": "lif"}  # IF resets to zero: Lava's own LIF
+    assert paths == {"layer1.cuba": "step", "layer2.if": "lif"}  # IF resets to zero: Lava's own LIF
     assert spk["layer1.cuba"] > 50 and spk["layer2.if"] > 20
 
 

@@ -31,7 +31,7 @@ def test_compile_run_inspect_artifact(tmp_path, monkeypatch):
     assert "Lava network" in msg and lava_target.is_artifact(out)
     assert not lava_target.is_artifact(tmp_path / "nothing")
     doc = json.loads((out / "network.json").read_text())
-    assert doc["procs"]["lif1"]["kind"] == "lif" and doc["procs"]["out"]["kind"] == "li"
+    assert doc["procs"]["lif1"]["kind"] == "lif" and doc["procs"]["out"]["kind"] == "step"  # LI: its own step
     with np.load(out / "weights.npz", allow_pickle=False) as z:  # plain arrays, no pickled objects
         assert "fc1/weights" in z.files
     assert set(lava_target.load_graph(out).nodes) == set(g.nodes)
@@ -62,8 +62,8 @@ def test_retiming_latencies_and_compensating_delays():
     g = mixed_latency()
     lw = Lowerer(g)
     for name, node in g.nodes.items():
-        from snnc.backends.lava.lower import RULES
-        RULES[type(node)](lw, name, node)
+        from snnc.backends.lava.lower import rule_for
+        rule_for(node)(lw, name, node)
     t = retime(g, lw.hops)
     assert t.latency["a1"] == 1 and t.latency["c2"] == 2 and t.latency["out"] == 3
     skip_edge = next(e for e in g.edges if e.src == "skip" and e.dst == "out")

@@ -1,4 +1,6 @@
-"""Lava lowering rules for AHP and SPSN (float and fixed point), registered into lava_backend.RULES.
+"""Lava lowering rules for the fixed-point AHP and SPSN, registered into backends/lava/lower.RULES.
+
+(The float AHP and SPSN run their own step in the generic NodeStep process.)
 
 Both become snnc processes (backends/lava_procs/ahp_spsn.py, kinds "ahp" and "spsn").
 SPSN's noise edge is wired to the process's `u_in` port instead of `a_in`; its noise
@@ -9,21 +11,13 @@ from __future__ import annotations
 
 from snnc.backends.lava.lower import BACKEND, Lowerer, _arr, rule
 from snnc.compiler.errors import LoweringError
-from snnc.compiler.primitives import AHP, SPSN, Input
-from snnc.compiler.primitives import LoihiAHP, LoihiSPSN
+from snnc.compiler.primitives import Input, LoihiAHP, LoihiSPSN
 
 NOISE_PORT = "u_in"  # the Lava SPSN's port for the IR port `noise`
 
 
 def _fields(lw: Lowerer, name: str, node, *fields: str) -> dict:
     return {f: _arr(lw, name, f, getattr(node, f)) for f in fields}
-
-
-@rule(AHP)
-def _ahp(lw: Lowerer, name: str, node: AHP) -> None:
-    lw.proc(name, "ahp", node.size, name, **_fields(lw, name, node, "alpha", "alpha_aux", "w_ahp", "gain", "theta"),
-            v=_arr(lw, name, "v", node.v0), aux=_arr(lw, name, "aux", node.aux0))
-    lw.net.procs[name]["states"] = {"v": ["v", None], "aux": ["aux", None], "s": ["s", None]}
 
 
 @rule(LoihiAHP)
@@ -43,14 +37,6 @@ def _noise_source(lw: Lowerer, name: str, node) -> str | None:
                             "its noise port must be fed by exactly one graph Input (uniform noise in [0, 1))")
     lw.in_ports[(name, "noise")] = NOISE_PORT
     return edges[0].src
-
-
-@rule(SPSN)
-def _spsn(lw: Lowerer, name: str, node: SPSN) -> None:
-    noise = _noise_source(lw, name, node)
-    lw.proc(name, "spsn", node.size, name, **_fields(lw, name, node, "alpha", "beta"),
-            stochastic=bool(node.stochastic), noise_input=noise)
-    lw.net.procs[name]["states"] = {"i": ["i", None], "v": ["v", None]}
 
 
 @rule(LoihiSPSN)

@@ -1,6 +1,6 @@
-"""Lava lowering rules for LIF, CubaLIF and LoihiLIF, registered into lava_backend.RULES.
+"""Lava lowering rules for LIF, CubaLIF and LoihiLIF, registered into backends/lava/lower.RULES.
 
-Two paths, chosen per node and recorded in the process spec (`impl`, `why`):
+Three paths, chosen per node and recorded in the process spec (`impl`, `why`):
 
 - Lava's own `lava.proc.lif.process.LIF` (kind "lif") whenever it computes the
   node exactly, i.e. reset to zero. Lava 0.10 declares du, dv and vth as
@@ -8,9 +8,10 @@ Two paths, chosen per node and recorded in the process spec (`impl`, `why`):
   builder passes a scalar Var's init through unchanged) and compute
   elementwise, so per-neuron arrays work in floating_pt and fixed_pt alike;
   uniform values stay scalars, as Lava documents them.
-- snnc's `SnncLIF` (backends/lava_procs/lif.py, kind "snnc_lif") for reset
-  `subtract` and `none`, which Lava's LIF cannot do: the same Vars and
-  equations with a reset mode.
+- for reset `subtract` and `none`, which Lava's LIF cannot do: in floating point
+  the node's own step in snnc's generic `NodeStep` (backends/lava/procs/step.py,
+  kind "step"); in fixed point snnc's `SnncLIF` (backends/lava/procs/lif.py, kind
+  "snnc_lif"), Lava's LIF Vars and equations with a reset mode.
 
 Mapping (float): LIF -> du = 1 (u = a_in), dv = 1 − alpha, vth = theta, the gain
 folded into the incoming weights; CubaLIF -> du = 1 − alpha_syn, dv = 1 − alpha_mem,
@@ -29,6 +30,8 @@ from snnc.compiler.primitives import LoihiLIF
 
 LAVA_LIF = "lava.proc.lif.process.LIF"
 SNNC_LIF = "snnc.backends.lava.procs.lif.SnncLIF"
+STEP = "snnc.backends.lava.procs.step.NodeStep"
+PATHS = {LAVA_LIF: "Lava LIF", SNNC_LIF: "snnc SnncLIF", STEP: "snnc NodeStep"}
 
 
 def _population(lw: Lowerer, name: str, field_: str, a: Any, integer: bool) -> Any:
@@ -59,8 +62,17 @@ def _lif_proc(lw: Lowerer, name: str, node: Primitive, states: dict, *, du: Any,
     spec["states"] = states
 
 
+def _step(lw: Lowerer, name: str, node: Primitive) -> None:
+    """Reset subtract or none in floating point: the node's own step in snnc's generic NodeStep process."""
+    lw.step_node(name, node)
+    spec = lw.net.procs[name]
+    spec["impl"], spec["why"] = STEP, f"reset '{node.reset}': Lava's LIF only resets to zero"
+
+
 @rule(LIF)
 def _lif(lw: Lowerer, name: str, node: LIF) -> None:
+    if node.reset != "zero":
+        return _step(lw, name, node)
     lw.gain[name] = node.gain  # folded into the incoming weights: Lava's u = a_in when du = 1
     n = node.size
     _lif_proc(lw, name, node, {"v": ["v", None]}, du=1.0, dv=1.0 - node.alpha, vth=node.theta,
@@ -70,6 +82,8 @@ def _lif(lw: Lowerer, name: str, node: LIF) -> None:
 
 @rule(CubaLIF)
 def _cuba(lw: Lowerer, name: str, node: CubaLIF) -> None:
+    if node.reset != "zero":
+        return _step(lw, name, node)
     lw.gain[name] = node.gain  # Lava's u is gain·i
     n = node.size
     b = lambda a: np.broadcast_to(np.asarray(a, float), (n,))  # noqa: E731
@@ -91,5 +105,4 @@ def _loihi_lif(lw: Lowerer, name: str, node: LoihiLIF) -> None:
 
 def lif_paths(procs: dict[str, dict]) -> list[str]:
     """One line per LIF-family population: which Lava process it runs on and why."""
-    return [f"{name}: {'Lava LIF' if sp['impl'] == LAVA_LIF else 'snnc SnncLIF'} ({sp['why']})"
-            for name, sp in procs.items() if sp.get("impl") in (LAVA_LIF, SNNC_LIF)]
+    return [f"{name}: {PATHS[sp['impl']]} ({sp['why']})" for name, sp in procs.items() if sp.get("impl") in PATHS]

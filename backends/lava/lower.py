@@ -18,8 +18,7 @@ import numpy as np
 from snnc.backends.lava.retime import Timing, retime
 from snnc.compiler.errors import LoweringError
 from snnc.compiler.ir import GRADED, Edge, Graph, Primitive
-from snnc.compiler.primitives import ALIF, LI, Dense, Input
-from snnc.compiler.primitives import LoihiALIF, LoihiDense, LoihiLI
+from snnc.compiler.primitives import Dense, Input, LoihiALIF, LoihiDense, LoihiLI
 from snnc.compiler.verify import verify
 
 BACKEND = "loihi"
@@ -29,12 +28,24 @@ GRADED_BITS = 24  # num_message_bits for graded messages (Loihi 2 graded spikes 
 
 def _unmappable(kind: str) -> str:
     """Why a primitive has no Lava lowering, and what to do instead."""
+    if kind == "EarlyExit":
+        return ("early exit needs the runtime's per-sample freezing of a batch, which a Lava network has no form for; "
+                "compile it for the numpy or onnx target instead")
     if kind == "LSTM":
         return "Loihi cannot run it (no neuromorphic mapping); compile it for the numpy or onnx target instead"
     if kind == "Int8Dense":
         return ("int8 quantization has no Loihi mapping; for the loihi target compile with --quantize loihi "
                 "(Loihi's 8-bit mantissa + exponent fixed point), or run the int8 graph on the numpy or onnx target")
     return "no Lava lowering rule; compile it for the numpy or onnx target instead"
+
+
+NO_STEP_PROCESS = ("LSTM", "EarlyExit", "Int8Dense")  # refused on Lava even though they define a step (_unmappable)
+
+
+def steps_on_lava(node: Primitive) -> bool:
+    """Whether a node runs on Lava as snnc's generic NodeStep process (float primitives with a step)."""
+    return (node.step is not None and not node.integer and type(node).__name__ not in NO_STEP_PROCESS
+            and all(node.in_size(p) == node.size for p in node.ports))
 
 
 @dataclass
@@ -190,10 +201,31 @@ class Lowerer:
             t["states"] = self.net.procs[name].get("states", {}) if name in self.net.procs else {}
         self.net.taps[name] = t
 
+    def step_node(self, name: str, node: Primitive) -> None:
+        """A node without a native Lava object: snnc's generic NodeStep process running the primitive's `step`."""
+        arrays = {f: getattr(node, f) for f in node.array_fields()}
+        fields = {f: (v.item() if hasattr(v, "item") else v) for f, v in node.params().items() if f not in arrays}
+        init = node.initial_state()
+        self.proc(name, "step", node.size, name, primitive=type(node).__name__, fields=fields,
+                  arrays={f: _arr(self, name, f, a) for f, a in arrays.items()},
+                  dtypes={f: str(a.dtype) for f, a in arrays.items()}, states=list(node.states),
+                  init={k: _arr(self, name, f"init_{k}", a) for k, a in init.items()})
+        self.net.procs[name]["states"] = {k: ["state", None, j] for j, k in enumerate(node.states)}
+        for port in node.ports:
+            if port == "noise":  # uniform noise from a graph Input, on NodeStep's u_in
+                self.in_ports[(name, port)] = "u_in"
+                edges = self.g.in_edges(name, port)
+                if len(edges) != 1 or not isinstance(self.g.nodes[edges[0].src], Input):
+                    raise LoweringError(name, type(node).__name__, BACKEND,
+                                        "its noise port must be fed by exactly one graph Input (uniform noise in [0, 1))")
+                self.net.procs[name]["params"]["noise_input"] = edges[0].src
+            elif port != "in":
+                raise LoweringError(name, type(node).__name__, BACKEND, f"port '{port}' has no Lava in-port")
+
     def lower(self) -> LavaNet:
         g = self.g
         for name, node in g.nodes.items():
-            fn = RULES.get(type(node))
+            fn = rule_for(node)
             if fn is None:
                 why = _unmappable(type(node).__name__)
                 raise LoweringError(name, type(node).__name__, BACKEND, why)
@@ -234,14 +266,6 @@ def _arr(lw: Lowerer, name: str, field_: str, a: Any) -> dict:
     return lw.net.array(f"{name}/{field_}", a)
 
 
-@rule(ALIF)
-def _alif(lw: Lowerer, name: str, node: ALIF) -> None:
-    lw.proc(name, "alif", node.size, name, **{f: _arr(lw, name, f, getattr(node, f))
-                                              for f in ("alpha", "rho", "b0", "beta", "R")},
-            v=_arr(lw, name, "v", node.v0), b=_arr(lw, name, "b", node.b_init))
-    lw.net.procs[name]["states"] = {"v": ["v", None], "b": ["b", None], "s": ["s", None]}
-
-
 @rule(LoihiALIF)
 def _loihi_alif(lw: Lowerer, name: str, node: LoihiALIF) -> None:
     lw.proc(name, "alif", node.size, name, **{f: _arr(lw, name, f, getattr(node, f))
@@ -250,18 +274,16 @@ def _loihi_alif(lw: Lowerer, name: str, node: LoihiALIF) -> None:
     lw.net.procs[name]["states"] = {"v": ["v", None], "b": ["b", None], "s": ["s", None]}
 
 
-@rule(LI)
-def _li(lw: Lowerer, name: str, node: LI) -> None:
-    lw.proc(name, "li", node.size, name, alpha=_arr(lw, name, "alpha", node.alpha),
-            gain=_arr(lw, name, "gain", node.gain), v=_arr(lw, name, "v", node.v0))
-    lw.net.procs[name]["states"] = {"v": ["v", None]}
-
-
 @rule(LoihiLI)
 def _loihi_li(lw: Lowerer, name: str, node: LoihiLI) -> None:
     lw.proc(name, "li", node.size, name, **{f: _arr(lw, name, f, getattr(node, f))
                                             for f in ("dv", "bias_mant", "bias_exp")}, v=_arr(lw, name, "v", node.v0))
     lw.net.procs[name]["states"] = {"v": ["v", None]}
+
+
+def rule_for(node: Primitive) -> Rule | None:
+    """The node's Lava rule: a native one from RULES, else the generic NodeStep process, else None."""
+    return RULES.get(type(node)) or (Lowerer.step_node if steps_on_lava(node) else None)
 
 
 def lower(graph: Graph) -> LavaNet:

@@ -1,7 +1,7 @@
-"""Lava lowering rules for LTC, LTCReadout and their fixed-point forms, registered into lava_backend.RULES.
+"""Lava lowering rules for the fixed-point LTC and LTCReadout, registered into backends/lava/lower.RULES.
 
-Each node becomes one snnc Lava process (backends/lava_procs/ltc.py, kinds "ltc" and
-"ltc_readout"). The input current I arrives on a_in through Lava Dense (graded
+(The float LTC and LTCReadout run their own step in the generic NodeStep process.) Each node
+becomes one snnc Lava process (backends/lava/procs/ltc.py, kinds "ltc" and "ltc_readout"). The input current I arrives on a_in through Lava Dense (graded
 24-bit messages when the source is graded); the gate's second operand is the
 neuron's own state, so no extra connection is needed and the retiming of
 lava_retime applies unchanged: the process idles until its t_start.
@@ -9,7 +9,6 @@ lava_retime applies unchanged: the process idles until its t_start.
 from __future__ import annotations
 
 from snnc.backends.lava.lower import Lowerer, rule
-from snnc.compiler.primitives import LTC, LTCReadout
 from snnc.compiler.primitives import LoihiLTC, LoihiLTCReadout
 
 
@@ -21,26 +20,12 @@ def _exps(node, *gates: str) -> dict:
     return {f"e{g}_{h}": int(getattr(node, f"e{g}_{h}")) for g in gates for h in ("in", "state")}
 
 
-@rule(LTC)
-def _ltc(lw: Lowerer, name: str, node: LTC) -> None:
-    lw.proc(name, "ltc", node.size, name, **_arrays(lw, name, node, ("Wa", "ba", "Wr", "br", "b0", "beta")),
-            v=lw.net.array(f"{name}/v", node.v0), b=lw.net.array(f"{name}/b", node.b_init))
-    lw.net.procs[name]["states"] = {"v": ["v", None], "b": ["b", None], "s": ["s", None]}
-
-
 @rule(LoihiLTC)
 def _loihi_ltc(lw: Lowerer, name: str, node: LoihiLTC) -> None:
     fields = ("Wa", "ba", "Wr", "br", "vth", "beta", "bias_mant", "bias_exp")
     lw.proc(name, "ltc", node.size, name, **_arrays(lw, name, node, fields), **_exps(node, "a", "r"),
             v=lw.net.array(f"{name}/v", node.v0), b=lw.net.array(f"{name}/b", node.b_init))
     lw.net.procs[name]["states"] = {"v": ["v", None], "b": ["b", None], "s": ["s", None]}
-
-
-@rule(LTCReadout)
-def _ltc_readout(lw: Lowerer, name: str, node: LTCReadout) -> None:
-    lw.proc(name, "ltc_readout", node.size, name, **_arrays(lw, name, node, ("Wa", "ba")),
-            v=lw.net.array(f"{name}/v", node.v0))
-    lw.net.procs[name]["states"] = {"v": ["v", None]}
 
 
 @rule(LoihiLTCReadout)

@@ -102,6 +102,9 @@ class Built:
                 cls = AHP if kind == "ahp" else SPSN
                 p = cls(shape=shape, t_start=sp.get("t_start", 0), name=name,
                         **{k: val(v, n) for k, v in P.items() if k != "noise_input"})
+            elif kind == "step":  # any primitive without a native Lava object runs its own step
+                from snnc.backends.lava.procs.step import make
+                p = make(name, sp, val, B)
             elif kind == "delay":
                 p = Delay(shape=shape, delay=P["delay"], name=name)
             else:
@@ -118,7 +121,7 @@ class Built:
             getattr(self.procs[t["proc"]], t["port"]).connect(snk.a_in)
             self.sinks[node] = snk
             if node in record:
-                for var, (lvar, _) in t.get("states", {}).items():
+                for var, (lvar, *_) in t.get("states", {}).items():
                     self.monitors[(node, var)] = FileMonitor(target=getattr(self.procs[t["proc"]], lvar), num_steps=total,
                                                              path=str(Path.cwd() / f"state{len(self.monitors)}.npy"))
 
@@ -181,8 +184,8 @@ def run(desc: Path, xs: dict[str, np.ndarray], options: dict) -> dict[str, np.nd
             outs[n].append(y)
         for (n, var), a in built.states.items():
             L, size = taps[n]["latency"], taps[n]["size"]
-            y = a[L:L + T].reshape(T, Bc, size)
-            sc = taps[n]["states"][var][1]
+            _, sc, *row = taps[n]["states"][var]  # a row of a packed state Var [k, B·n] (NodeStep)
+            y = (a[:, row[0]] if row else a)[L:L + T].reshape(T, Bc, size)
             if sc is not None:
                 y = y / arrays[sc["array"]]
             traces.setdefault((n, var), []).append(y)

@@ -1,10 +1,9 @@
-"""snnc's Lava AHP and SPSN processes with floating_pt and fixed_pt ProcessModels.
+"""snnc's Lava AHP and SPSN processes with their fixed_pt ProcessModels (floating point: NodeStep).
 
-The floating_pt models repeat the NumPy reference kernels (backends/numpy/family_kernels.py)
-operation for operation; the fixed_pt models run snnc LoihiAHP's and LoihiSPSN's own
-integer steps (compiler/primitives/loihi_ahp.py, loihi_spsn.py), as the NumPy integer
-runtime does. SPSN's uniform noise arrives on its own port `u_in` (float u in floating
-point; floor(u·2^16), converted by the worker's source, in fixed point).
+The fixed_pt models run snnc LoihiAHP's and LoihiSPSN's own integer steps
+(compiler/primitives/loihi_ahp.py, loihi_spsn.py), as the NumPy integer runtime does.
+SPSN's uniform noise arrives on its own port `u_in` as floor(u·2^16), converted by the
+worker's source.
 """
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from lava.magma.core.process.ports.ports import InPort
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from snnc.backends.lava.procs.models import _Gated, _NeuronFloat, _SpikeStateFixed, _SpikeStateFloat, _SpikingFixed
+from snnc.backends.lava.procs.models import _Gated, _SpikeStateFixed, _SpikingFixed
 from snnc.backends.lava.procs.processes import Arr, _Population
 from snnc.compiler.fixedpoint import NOISE_BITS
 from snnc.compiler.primitives import LoihiAHP, LoihiSPSN
@@ -50,31 +49,6 @@ class SPSN(_Population):
         self.add_vars(shape, i=0, v=0, alpha=alpha, beta=beta, di=di, dv=dv, bias_mant=bias_mant, bias_exp=bias_exp)
 
 
-# -- AHP ------------------------------------------------------------------------
-
-@implements(proc=AHP, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-class PyAHPModelFloat(_SpikeStateFloat):
-    """Floating-point AHP, the operations of the NumPy reference kernel in the same order."""
-
-    aux: np.ndarray = LavaPyType(np.ndarray, float)
-    alpha: np.ndarray = LavaPyType(np.ndarray, float)
-    alpha_aux: np.ndarray = LavaPyType(np.ndarray, float)
-    w_ahp: np.ndarray = LavaPyType(np.ndarray, float)
-    gain: np.ndarray = LavaPyType(np.ndarray, float)
-    theta: np.ndarray = LavaPyType(np.ndarray, float)
-    dv: np.ndarray = LavaPyType(np.ndarray, float)
-    da: np.ndarray = LavaPyType(np.ndarray, float)
-
-    def update(self, a_in: np.ndarray) -> np.ndarray:
-        aux = self.alpha_aux * self.aux + self.w_ahp * self.s
-        v = self.alpha * self.v + self.gain * a_in + aux
-        s = (v - self.theta > 0).astype(float)
-        self.aux[:], self.v[:], self.s[:] = aux, v * (1 - s), s
-        return s
-
-
 @implements(proc=AHP, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
@@ -100,29 +74,6 @@ class _SPSNModel(_Gated):
     def inputs(self) -> tuple[np.ndarray, np.ndarray]:
         u = self.u_in.recv()
         return self.a_in.recv(), u
-
-
-@implements(proc=SPSN, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-class PySPSNModelFloat(_SPSNModel, _NeuronFloat):
-    """Floating-point SPSN, the operations of the NumPy reference kernel (torch's sigmoid formula)."""
-
-    u_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    i: np.ndarray = LavaPyType(np.ndarray, float)
-    alpha: np.ndarray = LavaPyType(np.ndarray, float)
-    beta: np.ndarray = LavaPyType(np.ndarray, float)
-    di: np.ndarray = LavaPyType(np.ndarray, float)
-    dv: np.ndarray = LavaPyType(np.ndarray, float)
-
-    def update(self, a_in: np.ndarray, u: np.ndarray) -> np.ndarray:
-        i = self.alpha * self.i + a_in
-        v = self.beta * self.v + (1 - self.beta) * i
-        self.i[:], self.v[:] = i, v
-        if self.proc_params["stochastic"]:
-            with np.errstate(over="ignore"):  # exp overflow gives the right limit σ = 0
-                return (u < 1 / (1 + np.exp(-v))).astype(float)
-        return (v > 0).astype(float)
 
 
 @implements(proc=SPSN, protocol=LoihiProtocol)

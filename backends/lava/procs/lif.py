@@ -22,7 +22,7 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from snnc.backends.lava.procs.models import _NeuronFloat, _SpikingFixed
+from snnc.backends.lava.procs.models import _SpikingFixed
 from snnc.backends.lava.procs.processes import Arr, _Population
 from snnc.compiler.primitives import LoihiLIF
 
@@ -43,30 +43,6 @@ class SnncLIF(_Population):
             raise ValueError(f"SnncLIF: reset must be one of {', '.join(RESETS)}, got {reset!r}")
         super().__init__(shape=shape, reset=reset, t_start=t_start, name=name)
         self.add_vars(shape, u=u, v=v, du=du, dv=dv, vth=vth, bias_mant=bias_mant, bias_exp=bias_exp)
-
-
-@implements(proc=SnncLIF, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-class PySnncLIFModelFloat(_NeuronFloat):
-    """Floating-point LIF as Lava's PyLifModelFloat computes it, with per-neuron decays and a reset mode."""
-
-    u: np.ndarray = LavaPyType(np.ndarray, float)
-    du: np.ndarray = LavaPyType(np.ndarray, float)
-    dv: np.ndarray = LavaPyType(np.ndarray, float)
-    vth: np.ndarray = LavaPyType(np.ndarray, float)
-
-    def update(self, a_in: np.ndarray) -> np.ndarray:
-        self.u[:] = self.u * (1 - self.du) + a_in
-        v = self.v * (1 - self.dv) + self.u + self.bias_mant
-        s = v > self.vth
-        reset = self.proc_params["reset"]
-        if reset == "zero":
-            v[s] = 0
-        elif reset == "subtract":
-            v[s] -= self.vth[s]
-        self.v[:] = v
-        return s.astype(float)
 
 
 @implements(proc=SnncLIF, protocol=LoihiProtocol)

@@ -1,12 +1,10 @@
-"""snnc's Lava LTC and LTCReadout processes (seed 003) with floating_pt and fixed_pt ProcessModels.
+"""snnc's Lava LTC and LTCReadout processes (seed 003) with their fixed_pt ProcessModels (floating point: NodeStep).
 
 The gates act on [I, state] per sample, so the models view the flat population
 (B·n,) of a batched run as [B, n] (the gate matrices [n, 2n] are not tiled).
 I is the summed input a_in (Dense outputs, plus graded bias sources in floating
 point) and the state is internal, so the neuron only needs its one input port.
-The floating_pt models repeat the NumPy reference kernels (backends/numpy/family_kernels.py)
-operation for operation; the fixed_pt models run snnc LoihiLTC's and LoihiLTCReadout's
-own integer steps (compiler/primitives/loihi_ltc.py), as the NumPy integer runtime does.
+The fixed_pt models run snnc LoihiLTC's and LoihiLTCReadout's own integer steps (compiler/primitives/loihi_ltc.py), as the NumPy integer runtime does.
 """
 from __future__ import annotations
 
@@ -17,7 +15,7 @@ from lava.magma.core.process.variable import Var
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from snnc.backends.lava.procs.models import _GradedFixed, _NeuronFloat, _SpikeStateFixed, _SpikeStateFloat
+from snnc.backends.lava.procs.models import _GradedFixed, _SpikeStateFixed
 from snnc.backends.lava.procs.processes import Arr, _Population
 from snnc.compiler.primitives import LoihiLTC, LoihiLTCReadout
 
@@ -59,45 +57,6 @@ def _rows(x: np.ndarray, n: int) -> np.ndarray:
     return x.reshape(-1, n)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # the reference kernel's formula; exp overflow gives the right limit 0
-    with np.errstate(over="ignore"):
-        return 1 / (1 + np.exp(-x))
-
-
-def _gate(W: np.ndarray, b: np.ndarray, I: np.ndarray, state: np.ndarray) -> np.ndarray:
-    return _sigmoid(np.concatenate([I, state], axis=1) @ np.ascontiguousarray(W.T) + b)
-
-
-# -- LTC ------------------------------------------------------------------------
-
-@implements(proc=LTC, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-class PyLTCModelFloat(_SpikeStateFloat):
-    """Floating-point LTC, the NumPy reference kernel's operations in the same order."""
-
-    b: np.ndarray = LavaPyType(np.ndarray, float)
-    Wa: np.ndarray = LavaPyType(np.ndarray, float)
-    Wr: np.ndarray = LavaPyType(np.ndarray, float)
-    ba: np.ndarray = LavaPyType(np.ndarray, float)
-    br: np.ndarray = LavaPyType(np.ndarray, float)
-    b0: np.ndarray = LavaPyType(np.ndarray, float)
-    beta: np.ndarray = LavaPyType(np.ndarray, float)
-
-    def update(self, a_in: np.ndarray) -> np.ndarray:
-        n = self.Wa.shape[0]
-        I, v_old, b_old, s_prev = (_rows(x, n) for x in (a_in, self.v, self.b, self.s))
-        a = _gate(self.Wa, _rows(self.ba, n), I, v_old)
-        r = _gate(self.Wr, _rows(self.br, n), I, b_old)
-        b = r * b_old + (1 - r) * s_prev
-        B = _rows(self.b0, n) + _rows(self.beta, n) * b
-        v = (1 - a) * v_old + a * I
-        s = (v - B > 0).astype(float)
-        self.b[:], self.v[:], self.s[:] = b.ravel(), (v * (1 - s)).ravel(), s.ravel()
-        return self.s.copy()
-
-
 @implements(proc=LTC, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
@@ -115,25 +74,6 @@ class PyLTCModelFixed(_SpikeStateFixed):
 
     def neurons(self) -> int:
         return int(self.Wa.shape[0])  # the gates mix one sample's neurons: [B, n] rows
-
-
-# -- LTCReadout -----------------------------------------------------------------
-
-@implements(proc=LTCReadout, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-class PyLTCReadoutModelFloat(_NeuronFloat):
-    """Floating-point LTC readout: a = σ(Wa·[I, v] + ba); v = (1−a)·v + a·I; sends v."""
-
-    Wa: np.ndarray = LavaPyType(np.ndarray, float)
-    ba: np.ndarray = LavaPyType(np.ndarray, float)
-
-    def update(self, a_in: np.ndarray) -> np.ndarray:
-        n = self.Wa.shape[0]
-        I, v_old = _rows(a_in, n), _rows(self.v, n)
-        a = _gate(self.Wa, _rows(self.ba, n), I, v_old)
-        self.v[:] = ((1 - a) * v_old + a * I).ravel()
-        return self.v.copy()
 
 
 @implements(proc=LTCReadout, protocol=LoihiProtocol)

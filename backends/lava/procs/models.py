@@ -1,7 +1,8 @@
-"""floating_pt and fixed_pt ProcessModels of snnc's Lava processes, in the style of lava/proc/lif/models.py.
+"""fixed_pt ProcessModels of snnc's Lava ALIF and LI, the Delay models, and the bases of snnc's neuron models.
 
-The floating_pt models repeat the NumPy reference kernels (backends/numpy/lower.py)
-operation for operation. The fixed_pt models hold no arithmetic of their own: each
+Floating point runs each primitive's own step in the generic NodeStep process (step.py).
+
+The fixed_pt models hold no arithmetic of their own either: each
 names its snnc primitive and runs that primitive's integer `step` (DESIGN §6, on
 compiler/fixedpoint.py), the code the NumPy integer runtime runs, on its Vars.
 """
@@ -51,23 +52,6 @@ class _Gated(PyLoihiProcessModel):
         if self.waiting(got[0]):
             return
         self.s_out.send(self.update(*got))
-
-
-class _NeuronFloat(_Gated):
-    """floating_pt declarations every snnc neuron model shares (s_out carries spikes or the graded v)."""
-
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    v: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_mant: np.ndarray = LavaPyType(np.ndarray, float)
-    bias_exp: np.ndarray = LavaPyType(np.ndarray, float)
-
-
-class _SpikeStateFloat(_NeuronFloat):
-    """floating_pt neuron that keeps its last spike s and a threshold vth (ALIF, AHP, LTC)."""
-
-    s: np.ndarray = LavaPyType(np.ndarray, float)
-    vth: np.ndarray = LavaPyType(np.ndarray, float)
 
 
 class _NeuronFixed(_Gated):
@@ -146,32 +130,6 @@ class _SpikeStateFixed(_SpikingFixed):
 
 @implements(proc=ALIF, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("floating_pt")
-class PyALIFModelFloat(_SpikeStateFloat):
-    """Floating-point ALIF, the operations of the NumPy reference kernel in the same order."""
-
-    b: np.ndarray = LavaPyType(np.ndarray, float)
-    alpha: np.ndarray = LavaPyType(np.ndarray, float)
-    rho: np.ndarray = LavaPyType(np.ndarray, float)
-    b0: np.ndarray = LavaPyType(np.ndarray, float)
-    beta: np.ndarray = LavaPyType(np.ndarray, float)
-    R: np.ndarray = LavaPyType(np.ndarray, float)
-    bias: np.ndarray = LavaPyType(np.ndarray, float)
-    dv: np.ndarray = LavaPyType(np.ndarray, float)
-    dr: np.ndarray = LavaPyType(np.ndarray, float)
-
-    def update(self, a_in: np.ndarray) -> np.ndarray:
-        s_prev = self.s.copy()
-        b = self.rho * self.b + (1 - self.rho) * s_prev
-        B = self.b0 + self.beta * b
-        v = self.alpha * self.v + (1 - self.alpha) * self.R * (a_in + self.bias) - B * s_prev
-        s = (v - B > 0).astype(float)
-        self.b[:], self.v[:], self.s[:] = b, v, s
-        return s
-
-
-@implements(proc=ALIF, protocol=LoihiProtocol)
-@requires(CPU)
 @tag("fixed_pt")
 class PyALIFModelFixed(_SpikeStateFixed):
     """Fixed-point ALIF: snnc LoihiALIF's step (b holds the adaptation trace ·2^18, v is in LIF's (vth << 6) scale)."""
@@ -188,22 +146,6 @@ class PyALIFModelFixed(_SpikeStateFixed):
     dr: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=12)
 
 # -- LI -------------------------------------------------------------------------
-
-@implements(proc=LI, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-class PyLIModelFloat(_NeuronFloat):
-    """Floating-point leaky readout: v = alpha·v + gain·(a_in + bias); sends v."""
-
-    alpha: np.ndarray = LavaPyType(np.ndarray, float)
-    gain: np.ndarray = LavaPyType(np.ndarray, float)
-    bias: np.ndarray = LavaPyType(np.ndarray, float)
-    dv: np.ndarray = LavaPyType(np.ndarray, float)
-
-    def update(self, a_in: np.ndarray) -> np.ndarray:
-        self.v[:] = self.alpha * self.v + self.gain * (a_in + self.bias)
-        return self.v.copy()
-
 
 @implements(proc=LI, protocol=LoihiProtocol)
 @requires(CPU)
