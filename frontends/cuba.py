@@ -1,4 +1,4 @@
-"""Current-based LIF and integrate-and-fire layers (the neurons of Lava, NIR and snnTorch), with reset modes.
+"""Current-based LIF, integrate-and-fire and current-based leaky-integrator layers (Lava, NIR and snnTorch neurons).
 
 IF maps to the IR's `LIF` with alpha = 1 and gain = 1 rather than a primitive of
 its own: v = 1·v + 1·I is exactly the IF equation, so every backend that lowers
@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from snnc.compiler.primitives import LIF, CubaLIF
+from snnc.compiler.primitives.lif import CubaLI
 from snnc.frontends import zoo
 from snnc.frontends.layers import RESETS, LIReadout, SpikingLayer, _init_tau
 from snnc.frontends.surrogate import SURROGATES
@@ -94,6 +95,44 @@ class IFLayer(SpikingLayer):
             outs.append(s), vs.append(v)
         self._keep(out=outs, v=vs)
         return torch.stack(outs)
+
+
+class CubaLIReadout(SpikingLayer):
+    """Current-based leaky-integrator readout (NIR's CubaLI): I = fc(x_t);  i = alpha_syn·i + I;
+    v = alpha_mem·v + gain·i + bias;  the output is v [T, B, n]; alpha = exp(−dt/tau) learned per neuron."""
+
+    def __init__(self, in_features: int, out_features: int, *, tau_syn: float | Sequence[float] = 5.0,
+                 tau_mem: float | Sequence[float] = (20.0, 5.0), gain: float = 1.0, v_bias: float = 0.0,
+                 dt: float = 1.0, learn_tau: bool = True, bias: bool = True):
+        super().__init__(in_features, out_features, False, dt, bias)
+        self.tau_syn = nn.Parameter(_init_tau(out_features, tau_syn), requires_grad=learn_tau)
+        self.tau_mem = nn.Parameter(_init_tau(out_features, tau_mem), requires_grad=learn_tau)
+        self.gain, self.v_bias = float(gain), float(v_bias)
+
+    def decays(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(alpha_syn, alpha_mem) per neuron."""
+        return self._decay(self.tau_syn), self._decay(self.tau_mem)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        I_ff, T, B = self._start(x)
+        a_syn, a_mem = self.decays()
+        i, v = self._state(0.0, B, I_ff), self._state(0.0, B, I_ff)
+        iss, vs = [], []
+        for t in range(T):
+            i = a_syn * i + I_ff[t]
+            v = a_mem * v + self.gain * i
+            if self.v_bias:  # as the IR step: v + 0 is not computed
+                v = v + self.v_bias
+            iss.append(i), vs.append(v)
+        self._keep(out=vs, i=iss, v=vs)
+        return torch.stack(vs)
+
+
+@register_converter(CubaLIReadout)
+def _cuba_li(m: CubaLIReadout, b: Builder, path: str, src: str) -> str:
+    a_syn, a_mem = (_np(a) for a in m.decays())
+    return _neuron_layer(m, b, path, src, "cubali",
+                         lambda: CubaLI(alpha_syn=a_syn, alpha_mem=a_mem, gain=m.gain, bias=m.v_bias))
 
 
 @register_converter(CubaLIFLayer)

@@ -147,3 +147,40 @@ class LI(Primitive):
     def step(self, ops, p, s, x):
         v = ops.add(ops.mul(p.alpha, s["v"]), ops.mul(p.gain, x["in"]))
         return v, {"v": v}
+
+
+@primitive
+class CubaLI(Primitive):
+    """i = alpha_syn·i + I; v = alpha_mem·v + gain·i + bias (current-based leaky integrator; graded output v).
+
+    NIR's CubaLI (tau_syn·di/dt = −i + w_in·I, tau_mem·dv/dt = v_leak − v + R·i) under forward Euler
+    at step dt: alpha_syn = 1 − dt/tau_syn (the input scale (dt/tau_syn)·w_in folded into the incoming
+    weights, as for CubaLIF), alpha_mem = 1 − dt/tau_mem, gain = (dt/tau_mem)·R, bias = (dt/tau_mem)·v_leak.
+    """
+
+    alpha_syn: np.ndarray  # synaptic current decay per step
+    alpha_mem: np.ndarray  # membrane decay per step
+    gain: np.ndarray  # current-to-membrane gain, e.g. (1 − alpha_mem)·R
+    bias: np.ndarray = 0.0  # constant membrane input per step, e.g. (1 − alpha_mem)·v_leak
+    i0: np.ndarray = 0.0  # initial synaptic current
+    v0: np.ndarray = 0.0  # initial membrane potential
+
+    states = {"i": "i0", "v": "v0"}
+    per_neuron = ("alpha_syn", "alpha_mem", "gain", "bias", "i0", "v0")
+
+    @classmethod
+    def example(cls, n=4, rng=None):
+        rng = rng or np.random.default_rng(0)
+        u = lambda lo, hi: rng.uniform(lo, hi, n)  # noqa: E731
+        return cls(u(0.5, 0.9), u(0.8, 0.99), u(0.1, 1), u(-0.05, 0.05), u(-0.1, 0.1), u(0, 0.5))
+
+    @property
+    def out_kind(self) -> str:
+        return GRADED
+
+    def step(self, ops, p, s, x):
+        i = ops.add(ops.mul(p.alpha_syn, s["i"]), x["in"])
+        v = ops.add(ops.mul(p.alpha_mem, s["v"]), ops.mul(p.gain, i))
+        if self.bias.any():  # v + 0 == v
+            v = ops.add(v, p.bias)
+        return v, {"i": i, "v": v}
