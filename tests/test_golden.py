@@ -10,6 +10,7 @@ import pytest
 
 from snnc.compiler import PRIMITIVES, Graph, Input
 from snnc.compiler.primitives import AHP, ALIF, LI, LIF, LSTM, LTC, SPSN, CubaLIF, Dense, EarlyExit, LTCReadout
+from snnc.compiler.primitives.lif import CubaLI
 from snnc.runtime.numpy.runtime import run
 from golden_fixed import FIXED_CASES
 
@@ -50,6 +51,11 @@ case("CubaLIF-subtract", CubaLIF(A([0.5, 0.8]), A([0.9, 0.7]), A([0.5, 1.]), A([
               [0.5578125, 0.404096]],
         "v": [[0.575, 0.39], [0.23, 0.513], [0.58825, 0.2471], [0.49505, 0.15937], [0.0533575, 0.596679],
               [0.376928, 0.2017713]]})
+
+# CubaLI: i = 0.5·i + I; v = 0.75·v + 2·i + 0.25 (graded, no threshold)
+case("CubaLI", CubaLI(A([0.5]), A([0.75]), A([2.]), A([0.25])), [[1.], [0.], [0.], [2.]],
+     {"out": [[2.25], [2.9375], [2.953125], [6.71484375]], "i": [[1.], [0.5], [0.25], [2.125]],
+      "v": [[2.25], [2.9375], [2.953125], [6.71484375]]})
 
 # ALIF: the threshold rises after each spike (b) and the spike of t-1 is subtracted (−B·s⁻)
 case("ALIF", ALIF(A([0.8, 0.6]), A([0.9, 0.5]), A([0.3, 0.2]), A([1.8, 0.5]), A([1., 2.]), A([0.1, 0.]), A([0.05, 0.])),
