@@ -19,14 +19,16 @@ u = gain·i, bias_mant = bias. LoihiLIF maps field for field.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from snnc.backends.lava.lower import Lowerer, _arr, rule
 from snnc.compiler.ir import Primitive
 from snnc.compiler.primitives import LIF, CubaLIF
 from snnc.compiler.primitives import LoihiLIF
+
+if TYPE_CHECKING:  # (lower.py imports this module to build its rule table)
+    from snnc.backends.lava.lower import Lowerer
 
 LAVA_LIF = "lava.proc.lif.process.LIF"
 SNNC_LIF = "snnc.backends.lava.procs.lif.SnncLIF"
@@ -39,7 +41,7 @@ def _population(lw: Lowerer, name: str, field_: str, a: Any, integer: bool) -> A
     a = np.broadcast_to(np.asarray(a), (lw.g.nodes[name].size,))
     if np.all(a == a[0]):
         return int(a[0]) if integer else float(a[0])
-    return _arr(lw, name, field_, a.astype(np.int64) if integer else a.astype(np.float64))
+    return lw.arr(name, field_, a.astype(np.int64) if integer else a.astype(np.float64))
 
 
 def _lif_proc(lw: Lowerer, name: str, node: Primitive, states: dict, *, du: Any, dv: Any, vth: Any,
@@ -54,7 +56,7 @@ def _lif_proc(lw: Lowerer, name: str, node: Primitive, states: dict, *, du: Any,
         spec["impl"], spec["why"] = LAVA_LIF, why
     else:
         # SnncLIF holds every parameter per neuron, so scalars become arrays too
-        arrs = {k: _arr(lw, name, k, np.broadcast_to(np.asarray(a), (node.size,))
+        arrs = {k: lw.arr(name, k, np.broadcast_to(np.asarray(a), (node.size,))
                         .astype(np.int64 if integer else np.float64)) for k, a in (("du", du), ("dv", dv), ("vth", vth))}
         lw.proc(name, "snnc_lif", node.size, name, reset=node.reset, **arrs, **init)
         spec = lw.net.procs[name]
@@ -69,40 +71,40 @@ def _step(lw: Lowerer, name: str, node: Primitive) -> None:
     spec["impl"], spec["why"] = STEP, f"reset '{node.reset}': Lava's LIF only resets to zero"
 
 
-@rule(LIF)
 def _lif(lw: Lowerer, name: str, node: LIF) -> None:
     if node.reset != "zero":
         return _step(lw, name, node)
     lw.gain[name] = node.gain  # folded into the incoming weights: Lava's u = a_in when du = 1
     n = node.size
     _lif_proc(lw, name, node, {"v": ["v", None]}, du=1.0, dv=1.0 - node.alpha, vth=node.theta,
-              bias_mant=_arr(lw, name, "bias_mant", np.zeros(n)), bias_exp=0,
-              u=_arr(lw, name, "u", np.zeros(n)), v=_arr(lw, name, "v", np.broadcast_to(node.v0, (n,))))
+              bias_mant=lw.arr(name, "bias_mant", np.zeros(n)), bias_exp=0,
+              u=lw.arr(name, "u", np.zeros(n)), v=lw.arr(name, "v", np.broadcast_to(node.v0, (n,))))
 
 
-@rule(CubaLIF)
 def _cuba(lw: Lowerer, name: str, node: CubaLIF) -> None:
     if node.reset != "zero":
         return _step(lw, name, node)
     lw.gain[name] = node.gain  # Lava's u is gain·i
     n = node.size
     b = lambda a: np.broadcast_to(np.asarray(a, float), (n,))  # noqa: E731
-    _lif_proc(lw, name, node, {"i": ["u", _arr(lw, name, "ustate", b(node.gain))], "v": ["v", None]},
+    _lif_proc(lw, name, node, {"i": ["u", lw.arr(name, "ustate", b(node.gain))], "v": ["v", None]},
               du=1.0 - node.alpha_syn, dv=1.0 - node.alpha_mem, vth=node.theta,
-              bias_mant=_arr(lw, name, "bias_mant", b(node.bias)), bias_exp=0,
-              u=_arr(lw, name, "u", b(node.gain) * b(node.i0)), v=_arr(lw, name, "v", b(node.v0)))
+              bias_mant=lw.arr(name, "bias_mant", b(node.bias)), bias_exp=0,
+              u=lw.arr(name, "u", b(node.gain) * b(node.i0)), v=lw.arr(name, "v", b(node.v0)))
 
 
-@rule(LoihiLIF)
 def _loihi_lif(lw: Lowerer, name: str, node: LoihiLIF) -> None:
     n = node.size
     b = lambda a: np.broadcast_to(np.asarray(a, np.int64), (n,))  # noqa: E731
     _lif_proc(lw, name, node, {"u": ["u", None], "v": ["v", None]}, du=node.du, dv=node.dv, vth=node.vth,
-              integer=True, bias_mant=_arr(lw, name, "bias_mant", b(node.bias_mant)),
-              bias_exp=_arr(lw, name, "bias_exp", b(node.bias_exp)), u=_arr(lw, name, "u", b(node.u0)),
-              v=_arr(lw, name, "v", b(node.v0)))
+              integer=True, bias_mant=lw.arr(name, "bias_mant", b(node.bias_mant)),
+              bias_exp=lw.arr(name, "bias_exp", b(node.bias_exp)), u=lw.arr(name, "u", b(node.u0)),
+              v=lw.arr(name, "v", b(node.v0)))
 
 
 def lif_paths(procs: dict[str, dict]) -> list[str]:
     """One line per LIF-family population: which Lava process it runs on and why."""
     return [f"{name}: {PATHS[sp['impl']]} ({sp['why']})" for name, sp in procs.items() if sp.get("impl") in PATHS]
+
+
+RULES = {LIF: _lif, CubaLIF: _cuba, LoihiLIF: _loihi_lif}  # primitive -> rule, merged into lower.RULES

@@ -1,6 +1,8 @@
 """Lowering IR -> a Lava network description (DESIGN §5): processes, connections, arrays; no code.
 
-`RULES[PrimitiveType]` turns a neuron node into one process spec; Dense nodes
+`RULES[PrimitiveType]` (native rules here and in lif_rules, ltc_rules, ahp_spsn_rules) turns a
+neuron node into one process spec, any other float node with a step becomes snnc's generic
+`NodeStep` process (`Lowerer.step_node`); Dense nodes
 become Lava `Dense` processes (one copy per distinct input gain of the Lava LIFs
 they feed, since Lava's LIF has no gain); `lava_retime` decides the compensating
 `Delay` processes. Floating-point Dense biases enter as graded `RingBuffer`
@@ -15,6 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from snnc.backends.lava import ahp_spsn_rules, lif_rules, ltc_rules
 from snnc.backends.lava.retime import Timing, retime
 from snnc.compiler.errors import LoweringError
 from snnc.compiler.ir import GRADED, Edge, Graph, Primitive
@@ -72,19 +75,12 @@ class LavaNet:
 
 
 Rule = Callable[["Lowerer", str, Primitive], None]
-RULES: dict[type, Rule] = {}
-
-
-def rule(*types: type) -> Callable[[Rule], Rule]:
-    def deco(fn: Rule) -> Rule:
-        for t in types:
-            RULES[t] = fn
-        return fn
-    return deco
 
 
 class Lowerer:
     """Walks the graph once; Dense copies and delays are created on demand and cached."""
+
+    backend = BACKEND
 
     def __init__(self, graph: Graph):
         self.g = graph
@@ -201,15 +197,19 @@ class Lowerer:
             t["states"] = self.net.procs[name].get("states", {}) if name in self.net.procs else {}
         self.net.taps[name] = t
 
+    def arr(self, name: str, field_: str, a: Any) -> dict:
+        """Array `a` of node `name` in the description, as `<name>/<field>`."""
+        return self.net.array(f"{name}/{field_}", a)
+
     def step_node(self, name: str, node: Primitive) -> None:
         """A node without a native Lava object: snnc's generic NodeStep process running the primitive's `step`."""
         arrays = {f: getattr(node, f) for f in node.array_fields()}
         fields = {f: (v.item() if hasattr(v, "item") else v) for f, v in node.params().items() if f not in arrays}
         init = node.initial_state()
         self.proc(name, "step", node.size, name, primitive=type(node).__name__, fields=fields,
-                  arrays={f: _arr(self, name, f, a) for f, a in arrays.items()},
+                  arrays={f: self.arr(name, f, a) for f, a in arrays.items()},
                   dtypes={f: str(a.dtype) for f, a in arrays.items()}, states=list(node.states),
-                  init={k: _arr(self, name, f"init_{k}", a) for k, a in init.items()})
+                  init={k: self.arr(name, f"init_{k}", a) for k, a in init.items()})
         self.net.procs[name]["states"] = {k: ["state", None, j] for j, k in enumerate(node.states)}
         for port in node.ports:
             if port == "noise":  # uniform noise from a graph Input, on NodeStep's u_in
@@ -251,34 +251,31 @@ class Lowerer:
 
 # -- rules ------------------------------------------------------------------------
 
-@rule(Input)
 def _input(lw: Lowerer, name: str, node: Input) -> None:
     lw.net.inputs[name] = node.size
     lw.proc(name, "source", node.size, name)
 
 
-@rule(Dense, LoihiDense)
 def _dense(lw: Lowerer, name: str, node: Primitive) -> None:
     pass  # Dense copies are made on demand by Lowerer.out_port, one per gain of the LIFs they feed
 
 
-def _arr(lw: Lowerer, name: str, field_: str, a: Any) -> dict:
-    return lw.net.array(f"{name}/{field_}", a)
-
-
-@rule(LoihiALIF)
 def _loihi_alif(lw: Lowerer, name: str, node: LoihiALIF) -> None:
-    lw.proc(name, "alif", node.size, name, **{f: _arr(lw, name, f, getattr(node, f))
+    lw.proc(name, "alif", node.size, name, **{f: lw.arr(name, f, getattr(node, f))
                                               for f in ("dv", "dr", "vth", "beta", "bias_mant", "bias_exp")},
-            v=_arr(lw, name, "v", node.v0), b=_arr(lw, name, "b", node.b_init))
+            v=lw.arr(name, "v", node.v0), b=lw.arr(name, "b", node.b_init))
     lw.net.procs[name]["states"] = {"v": ["v", None], "b": ["b", None], "s": ["s", None]}
 
 
-@rule(LoihiLI)
 def _loihi_li(lw: Lowerer, name: str, node: LoihiLI) -> None:
-    lw.proc(name, "li", node.size, name, **{f: _arr(lw, name, f, getattr(node, f))
-                                            for f in ("dv", "bias_mant", "bias_exp")}, v=_arr(lw, name, "v", node.v0))
+    lw.proc(name, "li", node.size, name, **{f: lw.arr(name, f, getattr(node, f))
+                                            for f in ("dv", "bias_mant", "bias_exp")}, v=lw.arr(name, "v", node.v0))
     lw.net.procs[name]["states"] = {"v": ["v", None]}
+
+
+# the native rules, by primitive; everything else with a float step runs in NodeStep (rule_for)
+RULES: dict[type, Rule] = {Input: _input, Dense: _dense, LoihiDense: _dense, LoihiALIF: _loihi_alif,
+                           LoihiLI: _loihi_li, **lif_rules.RULES, **ltc_rules.RULES, **ahp_spsn_rules.RULES}
 
 
 def rule_for(node: Primitive) -> Rule | None:
@@ -290,6 +287,3 @@ def lower(graph: Graph) -> LavaNet:
     """Verify `graph`, retime it for Lava and describe its Lava process network."""
     verify(graph)
     return Lowerer(graph).lower()
-import snnc.backends.lava.lif_rules  # noqa: E402,F401  (LIF, CubaLIF, LoihiLIF: Lava's LIF or snnc's SnncLIF)
-import snnc.backends.lava.ltc_rules  # noqa: E402,F401  (LTC, LTCReadout and their fixed-point forms)
-import snnc.backends.lava.ahp_spsn_rules  # noqa: E402,F401  (AHP, SPSN and their fixed-point forms)

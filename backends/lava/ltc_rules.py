@@ -8,8 +8,12 @@ lava_retime applies unchanged: the process idles until its t_start.
 """
 from __future__ import annotations
 
-from snnc.backends.lava.lower import Lowerer, rule
+from typing import TYPE_CHECKING
+
 from snnc.compiler.primitives import LoihiLTC, LoihiLTCReadout
+
+if TYPE_CHECKING:  # (lower.py imports this module to build its rule table)
+    from snnc.backends.lava.lower import Lowerer
 
 
 def _arrays(lw: Lowerer, name: str, node, fields: tuple[str, ...]) -> dict:
@@ -20,7 +24,6 @@ def _exps(node, *gates: str) -> dict:
     return {f"e{g}_{h}": int(getattr(node, f"e{g}_{h}")) for g in gates for h in ("in", "state")}
 
 
-@rule(LoihiLTC)
 def _loihi_ltc(lw: Lowerer, name: str, node: LoihiLTC) -> None:
     fields = ("Wa", "ba", "Wr", "br", "vth", "beta", "bias_mant", "bias_exp")
     lw.proc(name, "ltc", node.size, name, **_arrays(lw, name, node, fields), **_exps(node, "a", "r"),
@@ -28,8 +31,10 @@ def _loihi_ltc(lw: Lowerer, name: str, node: LoihiLTC) -> None:
     lw.net.procs[name]["states"] = {"v": ["v", None], "b": ["b", None], "s": ["s", None]}
 
 
-@rule(LoihiLTCReadout)
 def _loihi_ltc_readout(lw: Lowerer, name: str, node: LoihiLTCReadout) -> None:
     lw.proc(name, "ltc_readout", node.size, name, **_arrays(lw, name, node, ("Wa", "ba", "bias_mant", "bias_exp")),
             **_exps(node, "a"), v=lw.net.array(f"{name}/v", node.v0))
     lw.net.procs[name]["states"] = {"v": ["v", None]}
+
+
+RULES = {LoihiLTC: _loihi_ltc, LoihiLTCReadout: _loihi_ltc_readout}  # primitive -> rule, merged into lower.RULES
