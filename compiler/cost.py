@@ -338,13 +338,25 @@ def _early_exit(ctx: Context) -> Cost:
     return Cost(nonlinear=n, update_acs=n)  # sigmoid, max
 
 
+def _from_step(node: Primitive, notes: list[str]) -> Rule | None:
+    """A primitive without a rule here: its per-neuron work counted from its own step (compiler/step_cost.py)."""
+    if node.step is None:
+        return None
+    from snnc.compiler.step_cost import step_counts
+
+    kind = type(node).__name__
+    notes.append(f"{kind}: no hand-written cost rule; its work per neuron update is counted from its step")
+    c = step_counts(node)
+    return neuron_rule(c["update_macs"], c["update_acs"], c["nonlinear"])
+
+
 def count(graph: Graph, activity: Activity) -> CostTable:
     """Per-node Cost (fields per sample [B], summed over the steps each sample ran) of one run."""
     notes: list[str] = []
     nodes, prims = {}, {}
     for name in graph.schedule():
         node = graph.nodes[name]
-        rule = COST_RULES.get(type(node))
+        rule = COST_RULES.get(type(node)) or _from_step(node, notes)
         if rule is None:
             raise CostError(f"node '{name}' ({type(node).__name__}): no cost rule; add one to "
                             "COST_RULES in snnc.compiler.cost")

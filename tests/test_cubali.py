@@ -71,3 +71,14 @@ def test_pytorch_module_traces_and_agrees(v_bias):
 def test_validation_names_the_parameter():
     with pytest.raises(PrimitiveError, match="CubaLI: per-neuron parameters disagree"):
         CubaLI(alpha_syn=np.ones(3), alpha_mem=np.ones(2), gain=1.0)
+
+
+def test_costs_counted_from_the_step():
+    from snnc.compiler.cost import count
+
+    _, act = NumpyRuntime(golden_graph(), "float64").run(X)
+    table = count(golden_graph(), act)
+    c = table.nodes["li"]
+    # per update: alpha_syn·i, alpha_mem·v, gain·i (3 MACs; the adds fused, + bias among them), 4 updates of 1 neuron
+    assert c.update_macs.tolist() == [12.0] and c.neuron_updates.tolist() == [4.0]
+    assert any("CubaLI: no hand-written cost rule" in n for n in table.notes)
