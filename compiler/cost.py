@@ -339,15 +339,9 @@ def _early_exit(ctx: Context) -> Cost:
 
 
 def _from_step(node: Primitive, notes: list[str]) -> Rule | None:
-    """A primitive without a rule here: its per-neuron work counted from its own step (compiler/step_cost.py)."""
-    if node.step is None:
-        return None
-    from snnc.compiler.step_cost import step_counts
-
-    kind = type(node).__name__
-    notes.append(f"{kind}: no hand-written cost rule; its work per neuron update is counted from its step")
-    c = step_counts(node)
-    return neuron_rule(c["update_macs"], c["update_acs"], c["nonlinear"])
+    """No rule here: the node's work per neuron update counted from its own step (compiler/step_cost.py)."""
+    from snnc.compiler.step_cost import step_rule
+    return step_rule(node, notes)
 
 
 def count(graph: Graph, activity: Activity) -> CostTable:

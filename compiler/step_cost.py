@@ -58,3 +58,13 @@ def step_counts(node: Primitive) -> dict[str, float]:
     macs = n["mul"] + n["matmul"]
     return {"update_macs": macs / size, "update_acs": (max(n["add"] - n["mul"], 0.0) + n["cmp"]) / size,
             "nonlinear": n["nonlinear"] / size}
+
+
+def step_rule(node: Primitive, notes: list[str]):
+    """A cost rule (compiler/cost.py) for a primitive without one, from `step_counts`; None without a step."""
+    if node.step is None:
+        return None
+    from snnc.compiler.cost import neuron_rule  # (cost.py imports this module when it needs it)
+
+    notes.append(f"{type(node).__name__}: no hand-written cost rule; its work per neuron update is counted from its step")
+    return neuron_rule(**step_counts(node))
