@@ -18,11 +18,14 @@ from snnc.compiler.errors import FileFormatError
 from snnc.compiler.schema import Map, Row, check_version, validate
 
 FORMAT, VERSION = "snnc-lava", 1
-KINDS = ("source", "bias", "dense", "delay", "lif", "snnc_lif", "alif", "li", "ltc", "ltc_readout", "ahp", "spsn")
-STRINGS = {"reset", "sign_mode", "noise_input"}  # the only parameters that are not numbers or arrays
+KINDS = ("source", "bias", "dense", "delay", "lif", "snnc_lif", "alif", "li", "ltc", "ltc_readout", "ahp", "spsn",
+         "step")
+# the only parameters that are not numbers or arrays (step: the NodeStep's primitive, JSON fields, dtypes, states)
+STRINGS = {"reset", "sign_mode", "noise_input", "primitive", "fields", "dtypes", "states"}
 INTS = {"delay", "start", "num_message_bits", "num_weight_bits", "weight_exp"}
 REQUIRED = {"dense": ("weights", "num_message_bits"), "delay": ("delay",), "bias": ("values", "start"),
-            "lif": ("du", "dv", "vth", "bias_mant", "bias_exp", "u", "v")}
+            "lif": ("du", "dv", "vth", "bias_mant", "bias_exp", "u", "v"),
+            "step": ("primitive", "fields", "dtypes", "states")}
 PORT = re.compile(r"[a-z][a-z0-9_]{0,63}$")  # Lava port attributes: a_in, s_out, ... (never a dunder)
 ARRAY = {"array": str}
 _STATE = Row((str, (ARRAY, type(None))))
@@ -121,6 +124,11 @@ def _check_proc(name: str, p: dict, arrays: dict, lat_max: int, where: str) -> N
     missing = [k for k in REQUIRED.get(kind, ()) if k not in params]
     if missing:
         raise FileFormatError(f"{at}: {kind} process lacks parameter(s) {', '.join(missing)}")
+    if kind == "step":
+        from snnc.compiler.ir import PRIMITIVES
+        import snnc.compiler.primitives  # noqa: F401  (registers the primitives a NodeStep may name)
+        if params.get("primitive") not in PRIMITIVES:
+            raise FileFormatError(f"{at}: unknown primitive {str(params.get('primitive'))[:80]!r}")
     if kind == "source" and not p.get("node"):
         raise FileFormatError(f"{at}: a source process needs 'node' (the graph input it reads)")
     for k, v in params.items():

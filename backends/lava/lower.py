@@ -12,6 +12,7 @@ builds the processes from the description inside the Lava environment.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -206,11 +207,14 @@ class Lowerer:
         arrays = {f: getattr(node, f) for f in node.array_fields()}
         fields = {f: (v.item() if hasattr(v, "item") else v) for f, v in node.params().items() if f not in arrays}
         init = node.initial_state()
-        self.proc(name, "step", node.size, name, primitive=type(node).__name__, fields=fields,
-                  arrays={f: self.arr(name, f, a) for f, a in arrays.items()},
-                  dtypes={f: str(a.dtype) for f, a in arrays.items()}, states=list(node.states),
-                  init={k: self.arr(name, f"init_{k}", a) for k, a in init.items()})
-        self.net.procs[name]["states"] = {k: ["state", None, j] for j, k in enumerate(node.states)}
+        # flat parameters, as the description's schema has them (backends/lava/artifact.py): JSON strings,
+        # array:<field> and init:<state> array references; the worker's NodeStep unpacks them (procs/step.py)
+        self.proc(name, "step", node.size, name, primitive=type(node).__name__, fields=json.dumps(fields),
+                  dtypes=json.dumps({f: str(a.dtype) for f, a in arrays.items()}), states=json.dumps(list(node.states)),
+                  **{f"array:{f}": self.arr(name, f, a) for f, a in arrays.items()},
+                  **{f"init:{k}": self.arr(name, f"init_{k}", a) for k, a in init.items()})
+        # a state is row j of NodeStep's packed Var `state` [k, B·n]: "state:j"
+        self.net.procs[name]["states"] = {k: [f"state:{j}", None] for j, k in enumerate(node.states)}
         for port in node.ports:
             if port == "noise":  # uniform noise from a graph Input, on NodeStep's u_in
                 self.in_ports[(name, port)] = "u_in"

@@ -121,7 +121,8 @@ class Built:
             getattr(self.procs[t["proc"]], t["port"]).connect(snk.a_in)
             self.sinks[node] = snk
             if node in record:
-                for var, (lvar, *_) in t.get("states", {}).items():
+                for var, (lvar, _) in t.get("states", {}).items():
+                    lvar = lvar.split(":")[0]  # "state:j": row j of NodeStep's packed Var `state`
                     self.monitors[(node, var)] = FileMonitor(target=getattr(self.procs[t["proc"]], lvar), num_steps=total,
                                                              path=str(Path.cwd() / f"state{len(self.monitors)}.npy"))
 
@@ -184,8 +185,9 @@ def run(desc: Path, xs: dict[str, np.ndarray], options: dict) -> dict[str, np.nd
             outs[n].append(y)
         for (n, var), a in built.states.items():
             L, size = taps[n]["latency"], taps[n]["size"]
-            _, sc, *row = taps[n]["states"][var]  # a row of a packed state Var [k, B·n] (NodeStep)
-            y = (a[:, row[0]] if row else a)[L:L + T].reshape(T, Bc, size)
+            lvar, sc = taps[n]["states"][var]
+            row = lvar.split(":")[1:]  # a row of NodeStep's packed state Var [k, B·n]
+            y = (a[:, int(row[0])] if row else a)[L:L + T].reshape(T, Bc, size)
             if sc is not None:
                 y = y / arrays[sc["array"]]
             traces.setdefault((n, var), []).append(y)

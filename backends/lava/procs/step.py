@@ -101,11 +101,14 @@ class PyNodeStepModelFloat(_Gated):
 
 
 def make(name: str, spec: dict, arrays: ty.Callable[[ty.Any], np.ndarray], B: int) -> NodeStep:
-    """The NodeStep of one process spec of the description (kind "step"), for a batch of B."""
-    P = spec["params"]
-    flat, layout = pack({k: arrays(v) for k, v in P["arrays"].items()})
-    n = spec["size"]
-    rows = [np.tile(np.broadcast_to(arrays(P["init"][k]), (n,)), B) for k in P["states"]]
+    """The NodeStep of one process spec of the description (kind "step", see Lowerer.step_node), for a batch of B."""
+    import json
+
+    P, n = spec["params"], spec["size"]
+    flat, layout = pack({k[6:]: arrays(v) for k, v in P.items() if k.startswith("array:")})
+    states = json.loads(P["states"])
+    rows = [np.tile(np.broadcast_to(arrays(P[f"init:{k}"]), (n,)), B) for k in states]
     state = np.stack(rows) if rows else np.zeros((1, B * n))
-    return NodeStep(shape=(B * n,), kind=P["primitive"], fields=P["fields"], layout=layout, dtypes=P["dtypes"],
-                    params=flat, state=state, states=P["states"], t_start=spec.get("t_start", 0), name=name)
+    return NodeStep(shape=(B * n,), kind=P["primitive"], fields=json.loads(P["fields"]), layout=layout,
+                    dtypes=json.loads(P["dtypes"]), params=flat, state=state, states=states,
+                    t_start=spec.get("t_start", 0), name=name)
