@@ -20,7 +20,7 @@ from snnc.backends.lava.lif_rules import lif_paths
 from snnc.compiler.errors import SnncError
 from snnc.compiler.ir import Graph
 from snnc.compiler.serialize import load, save
-from snnc.runtime.inputs import check_inputs, fill_noise
+from snnc.runtime.inputs import check_inputs, fill_noise, noise_inputs
 from snnc.runtime.lava.runner import run_description
 
 FORMAT, VERSION = "snnc-lava", 1
@@ -85,7 +85,8 @@ def _run(desc: Path, graph: Graph, x, options: dict):
     # stochastic neurons: missing noise is drawn exactly as the NumPy runtime draws it (and says so)
     x = fill_noise(graph, x, seed=options.get("noise_seed", 0))
     xs = check_inputs({n: graph.nodes[n].size for n in graph.inputs}, x, np.float64, "input",
-                      {n: graph.nodes[n].kind for n in graph.inputs}, any(v.integer for v in graph.nodes.values()))
+                      {n: graph.nodes[n].kind for n in graph.inputs if n not in noise_inputs(graph)},  # (u in [0, 1))
+                      any(v.integer for v in graph.nodes.values()))
     outs, act, _ = run_description(desc, xs, options)
     return {k: v.astype(dtype) for k, v in outs.items()}, act
 

@@ -56,7 +56,8 @@ class NumpyRuntime:
     def _kinds(self) -> tuple[dict[str, str], bool]:
         """Input kinds, and whether graded inputs must be integers (a fixed-point graph takes them as int64)."""
         g = self.program.graph
-        return {n: g.nodes[n].kind for n in g.inputs}, any(v.integer for v in g.nodes.values())
+        # (noise inputs are uniform u in [0, 1) by design: an integer step reads them as floor(u·2^16))
+        return {n: g.nodes[n].kind for n in g.inputs if n not in self.noise}, any(v.integer for v in g.nodes.values())
 
     # -- streaming --------------------------------------------------------------
     def reset(self, batch: int) -> None:
