@@ -32,11 +32,11 @@ def accuracy(model, x, y) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--epochs", type=int, default=25)
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--init-gain", type=float, default=1.0,
+    ap.add_argument("--lr", type=float, default=1e-2)
+    ap.add_argument("--init-gain", type=float, default=4.0,
                     help="scale of the SPSN layers' initial input weights (Xavier x gain): larger currents, less noisy spikes")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out-dir", type=Path, default=None, help="default: frontends/pretrained")
