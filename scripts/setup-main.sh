@@ -8,7 +8,7 @@ if [ -z "$py" ] || ! "$py" -c 'import sys; assert sys.version_info[:2] >= (3, 11
 fi
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
 # torch is pinned exactly (pyproject extra 'torch'): 2.13.0 is the local CPU wheel.
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[torch,onnx,report,nir,dev,cpu]" 2>&1 \
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[torch,onnx,report,nir,dev,cpu,dist]" 2>&1 \
   | grep -v "^WARNING: Location .* is ignored" || true
 # Frameworks the tests compare against (the 'test' extra: snnTorch, Norse, nirtorch, NeuroBench), next to the
 # pinned torch: --no-deps, so none of them pulls another torch.
