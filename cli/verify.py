@@ -34,7 +34,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, help="use only the first N samples of the data set")
     p.add_argument("--slow-samples", type=int, default=16,
                    help="samples the slow loihi target runs from the data set (default 16; Lava is ~1 %% of NumPy's speed)")
-    p.add_argument("--shard-size", type=int, default=64, help="samples per shard of the data set evaluation (default 64)")
+    p.add_argument("--shard-size", type=int, help="samples per shard of the data set evaluation (default: 64, and one "
+                                                  "shard per worker for the slow loihi target)")
+    p.add_argument("--workers", type=int, help="--dataset: Dask worker processes of an embedded LocalCluster (default: "
+                                               "the cores available; 1 runs the shards in this process without Dask)")
+    p.add_argument("--scheduler", help="--dataset: address of an existing Dask scheduler (tcp://HOST:PORT) instead "
+                                       "of an embedded cluster")
     p.add_argument("--max-drop", type=float, default=1.0,
                    help="--quantize: accuracy points a quantized target may lose against the float graph (default 1.0)")
     p.add_argument("--min-decisions", type=float, default=99.5,
@@ -119,12 +124,27 @@ def _line(name: str, c: Counts, ok: bool | None, extra: str = "") -> str:
             f"{spk:10.4f} %  {_fmt_first(c)}{extra}")
 
 
-def _evaluate(job: Job, n: int, size: int, desc: str) -> Counts:
-    from tqdm import tqdm
-    total = Counts()
-    for idx in tqdm(shards(n, size), desc=desc, unit="shard", disable=None, leave=False):
-        total = total + evaluate_shard(job, idx)
-    return total
+def _evaluate(args, job: Job, n: int, target: str, desc: str) -> Counts:
+    """The target's counts over the first n samples, shard by shard: on Dask unless one worker suffices."""
+    from snnc.compiler.distributed import default_workers, run_shards, shard_size
+    workers = args.workers if args.workers is not None else default_workers()
+    if workers < 1:
+        raise SnncError(f"verify: --workers must be a positive integer, got {workers}")
+    parts = shards(n, shard_size(target, n, workers, args.shard_size))
+    if not args.scheduler:
+        workers = min(workers, len(parts))  # a cluster for one shard only costs its start-up
+    return run_shards(evaluate_shard, job, parts, Counts(), workers=workers, scheduler=args.scheduler, desc=desc)
+
+
+def _check_labels(path: str, graph, label: str, y) -> None:
+    """Labels must be classes of the scored output: checked before any shard starts."""
+    import numpy as np
+    exits = [n for n, v in graph.nodes.items() if type(v).__name__ == "EarlyExit"]
+    classes = graph.nodes[exits[0]].size if exits else graph.output_size(label)
+    bad = np.flatnonzero((y < 0) | (y >= classes))
+    if bad.size:
+        raise SnncError(f"--dataset {path}: label {int(y.flat[bad[0]])} is out of range for output '{label}' "
+                        f"with {classes} classes (0..{classes - 1})")
 
 
 def _run_dataset(args, mods, graph, qgraph, module, x, y) -> int:
@@ -134,6 +154,7 @@ def _run_dataset(args, mods, graph, qgraph, module, x, y) -> int:
     if label not in graph.outputs:
         raise SnncError(f"verify: --label-output '{label}' is not a graph output (outputs: {', '.join(graph.outputs)})")
     N = x.shape[1]
+    _check_labels(args.dataset, graph, label, y)
     per = "per step" if y.ndim == 2 else f"per sequence ({args.decision} step)"
     print(f"verify {args.model} on {args.dataset}: {N} samples, x {list(x.shape)} [T, N, F], labels {per}, "
           f"scored output '{label}'" + (f", first {args.skip_steps} steps not scored" if args.skip_steps else ""))
@@ -144,7 +165,7 @@ def _run_dataset(args, mods, graph, qgraph, module, x, y) -> int:
     ok_all = True
     cache: dict = {}
     if module is not None:
-        c = _evaluate(Job(**base, graph=graph, run=_torch_run(module), ref_cache=cache), N, args.shard_size, "pytorch")
+        c = _evaluate(args, Job(**base, graph=graph, run=_torch_run(module), ref_cache=cache), N, "pytorch", "pytorch")
         ok = c.flips <= (1 - args.min_decisions / 100) * c.scored and not c.missing
         ok_all &= ok
         print(_line("pytorch", c, ok))
@@ -157,7 +178,7 @@ def _run_dataset(args, mods, graph, qgraph, module, x, y) -> int:
                   options={"timeout": args.timeout, "progress": False}, dequantize=is_quantized(target_graph), ref_cache=cache)
         name = f"{t}" + (f" ({args.quantize})" if qgraph is not None else "")
         try:
-            c = _evaluate(job, n, args.shard_size, t)
+            c = _evaluate(args, job, n, t, t)
         except LoweringError as e:
             print(f"  FAIL {name:<18} CANNOT RUN the {scheme}graph: {e}")
             ok_all = False
@@ -170,7 +191,7 @@ def _run_dataset(args, mods, graph, qgraph, module, x, y) -> int:
             if is_quantized(qgraph) and t != "numpy":  # and bit for bit the NumPy integer runtime's run
                 ej = Job(**{**base, "reference": qgraph}, graph=qgraph, run=mod.run_graph, dtype=args.dtype,
                          options=job.options, dequantize=True)
-                exact[t] = e = _evaluate(ej, n, args.shard_size, f"{t} vs integer")
+                exact[t] = e = _evaluate(args, ej, n, t, f"{t} vs integer")
                 ok &= e.flips == 0 and all(a == tot for a, tot in e.layers.values()) and all(
                     a == tot for a, tot in e.outputs.values())
         ok &= not c.missing

@@ -42,13 +42,18 @@ def _graph(model, x, name):
     return resolve(g, data=x)  # the test data decides the input kind (ECG: {-1, 0, 1} is graded)
 
 
+WORKERS = 1  # --workers: Dask worker processes for the shards (1: in this process)
+
+
 def _score(ref, graph, target: str, x, y, rule: str, n: int, dtype: str = "float64") -> str:
     """Accuracy of `graph` on `target` over the first n samples, as a table cell."""
+    from snnc.compiler.distributed import run_shards, shard_size
     job = Job(reference=ref, graph=graph, run=get_target(target).run_graph, x=x[:, :n], y=y[..., :n],
               label_output=ref.outputs[0], dtype=dtype, rule=rule, options={"timeout": 3600},
               dequantize=is_quantized(graph))
     try:
-        c = sum((evaluate_shard(job, i) for i in shards(n, 64 if target != "loihi" else 16)), Counts())
+        parts = shards(n, shard_size(target, n, WORKERS))
+        c = run_shards(evaluate_shard, job, parts, Counts(), workers=min(WORKERS, len(parts)), desc=target)
     except SnncError as e:
         return f"cannot run ({str(e).split(':')[-1].strip()[:60]})"
     cell = f"{100 * c.correct / c.scored:.2f}"
@@ -105,7 +110,11 @@ def main() -> None:
     ap.add_argument("--lava-samples", type=int, default=16, help="test samples Lava runs (default 16)")
     ap.add_argument("--skip-lava", action="store_true", help="do not run Lava (its cells say so)")
     ap.add_argument("--no-readme", action="store_true", help="print only; do not rewrite README.md")
+    ap.add_argument("--workers", type=int, default=1, help="Dask worker processes for the evaluation shards (default 1: "
+                                                           "in this process, without Dask)")
     args = ap.parse_args()
+    global WORKERS
+    WORKERS = args.workers
     torch.set_num_threads(1)
     names = args.fixtures.split(",") if args.fixtures else list(zoo.PRETRAINED)
     rows = []
