@@ -1,15 +1,20 @@
-"""The compiled backend beyond the matrix: errors name the node, the primitive and the backend; missing numba."""
+"""The compiled backend beyond the matrix: errors, missing numba, event-driven = dense, AER = dense, threads,
+streaming, the disk cache, the CLI."""
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+from conftest import REPO, recurrent_graph, spikes
 from snnc.compiler.errors import LoweringError, SnncError
 from snnc.compiler.ir import Graph
 from snnc.compiler.primitives import LI, Input
+from snnc.compiler.serialize import save
 from snnc.runtime.cpu.runtime import CpuRuntime
+from snnc.runtime.numpy.runtime import NumpyRuntime
 
 
 def test_unsupported_step_names_node_primitive_backend(monkeypatch):
@@ -42,3 +47,97 @@ def test_missing_numba_is_one_line(monkeypatch):
     with pytest.raises(SnncError, match=r"the cpu target needs numba .*pip install numba=="):
         kernels.require_numba()
 
+
+def _graded_twin(g):
+    """The same graph with its input declared graded: the Dense reads values densely instead of index lists."""
+    h = g.copy()
+    h.nodes["x"] = Input(h.nodes["x"].size, "graded")
+    return h
+
+
+def test_event_driven_dense_equals_dense_and_numpy():
+    g = recurrent_graph("ALIF", sizes=(12, 9, 3))
+    x = spikes(30, 3, 12, 0.3, seed=1)
+    ev = CpuRuntime(g, "float64")
+    y_ev, a_ev = ev.run(x)
+    dense = CpuRuntime(_graded_twin(g), "float64")
+    y_d, a_d = dense.run(x)
+    # which path ran: fc1 (fed by the spike input), rec1 and fc2 (fed by spikes) read index lists in one graph only
+    assert ev.program.meta["event_driven"] == ["fc1", "fc2", "rec1"]
+    assert dense.program.meta["event_driven"] == ["fc2", "rec1"]
+    np.testing.assert_array_equal(y_ev["out"], y_d["out"])  # same sums in the same order: bit for bit
+    yn, an = NumpyRuntime(g, "float64").run(x)
+    np.testing.assert_allclose(y_ev["out"], yn["out"], rtol=1e-12, atol=1e-12)
+    for n in an.nonzero:
+        np.testing.assert_array_equal(a_ev.nonzero[n], an.nonzero[n])
+
+
+def test_aer_input_equals_dense_input():
+    g = recurrent_graph("LIF", sizes=(10, 7, 3))
+    x = spikes(25, 4, 10, 0.2, seed=2)
+    rt = CpuRuntime(g, "float64")
+    y, a = rt.run(x)
+    t, b, i = np.nonzero(x)
+    perm = np.random.default_rng(0).permutation(t.size)  # events in any order
+    y2, a2 = rt.run_events({"x": (t[perm], b[perm], i[perm])}, T=25, B=4)
+    np.testing.assert_array_equal(y["out"], y2["out"])
+    for n in a.nonzero:
+        np.testing.assert_array_equal(a.nonzero[n], a2.nonzero[n])
+    with pytest.raises(SnncError, match="events 'x': i must lie in"):
+        rt.run_events({"x": (t, b, i + 10)}, T=25, B=4)
+
+
+def test_threads_and_streaming_equal_one_call():
+    g = recurrent_graph("CubaLIF", sizes=(8, 6, 3), delay=2)
+    x = spikes(20, 5, 8, 0.3, seed=3)
+    y1, a1 = CpuRuntime(g, "float64", threads=1).run(x)
+    rt = CpuRuntime(g, "float64", threads=2)
+    y2, a2 = rt.run(x)
+    assert rt.last_threads == 2
+    np.testing.assert_array_equal(y1["out"], y2["out"])
+    rt.reset(5)
+    ys = np.stack([rt.step(x[t])["out"] for t in range(20)])
+    np.testing.assert_array_equal(ys, y1["out"])
+    np.testing.assert_array_equal(rt.activity().nonzero["n1"], a1.nonzero["n1"])
+
+
+_SECOND = """
+import sys, numpy as np
+from snnc.compiler.serialize import load
+from snnc.runtime.cpu.runtime import CpuRuntime
+rt = CpuRuntime(load(sys.argv[1]), "float64", cache_dir=sys.argv[2])
+y, _ = rt.run(np.load(sys.argv[3]))
+fn = rt.kernel(rt.program)
+print(fn.stats.cache_hits and sum(fn.stats.cache_hits.values()), sum(fn.stats.cache_misses.values()), float(y['out'].sum()))
+"""
+
+
+def test_second_process_loads_the_kernel_from_disk(tmp_path):
+    g = recurrent_graph("ALIF", sizes=(6, 5, 3), seed=7)
+    save(g, tmp_path / "g.snn")
+    x = spikes(10, 2, 6, 0.3, seed=4)
+    np.save(tmp_path / "x.npy", x)
+    runs = [subprocess.run([sys.executable, "-c", _SECOND, str(tmp_path / "g.snn"), str(tmp_path / "k"),
+                            str(tmp_path / "x.npy")], capture_output=True, text=True, cwd=REPO, timeout=600)
+            for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    first, second = (r.stdout.split() for r in runs)
+    assert first[1] == "1"  # the first process compiled
+    assert second[:2] == ["1", "0"]  # the second loaded machine code: one cache hit, no compile
+    assert first[2] == second[2]
+
+
+def test_cli_compile_and_run_cpu_artifact(tmp_path, run_snnc):
+    g = recurrent_graph("LIF", sizes=(6, 5, 3), seed=8)
+    save(g, tmp_path / "m.snn")
+    x = spikes(15, 2, 6, 0.3, seed=5)
+    np.save(tmp_path / "x.npy", x)
+    p = run_snnc("compile", "m.snn", "-t", "cpu", "-o", "m.cpu", check=True)
+    msg = p.stdout + p.stderr
+    assert "target cpu" in msg and "JIT compile" in msg
+    assert (tmp_path / "m.cpu" / "kernels").is_dir()
+    run_snnc("run", "m.cpu", "--input", "x.npy", "-o", "y.npy", check=True)
+    y = np.load(tmp_path / "y.npy")
+    yn, _ = NumpyRuntime(g, "float32").run(x.astype(np.float32))
+    np.testing.assert_allclose(y, yn["out"], rtol=1e-5, atol=1e-5)
