@@ -99,3 +99,8 @@ def inspect_artifact(path: Path, options: dict) -> str:
 def is_artifact(path: Path) -> bool:
     path = Path(path)
     return path.is_dir() and (path / MARKER).is_file()
+
+
+def load_graph(path: Path) -> Graph:
+    """The IR graph stored inside a cpu artifact folder."""
+    return _read(path)[0]
