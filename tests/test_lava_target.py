@@ -116,13 +116,16 @@ def test_timeout_kills_the_lava_run():
         lava_target.run_graph(lif_recurrent(), spikes(5, 1, 6), {"timeout": 0.5})
 
 
-def test_lava_failure_reports_stderr_in_one_line(tmp_path):
+def test_lava_failure_reports_stderr_in_one_line(tmp_path, monkeypatch):
+    """A worker that fails after the artifact passed validation: its last error line, on one line, with the exit code."""
     out = tmp_path / "m.lava"
     lava_target.compile_artifact(lif_recurrent(), out, {})
-    doc = json.loads((out / "network.json").read_text())
-    doc["procs"]["lif1"]["kind"] = "warp"
-    (out / "network.json").write_text(json.dumps(doc))
+    fake = tmp_path / "python"  # stands in for the Lava interpreter: a traceback on stderr, exit 1
+    fake.write_text("#!/bin/sh\necho 'Traceback (most recent call last):' >&2\n"
+                    "echo 'snnc-lava-error: process lif1: the warp drive failed' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("SNNC_LAVA_PYTHON", str(fake))
     with pytest.raises(LavaError) as ei:
         lava_target.run_artifact(out, spikes(3, 1, 6), {})
     msg = str(ei.value)
-    assert "\n" not in msg and "unknown kind 'warp'" in msg and "exit 1" in msg
+    assert "\n" not in msg and "the warp drive failed" in msg and "exit 1" in msg
