@@ -96,6 +96,12 @@ def input_kinds(graph: Graph) -> dict[str, str]:
     return {n: graph.nodes[n].kind for n in graph.inputs}
 
 
+def integer_inputs(graph) -> set[str]:
+    """Graph inputs read directly by a fixed-point (integer) node: those must hold integers. An input behind a float
+    node (the encoder x·2^q that quantize(loihi) inserts for fractional inputs) may hold any real."""
+    return {e.src for e in graph.edges if e.src in graph.inputs and graph.nodes[e.dst].integer}
+
+
 def check_values(name: str, kind: str, a: np.ndarray, integer: bool = False, where: str = "input") -> None:
     """Raise InputError naming `name` and an offending value: a spike input must hold 0/1 only; with `integer`
     (a Loihi fixed-point graph, which takes graded inputs as integers) a graded input must hold integers."""

@@ -44,7 +44,7 @@ def load_input(path: str | None, what: str = "--input") -> np.ndarray | dict[str
 
 
 def check_inputs(sizes: Mapping[str, int], x, dtype: np.dtype, where: str = "input",
-                 kinds: Mapping[str, str] | None = None, integer: bool = False) -> dict[str, np.ndarray]:
+                 kinds: Mapping[str, str] | None = None, integer: bool | set = False) -> dict[str, np.ndarray]:
     """Return {input name: array [T, B, F] in `dtype`} or raise InputError.
 
     `x` is one array when the graph has one input, else a dict by input name. With `kinds`
@@ -87,7 +87,7 @@ def check_inputs(sizes: Mapping[str, int], x, dtype: np.dtype, where: str = "inp
             raise InputError(f"{where} '{n}': contains NaN or inf")
         if kinds is not None and n in kinds:
             from snnc.compiler.inputkinds import check_values
-            check_values(n, kinds[n], a, integer, where)
+            check_values(n, kinds[n], a, integer if isinstance(integer, bool) else n in integer, where)
         out[n] = np.ascontiguousarray(a, dtype=dtype)
     return out
 

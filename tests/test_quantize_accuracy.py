@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
+
+from snnc.compiler.errors import InputError
 import torch
 
 import snnc
@@ -21,14 +23,21 @@ CASES = {"ecg": (60, 20, 1.0), "digits-srnn": (540, 200, 2.0), "digits-ltc": (30
 
 
 def _readout(graph, x, scale=None):
-    """The quantity each fixture is classified on: ECG the output ALIF's membrane at every step, else the last step
-    of the graded readout; quantized values are dequantized per neuron."""
+    """The quantity each fixture is classified on: ECG the output ALIF's membrane at every step (the graph output
+    `readout.alif.v`), else the last step of the graded readout; quantized values are dequantized per neuron."""
     out = graph.outputs[0]
+    node, var = graph.output_ref(out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # stochastic SPSN: both runs draw the same seeded noise
-        y, act = NumpyRuntime(graph, "float64", record=[out]).run(x)
-    v = act.traces[out]["v"] if graph.nodes[out].out_kind == "spike" else y[out]
-    return v / (1.0 if scale is None else np.asarray(scale[out], float))
+        if graph.nodes[node].out_kind == "spike" and var is None:  # a spiking output: classify on its membrane
+            y, act = NumpyRuntime(graph, "float64", record=[node]).run(x)
+            v = act.traces[node]["v"]
+        else:
+            y, _ = NumpyRuntime(graph, "float64").run(x)
+            v = y[out]
+    if scale is None:
+        return v
+    return v / np.asarray(scale[out] if out in scale else scale[node], float)
 
 
 def _accuracy(name, v, y):
@@ -49,11 +58,14 @@ def test_loihi_quantization_keeps_the_accuracy(name):
     for c in (calib, None):
         q = quantize(g, "loihi", calib=c)
         rep = q.meta["passes"][-1]
-        acc = _accuracy(name, _readout(q, x, rep["scales"]), y)
         if c is None and not integer_inputs:
-            # without a range snnc cannot encode non-integer inputs for Loihi: it says so instead of passing
+            # without a range snnc cannot encode non-integer inputs for Loihi: the pass says so, and the integer
+            # runtime refuses the fractional values instead of truncating them
             assert any("reaches Loihi as integers" in n for n in rep["notes"]), rep["notes"]
+            with pytest.raises(InputError, match="takes graded inputs as integers"):
+                _readout(q, x, rep["scales"])
             continue
+        acc = _accuracy(name, _readout(q, x, rep["scales"]), y)
         assert acc >= ref - points / 100, (name, "calibrated" if c is not None else "uncalibrated", ref, acc)
         for d, lay in rep["layers"].items():  # no neuron lost its inputs, few weights flushed (the tiniest)
             if "flushed" in lay:

@@ -53,11 +53,12 @@ class NumpyRuntime:
         self.batch = None
         self.t = 0
 
-    def _kinds(self) -> tuple[dict[str, str], bool]:
-        """Input kinds, and whether graded inputs must be integers (a fixed-point graph takes them as int64)."""
+    def _kinds(self) -> tuple[dict[str, str], set]:
+        """Input kinds, and the graded inputs that must be integers (read by a fixed-point node as int64)."""
+        from snnc.compiler.inputkinds import integer_inputs
         g = self.program.graph
         # (noise inputs are uniform u in [0, 1) by design: an integer step reads them as floor(u·2^16))
-        return {n: g.nodes[n].kind for n in g.inputs if n not in self.noise}, any(v.integer for v in g.nodes.values())
+        return {n: g.nodes[n].kind for n in g.inputs if n not in self.noise}, integer_inputs(g)
 
     # -- streaming --------------------------------------------------------------
     def reset(self, batch: int) -> None:
