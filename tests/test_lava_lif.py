@@ -1,4 +1,4 @@
-"""LIF generality on Lava: per-neuron parameters on Lava's own LIF, snnc's SnncLIF for reset subtract/none.
+"""LIF generality on Lava: per-neuron parameters on Lava's own LIF, the node's own step (NodeStep) for reset subtract/none.
 
 Zoo models (lif-srnn: per-neuron alpha, reset subtract; cuba: CubaLIF + IF) go through
 compile -t loihi and a real Lava run, against the NumPy runtime in float64 and, after
@@ -48,7 +48,7 @@ def _compile_run(g: Graph, x: np.ndarray, tmp_path):
     out = tmp_path / "m.lava"
     msg = lava_target.compile_artifact(g, out, {})
     for n, kind in _paths(out).items():
-        label = {"lif": "Lava LIF", "snnc_lif": "snnc SnncLIF", "step": "snnc NodeStep"}[kind]
+        label = {"lif": "Lava LIF", "step": "snnc NodeStep"}[kind]
         assert f"LIF {n}: {label}" in msg, msg
         assert f"LIF {n}:" in lava_target.inspect_artifact(out, {})
     _, act = lava_target.run_artifact(out, x, {"record": list(g.nodes), "dtype": "float64"})
@@ -115,7 +115,7 @@ def test_zoo_lif_srnn_fixed_bit_exact(tmp_path):
     q = quantize(lif_srnn(), "loihi")
     assert type(q.nodes["layer1.lif"]).__name__ == "LoihiLIF" and q.nodes["layer1.lif"].reset == "subtract"
     paths, spk = _fixed_exact(q, spikes(30, 2, 24, rate=0.3), tmp_path)
-    assert paths == {"layer1.lif": "snnc_lif"}
+    assert paths == {"layer1.lif": "step"}  # reset subtract: LoihiLIF's integer step in NodeStep's fixed_pt model
     assert spk["layer1.lif"] > 50
 
 
@@ -127,9 +127,9 @@ def test_zoo_cuba_reset_none_float(tmp_path):
 
 def test_zoo_cuba_reset_none_fixed_bit_exact(tmp_path):
     q = quantize(cuba_none(), "loihi")
-    assert np.ptp(q.nodes["layer1.cuba"].dv) > 0  # per-neuron decays reach the fixed-point SnncLIF
+    assert np.ptp(q.nodes["layer1.cuba"].dv) > 0  # per-neuron decays reach the fixed-point NodeStep
     paths, spk = _fixed_exact(q, spikes(30, 2, 16, rate=0.3, seed=1), tmp_path)
-    assert paths == {"layer1.cuba": "snnc_lif", "layer2.if": "lif"}
+    assert paths == {"layer1.cuba": "step", "layer2.if": "lif"}
     assert spk["layer1.cuba"] > 50 and spk["layer2.if"] > 20
 
 

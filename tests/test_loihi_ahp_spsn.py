@@ -197,7 +197,7 @@ def test_lava_lowering_of_spsn_noise_routes_and_refuses(lava):
 
     q = quantize(seed_net(), "loihi")
     net = lower(q)
-    assert net.procs["sp"]["params"]["noise_input"] == "u" and net.procs["det"]["params"]["noise_input"] is None
+    assert net.procs["sp"]["params"]["noise_input"] == "u" and net.procs["det"]["params"].get("noise_input") is None
     into_sp = [c for c in net.conns if c[2] == "sp"]
     assert sorted(c[3] for c in into_sp) == ["a_in", "u_in"]
     g = seed_net()

@@ -30,7 +30,7 @@ def reports(tmp_path_factory):
 
     lava_python()  # fails (never skips) with the setup message when the Lava environment is missing
     d = tmp_path_factory.mktemp("report_targets")
-    g = recurrent_graph("LIF", sizes=(12, 10, 4), reset="subtract", seed=5)  # subtract: the Lava run uses SnncLIF
+    g = recurrent_graph("LIF", sizes=(12, 10, 4), reset="subtract", seed=5)  # subtract: the Lava run uses NodeStep
     from snnc.compiler.primitives import Dense
     for name in ("fc2", "rec1"):  # zero weights: the fan-out of a spike depends on which neuron fired
         W = g.nodes[name].W.copy()

@@ -1,6 +1,6 @@
 """Lava lowering rules for LIF, CubaLIF and LoihiLIF, registered into backends/lava/lower.RULES.
 
-Three paths, chosen per node and recorded in the process spec (`impl`, `why`):
+Two paths, chosen per node and recorded in the process spec (`impl`, `why`):
 
 - Lava's own `lava.proc.lif.process.LIF` (kind "lif") whenever it computes the
   node exactly, i.e. reset to zero. Lava 0.10 declares du, dv and vth as
@@ -8,10 +8,9 @@ Three paths, chosen per node and recorded in the process spec (`impl`, `why`):
   builder passes a scalar Var's init through unchanged) and compute
   elementwise, so per-neuron arrays work in floating_pt and fixed_pt alike;
   uniform values stay scalars, as Lava documents them.
-- for reset `subtract` and `none`, which Lava's LIF cannot do: in floating point
-  the node's own step in snnc's generic `NodeStep` (backends/lava/procs/step.py,
-  kind "step"); in fixed point snnc's `SnncLIF` (backends/lava/procs/lif.py, kind
-  "snnc_lif"), Lava's LIF Vars and equations with a reset mode.
+- for reset `subtract` and `none`, which Lava's LIF cannot do: the node's own step
+  in snnc's generic `NodeStep` (backends/lava/procs/step.py, kind "step"), floating
+  point or, for LoihiLIF, the integer step (Lava's LIF arithmetic plus the reset mode).
 
 Mapping (float): LIF -> du = 1 (u = a_in), dv = 1 − alpha, vth = theta, the gain
 folded into the incoming weights; CubaLIF -> du = 1 − alpha_syn, dv = 1 − alpha_mem,
@@ -24,16 +23,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from snnc.compiler.ir import Primitive
-from snnc.compiler.primitives import LIF, CubaLIF
-from snnc.compiler.primitives import LoihiLIF
+from snnc.compiler.primitives import LIF, CubaLIF, LoihiLIF
 
 if TYPE_CHECKING:  # (lower.py imports this module to build its rule table)
     from snnc.backends.lava.lower import Lowerer
 
 LAVA_LIF = "lava.proc.lif.process.LIF"
-SNNC_LIF = "snnc.backends.lava.procs.lif.SnncLIF"
 STEP = "snnc.backends.lava.procs.step.NodeStep"
-PATHS = {LAVA_LIF: "Lava LIF", SNNC_LIF: "snnc SnncLIF", STEP: "snnc NodeStep"}
+PATHS = {LAVA_LIF: "Lava LIF", STEP: "snnc NodeStep"}
 
 
 def _population(lw: Lowerer, name: str, field_: str, a: Any, integer: bool) -> Any:
@@ -46,26 +43,18 @@ def _population(lw: Lowerer, name: str, field_: str, a: Any, integer: bool) -> A
 
 def _lif_proc(lw: Lowerer, name: str, node: Primitive, states: dict, *, du: Any, dv: Any, vth: Any,
               integer: bool = False, **init: Any) -> None:
-    """One LIF-family population: Lava's LIF when reset is zero, else snnc's SnncLIF."""
+    """One LIF-family population with reset zero on Lava's own LIF."""
     per = {k: _population(lw, name, k, a, integer) for k, a in (("du", du), ("dv", dv), ("vth", vth))}
-    if node.reset == "zero":
-        varying = [k for k, a in per.items() if isinstance(a, dict)]
-        why = "reset zero" + (f"; per-neuron {', '.join(varying)}" if varying else "")
-        lw.proc(name, "lif", node.size, name, **per, **init)
-        spec = lw.net.procs[name]
-        spec["impl"], spec["why"] = LAVA_LIF, why
-    else:
-        # SnncLIF holds every parameter per neuron, so scalars become arrays too
-        arrs = {k: lw.arr(name, k, np.broadcast_to(np.asarray(a), (node.size,))
-                        .astype(np.int64 if integer else np.float64)) for k, a in (("du", du), ("dv", dv), ("vth", vth))}
-        lw.proc(name, "snnc_lif", node.size, name, reset=node.reset, **arrs, **init)
-        spec = lw.net.procs[name]
-        spec["impl"], spec["why"] = SNNC_LIF, f"reset '{node.reset}': Lava's LIF only resets to zero"
+    varying = [k for k, a in per.items() if isinstance(a, dict)]
+    why = "reset zero" + (f"; per-neuron {', '.join(varying)}" if varying else "")
+    lw.proc(name, "lif", node.size, name, **per, **init)
+    spec = lw.net.procs[name]
+    spec["impl"], spec["why"] = LAVA_LIF, why
     spec["states"] = states
 
 
 def _step(lw: Lowerer, name: str, node: Primitive) -> None:
-    """Reset subtract or none in floating point: the node's own step in snnc's generic NodeStep process."""
+    """Reset subtract or none: the node's own step (float or integer) in snnc's generic NodeStep process."""
     lw.step_node(name, node)
     spec = lw.net.procs[name]
     spec["impl"], spec["why"] = STEP, f"reset '{node.reset}': Lava's LIF only resets to zero"
@@ -94,6 +83,8 @@ def _cuba(lw: Lowerer, name: str, node: CubaLIF) -> None:
 
 
 def _loihi_lif(lw: Lowerer, name: str, node: LoihiLIF) -> None:
+    if node.reset != "zero":
+        return _step(lw, name, node)
     n = node.size
     b = lambda a: np.broadcast_to(np.asarray(a, np.int64), (n,))  # noqa: E731
     _lif_proc(lw, name, node, {"u": ["u", None], "v": ["v", None]}, du=node.du, dv=node.dv, vth=node.vth,

@@ -1,8 +1,8 @@
 """Lowering IR -> a Lava network description (DESIGN §5): processes, connections, arrays; no code.
 
-`RULES[PrimitiveType]` (native rules here and in lif_rules, ltc_rules, ahp_spsn_rules) turns a
-neuron node into one process spec, any other float node with a step becomes snnc's generic
-`NodeStep` process (`Lowerer.step_node`); Dense nodes
+`RULES[PrimitiveType]` (native rules here and in lif_rules) maps a node onto Lava's own
+objects; any other node with a step, float or Loihi integer, becomes snnc's generic
+`NodeStep` process (`Lowerer.step_node`) running that step; Dense nodes
 become Lava `Dense` processes (one copy per distinct input gain of the Lava LIFs
 they feed, since Lava's LIF has no gain); `lava_retime` decides the compensating
 `Delay` processes. Floating-point Dense biases enter as graded `RingBuffer`
@@ -18,11 +18,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from snnc.backends.lava import ahp_spsn_rules, lif_rules, ltc_rules
+from snnc.backends.lava import lif_rules
 from snnc.backends.lava.retime import Timing, retime
 from snnc.compiler.errors import LoweringError
 from snnc.compiler.ir import GRADED, Edge, Graph, Primitive
-from snnc.compiler.primitives import Dense, Input, LoihiALIF, LoihiDense, LoihiLI
+from snnc.compiler.primitives import Dense, Input, LoihiDense
 from snnc.compiler.verify import verify
 
 BACKEND = "loihi"
@@ -47,8 +47,8 @@ NO_STEP_PROCESS = ("LSTM", "EarlyExit", "Int8Dense")  # refused on Lava even tho
 
 
 def steps_on_lava(node: Primitive) -> bool:
-    """Whether a node runs on Lava as snnc's generic NodeStep process (float primitives with a step)."""
-    return (node.step is not None and not node.integer and type(node).__name__ not in NO_STEP_PROCESS
+    """Whether a node runs on Lava as snnc's generic NodeStep process (float or integer primitives with a step)."""
+    return (node.step is not None and type(node).__name__ not in NO_STEP_PROCESS
             and all(node.in_size(p) == node.size for p in node.ports))
 
 
@@ -264,22 +264,8 @@ def _dense(lw: Lowerer, name: str, node: Primitive) -> None:
     pass  # Dense copies are made on demand by Lowerer.out_port, one per gain of the LIFs they feed
 
 
-def _loihi_alif(lw: Lowerer, name: str, node: LoihiALIF) -> None:
-    lw.proc(name, "alif", node.size, name, **{f: lw.arr(name, f, getattr(node, f))
-                                              for f in ("dv", "dr", "vth", "beta", "bias_mant", "bias_exp")},
-            v=lw.arr(name, "v", node.v0), b=lw.arr(name, "b", node.b_init))
-    lw.net.procs[name]["states"] = {"v": ["v", None], "b": ["b", None], "s": ["s", None]}
-
-
-def _loihi_li(lw: Lowerer, name: str, node: LoihiLI) -> None:
-    lw.proc(name, "li", node.size, name, **{f: lw.arr(name, f, getattr(node, f))
-                                            for f in ("dv", "bias_mant", "bias_exp")}, v=lw.arr(name, "v", node.v0))
-    lw.net.procs[name]["states"] = {"v": ["v", None]}
-
-
-# the native rules, by primitive; everything else with a float step runs in NodeStep (rule_for)
-RULES: dict[type, Rule] = {Input: _input, Dense: _dense, LoihiDense: _dense, LoihiALIF: _loihi_alif,
-                           LoihiLI: _loihi_li, **lif_rules.RULES, **ltc_rules.RULES, **ahp_spsn_rules.RULES}
+# the native rules, by primitive; everything else with a step (float or Loihi integer) runs in NodeStep (rule_for)
+RULES: dict[type, Rule] = {Input: _input, Dense: _dense, LoihiDense: _dense, **lif_rules.RULES}
 
 
 def rule_for(node: Primitive) -> Rule | None:

@@ -40,7 +40,7 @@ class Built:
         from scipy.sparse import block_diag
         from lava.utils.weightutils import SignMode
 
-        from snnc.backends.lava.procs import ALIF, LI, Delay
+        from snnc.backends.lava.procs import Delay
         from snnc.backends.lava.procs.sink import FileMonitor, FileSink
 
         self.doc, self.total = doc, total
@@ -86,22 +86,6 @@ class Built:
                     init = {k: np.zeros(shape) for k in init}
                 per = {k: val(P[k], n) if isinstance(P[k], dict) else P[k] for k in ("du", "dv", "vth")}  # per-neuron
                 p = LIF(shape=shape, bias_exp=val(P["bias_exp"], n), name=name, **per, **init)
-            elif kind == "snnc_lif":  # reset subtract/none (backends/lava_lif_rules.py)
-                from snnc.backends.lava.procs.lif import SnncLIF
-                p = SnncLIF(shape=shape, t_start=sp.get("t_start", 0), name=name, reset=P["reset"],
-                            **{k: val(v, n) for k, v in P.items() if k != "reset"})
-            elif kind in ("alif", "li"):
-                cls = ALIF if kind == "alif" else LI
-                p = cls(shape=shape, t_start=sp.get("t_start", 0), name=name, **{k: val(v, n) for k, v in P.items()})
-            elif kind in ("ltc", "ltc_readout"):  # gate matrices [n, 2n] stay untiled: val() tiles 1-D arrays only
-                from snnc.backends.lava.procs.ltc import LTC, LTCReadout
-                cls = LTC if kind == "ltc" else LTCReadout
-                p = cls(shape=shape, t_start=sp.get("t_start", 0), name=name, **{k: val(v, n) for k, v in P.items()})
-            elif kind in ("ahp", "spsn"):  # seed 002/004 neurons; noise_input names SPSN's noise source
-                from snnc.backends.lava.procs.ahp_spsn import AHP, SPSN
-                cls = AHP if kind == "ahp" else SPSN
-                p = cls(shape=shape, t_start=sp.get("t_start", 0), name=name,
-                        **{k: val(v, n) for k, v in P.items() if k != "noise_input"})
             elif kind == "step":  # any primitive without a native Lava object runs its own step
                 from snnc.backends.lava.procs.step import make
                 p = make(name, sp, val, B)

@@ -4,8 +4,9 @@
 array fields packed into one flat float Var `params` (layout in proc_params), so the Vars
 are the same for every primitive, as Lava's ProcessModels declare them statically. States
 live in one Var `state` [k, B·n] (row j: state j in `Primitive.states` order, the batch
-flattened as Lava sees it). The floating_pt model rebuilds the node at its first step and
-calls `PRIMITIVES[kind].step` with NumPy float64 ops on the population viewed as [B, n]:
+flattened as Lava sees it). Both models rebuild the node at their first step and call
+`PRIMITIVES[kind].step` on the population viewed as [B, n], floating_pt with NumPy float64
+ops, fixed_pt (the Loihi integer primitives) on int64 states with `ops.fx`:
 per-neuron parameters [n] broadcast over the batch and weight matrices stay untiled.
 The IR port `in` arrives on `a_in`, the port `noise` (SPSN) on `u_in`.
 """
@@ -24,6 +25,7 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from snnc.backends.lava.procs.models import _Gated
 from snnc.backends.lava.procs.processes import _Population
+from snnc.compiler.fixedpoint import NOISE_BITS
 
 PORTS = {"in": "a_in", "noise": "u_in"}  # IR port -> Lava in-port of NodeStep
 
@@ -58,17 +60,9 @@ class NodeStep(_Population):
         self.state = Var(shape=np.shape(state), init=state)
 
 
-@implements(proc=NodeStep, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-class PyNodeStepModelFloat(_Gated):
-    """floating_pt: `PRIMITIVES[kind].step` on NumPy float64 ops."""
+class _StepModel(_Gated):
+    """What both models share: rebuild the node once, then run its `step` on the population viewed as [B, n]."""
 
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    u_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    params: np.ndarray = LavaPyType(np.ndarray, float)
-    state: np.ndarray = LavaPyType(np.ndarray, float)
     _node: ty.Any = None  # the IR node, rebuilt from proc_params and `params` at the first step
 
     def inputs(self) -> tuple[np.ndarray, np.ndarray]:
@@ -82,8 +76,12 @@ class PyNodeStepModelFloat(_Gated):
         pp = self.proc_params
         cls = PRIMITIVES[pp["kind"]]
         self._node = cls(**pp["fields"], **unpack(self.params, pp["layout"], pp["dtypes"]))
-        self._ops = NumpyOps(np.float64)
+        self._ops = NumpyOps(np.float64)  # integer primitives use only its `fx` (compiler/fixedpoint.py)
         self._p = prepared(self._node, np.float64)
+
+    def noise(self, u: np.ndarray) -> np.ndarray:
+        """The noise port's message as the step reads it."""
+        return u
 
     def update(self, a_in: np.ndarray, u: np.ndarray) -> np.ndarray:
         if self._node is None:
@@ -91,13 +89,43 @@ class PyNodeStepModelFloat(_Gated):
         node, n = self._node, self._node.size
         x = {"in": a_in.reshape(-1, n)}
         if "noise" in node.ports:
-            x["noise"] = u.reshape(-1, n)
+            x["noise"] = self.noise(u).reshape(-1, n)
         names = self.proc_params["states"]
         s = {k: self.state[j].reshape(-1, n) for j, k in enumerate(names)}
         out, new = node.step(self._ops, self._p, s, x)
         for j, k in enumerate(names):
             self.state[j] = np.ravel(new[k])
         return np.ravel(out).copy()
+
+
+@implements(proc=NodeStep, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyNodeStepModelFloat(_StepModel):
+    """floating_pt: `PRIMITIVES[kind].step` on NumPy float64 ops."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    u_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    params: np.ndarray = LavaPyType(np.ndarray, float)
+    state: np.ndarray = LavaPyType(np.ndarray, float)
+
+
+@implements(proc=NodeStep, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyNodeStepModelFixed(_StepModel):
+    """fixed_pt: a Loihi primitive's integer step (ops.fx) on int64 states, the NumPy integer runtime's code."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    u_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    params: np.ndarray = LavaPyType(np.ndarray, float)  # integer fields packed exactly (|values| < 2^53)
+    state: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+    def noise(self, u: np.ndarray) -> np.ndarray:
+        # the worker's source sent floor(u·2^16); k / 2^16 is exact, so the step's noise_int reads k back
+        return u.astype(np.float64) / (1 << NOISE_BITS)
 
 
 def make(name: str, spec: dict, arrays: ty.Callable[[ty.Any], np.ndarray], B: int) -> NodeStep:
