@@ -222,7 +222,7 @@ def test_fuzz_hardware(base, data):
 @fuzz_settings(30)
 @given(st.data())
 def test_fuzz_nir_boundary(base, data):
-    pytest.importorskip("nir")
+    pytest.importorskip("nir", reason="the nir extra, installed by `make setup`")
     nir_file = base / "m.nir"
     if not nir_file.exists():  # NIR has no ALIF: a LIF network
         assert snnc(["zoo", "lif-srnn", "-o", "l.pt", "--set", "sizes=[8,6,3]"], base)[0] == 0
