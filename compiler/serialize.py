@@ -81,7 +81,7 @@ def save(graph: Graph, path: str | os.PathLike) -> None:
 
 
 _FIELD = ({"array": str}, {"value": object})
-_META = {"?dt": NUMBER, "?source": str, "?snnc_version": str, "?node_meta": Map(dict), "?order": [str],
+_META = {"?dt": (NUMBER, type(None)), "?source": str, "?snnc_version": str, "?node_meta": Map(dict), "?order": [str],
          "?passes": [{"?name": str, "*": object}], "?hardware": (str, dict),
          "?placement": Map({"blocks": [{"neurons": Row((int, int)), "core": int, "chip": int, "*": object}],
                             "*": object}),

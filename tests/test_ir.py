@@ -34,6 +34,14 @@ def test_round_trip_is_exact(tmp_path, kind):
     assert_same(g, load(tmp_path / "g.snn"))
 
 
+def test_unknown_dt_round_trips(tmp_path):
+    """A traced model without one dt (an LSTM) stores meta.dt = null, and reading it back must accept that."""
+    g = recurrent_graph("LIF", seed=1)
+    g.meta["dt"] = None
+    save(g, tmp_path / "g.snn")
+    assert load(tmp_path / "g.snn").meta["dt"] is None
+
+
 def test_round_trip_keeps_integer_dtypes():
     g = Graph()
     g.add("x", Input(3))
