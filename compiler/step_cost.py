@@ -44,6 +44,16 @@ class CountingOps(NumpyOps):
         self.n["matmul"] += float(np.size(W)) * q.shape[0]
         return NumpyOps.int_matmul(self, q, W)
 
+    def conv(self, x, W, b, in_shape, stride, padding, dilation, groups):
+        y = NumpyOps.conv(x, W, b, in_shape, stride, padding, dilation, groups)
+        self.n["matmul"] += float(np.prod(W.shape[1:])) * y.size  # one MAC per weight of each output's window
+        return y
+
+    def pool(self, x, mode, in_shape, kernel, stride, padding):
+        y = NumpyOps.pool(x, mode, in_shape, kernel, stride, padding)
+        self.n["add"] += float(np.prod(kernel)) * y.size
+        return y
+
 
 def step_counts(node: Primitive) -> dict[str, float]:
     """{update_macs, update_acs, nonlinear} per neuron update of one step of `node` (on zero state and input)."""

@@ -27,8 +27,8 @@ import numpy as np
 from snnc.compiler.errors import FileFormatError, GraphError, PrimitiveError, SnncError
 from snnc.compiler.ir import SPIKE, Graph, Primitive
 from snnc.compiler.primitives import Dense, Input
-from snnc.frontends.nir_shapes import shapes, size_neurons
-from snnc.frontends.nir_neurons import (CONVENTION_DT, DEFAULT_RESET, DISCRETIZATIONS, Fragment, Settings, decay,
+from snnc.frontends.nir_shapes import convert_conv, shapes, size_neurons
+from snnc.frontends.nir_neurons import (CONVENTION_DT, DEFAULT_RESET, DISCRETIZATIONS, Fragment, Settings,
                                         f64, membrane, rules, spiking)
 
 HINT = "snnc"  # metadata key of the exact snnc parameters
@@ -270,6 +270,8 @@ def convert(name: str, n: Any, st: Settings, fed: tuple | None = None) -> Primit
     nir = require_nir()
     if isinstance(n, Primitive):
         return n
+    if isinstance(n, (nir.Conv1d, nir.Conv2d, nir.SumPool2d, nir.AvgPool2d)):
+        return convert_conv(name, n, fed)
     if isinstance(n, nir.Input):
         kind = _meta(n).get("kind")
         kind = kind.decode() if isinstance(kind, bytes) else kind
@@ -283,7 +285,8 @@ def convert(name: str, n: Any, st: Settings, fed: tuple | None = None) -> Primit
     rule = rules().get(type(n))
     if rule is None:
         raise SnncError(f"NIR node '{name}' ({type(n).__name__}) has no snnc counterpart; supported: Input, Output, "
-                        "Affine, Linear, Scale, Flatten, LI, I, LIF, IF, CubaLIF, CubaLI, Threshold after LI/I, Delay, subgraphs")
+                        "Affine, Linear, Scale, Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, LI, I, LIF, IF, CubaLIF, "
+                        "CubaLI, Threshold after LI/I, Delay, subgraphs")
     out = rule(name, n, st)
     return _hinted(out, n) if isinstance(out, Primitive) else out
 

@@ -12,6 +12,7 @@ from snnc.compiler import PRIMITIVES, Graph, Input
 from snnc.compiler.primitives import AHP, ALIF, LI, LIF, LSTM, LTC, SPSN, CubaLIF, Dense, EarlyExit, LTCReadout
 from snnc.compiler.primitives.lif import CubaLI
 from snnc.runtime.numpy.runtime import run
+from golden_conv import CONV_CASES
 from golden_fixed import FIXED_CASES
 
 A = np.array
@@ -131,7 +132,7 @@ case("EarlyExit-sigmoid", EarlyExit(3, 0.9, "sigmoid"), EXIT_L, {
             [_q3, [0.622459331202, 0.598687660112, 0.574442516812]]],
     ":decision": [0, 0], ":time": [3, 4]})
 
-ALL = CASES + FIXED_CASES
+ALL = CASES + FIXED_CASES + CONV_CASES
 
 
 def _run(node, x, noise, kind):

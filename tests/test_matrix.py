@@ -30,6 +30,7 @@ FAMILIES = {
     "EarlyExit": "float", "Affine": "float", "Int8Dense": "float",
     "LoihiDense": "integer", "LoihiLIF": "integer", "LoihiLI": "integer", "LoihiALIF": "integer",
     "LoihiAHP": "integer", "LoihiSPSN": "integer", "LoihiLTC": "integer", "LoihiLTCReadout": "integer",
+    "Conv1d": "float", "Conv2d": "float", "SumPool2d": "float", "AvgPool2d": "float",
 }
 _NO_LOIHI = "an LSTM cannot run on Loihi (no neuromorphic mapping)"
 _INTEGER_ONNX = "Loihi fixed-point arithmetic (24-bit wrap-around, shifts) is not lowered to ONNX"
@@ -42,6 +43,9 @@ UNSUPPORTED = {
     ("Int8Dense", "lava-fixed"): "int8 quantization has no Loihi mapping (use quantize loihi)",
     ("Affine", "lava-fixed"): "quantize(loihi) has no fixed-point Affine (fuse folds it into Dense first)",
     ("CubaLI", "lava-fixed"): "quantize(loihi) has no fixed-point CubaLI yet",
+    **{(n, c): why for n in ("Conv1d", "Conv2d", "SumPool2d", "AvgPool2d") for c, why in (
+        ("lava-fixed", "quantize(loihi) has no fixed-point convolution or pooling"),
+        ("lava-float", "not mapped to Lava's Conv process; NodeStep runs only size-preserving nodes"))},
     ("Dense", "lava-fixed"): "n/a: quantize(loihi) maps a Dense with the neuron it feeds; every neuron's cell runs one",
     **{(n, c): why for n, f in FAMILIES.items() if f == "integer"
        for c, why in (("onnx", _INTEGER_ONNX), ("lava-float", _INTEGER_FLOAT))},

@@ -20,6 +20,7 @@ from snnc.compiler.primitives.ops import NumpyOps
 # Opset from which the signature we emit for an op is valid (when later than the op's first version):
 # ReduceSum and Unsqueeze take `axes` as an input since 13, Slice starts/ends since 10, Clip min/max since 11.
 MIN_OPSET: dict[str, int] = {"ReduceSum": 13, "Unsqueeze": 13, "Slice": 10, "Clip": 11, "Round": 11}
+UNROLL_LIMIT = 1 << 24  # float64 conv/pool as one dense MatMul up to this many matrix entries (128 MB)
 _ELEMENTWISE = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "neg": "Neg", "exp": "Exp",
                 "sigmoid": "Sigmoid", "tanh": "Tanh", "maximum": "Max", "minimum": "Min", "round": "Round",
                 "greater": "Greater", "less": "Less", "where": "Where", "clip": "Clip"}
@@ -158,6 +159,56 @@ class OnnxOps:
             return self.np.slice(a, start, stop)
         bounds = [self.em.const(k, np.array([i], np.int64)) for k, i in (("start", start), ("stop", stop))]
         return self.em.op("Slice", [a, *bounds, self.em.shared("axis_1", np.array([1], np.int64))], "slice")
+
+    def _shaped(self, x, shape, what: str) -> str:
+        """x reshaped to [B, *shape] (B from the data)."""
+        return self.em.op("Reshape", [x, self.em.const(f"{what}_shape", np.array([-1, *shape], np.int64))], what)
+
+    def _unrolled(self, x, fn, n_in: int, bias=None) -> str:
+        """A linear map `fn` on flat features as one MatMul with its [in, out] matrix (onnxruntime has no
+        float64 Conv or AveragePool); refused above UNROLL_LIMIT entries."""
+        from snnc.compiler.errors import LoweringError
+
+        n_out = fn(np.zeros((1, n_in), self.dtype)).shape[1]
+        if n_in * n_out > UNROLL_LIMIT:
+            kind = self.em.cur.split(".")[0]
+            raise LoweringError(self.em.cur, kind, "onnx", f"onnxruntime has no float64 convolution and the unrolled "
+                                f"matrix would hold {n_in * n_out} entries; compile with --dtype float32")
+        M = fn(np.eye(n_in, dtype=self.dtype))
+        y = self.em.op("MatMul", [x, self.em.const("unrolled", M)], "unrolled")
+        return self.em.op("Add", [y, self.em.const("bias", bias)], "biased") if bias is not None and bias.any() else y
+
+    def conv(self, x, W, b, in_shape, stride, padding, dilation, groups):
+        if not isinstance(x, str):
+            return self.np.conv(x, W, b, in_shape, stride, padding, dilation, groups)
+        if self.dtype == np.float64:
+            n_in = int(W.shape[1]) * int(groups) * int(np.prod(in_shape))
+            lin = lambda a: self.np.conv(a, W, np.zeros_like(b), in_shape, stride, padding, dilation, groups)  # noqa: E731
+            return self._unrolled(x, lin, n_in, self.np.conv(np.zeros((1, n_in), self.dtype), W, b, in_shape, stride,
+                                                          padding, dilation, groups)[0])
+        c_in = int(W.shape[1]) * int(groups)
+        xs = self._shaped(x, [c_in, *[int(n) for n in in_shape]], "image")
+        pads = [int(p) for p in padding] * 2  # ONNX: all begins, then all ends
+        y = self.em.op("Conv", [xs, self.val(W), self.val(b)], "conv", strides=[int(v) for v in stride], pads=pads,
+                       dilations=[int(v) for v in dilation], group=int(groups), kernel_shape=list(W.shape[2:]))
+        return self.em.op("Flatten", [y], "flat", axis=1)
+
+    def pool(self, x, mode, in_shape, kernel, stride, padding):
+        if not isinstance(x, str):
+            return self.np.pool(x, mode, in_shape, kernel, stride, padding)
+        if self.dtype == np.float64:
+            lin = lambda a: self.np.pool(a, mode, in_shape, kernel, stride, padding)  # noqa: E731
+            return self._unrolled(x, lin, int(np.prod(in_shape)))
+        xs = self._shaped(x, [int(n) for n in in_shape], "image")
+        attrs = dict(kernel_shape=[int(k) for k in kernel], strides=[int(v) for v in stride],
+                     pads=[int(p) for p in padding] * 2)
+        if mode == "avg":
+            y = self.em.op("AveragePool", [xs], "pool", count_include_pad=1, **attrs)
+        else:  # a sum is a depthwise conv with a kernel of ones: exact sums, no divide and multiply back
+            c = int(in_shape[0])
+            ones = self.em.const("ones", np.ones((c, 1, *[int(k) for k in kernel])))
+            y = self.em.op("Conv", [xs, ones], "pool", group=c, **attrs)
+        return self.em.op("Flatten", [y], "flat", axis=1)
 
     def softmax(self, a):
         return self.np.softmax(a) if not isinstance(a, str) else self.em.op("Softmax", [a], "softmax", axis=1)

@@ -23,3 +23,6 @@ from snnc.compiler.primitives.quantized import Int8Dense, Affine  # noqa: E402
 
 __all__ += ["LoihiDense", "LoihiLIF", "LoihiLI", "LoihiALIF", "LoihiLTC", "LoihiLTCReadout", "LoihiAHP", "LoihiSPSN",
             "Int8Dense", "Affine"]
+from snnc.compiler.primitives.conv import Conv1d, Conv2d, SumPool2d, AvgPool2d  # noqa: E402
+
+__all__ += ["Conv1d", "Conv2d", "SumPool2d", "AvgPool2d"]

@@ -27,6 +27,8 @@ Vocabulary (V: an array [B, n], a parameter [n] or a Python scalar; NumPy broadc
     int_matmul(q, W)      integer-valued q [B, in] times int8 W [out, in], exact int32 sums, as a float
     concat(a, b, ...)     along features;  slice(a, start, stop): features start:stop
     softmax(a)            over features (max-shifted)
+    conv(x, W, b, in_shape, stride, padding, dilation, groups)   PyTorch's Conv1d/Conv2d on flat features
+    pool(x, mode, in_shape, kernel, stride, padding)              "sum" or "avg" 2-D pooling (zeros counted)
     greater(a, b)  less(a, b) -> mask;  where(mask, a, b)
     heaviside(a, b)       H(a − b) = 1 where a > b else 0, in the program dtype (a spike)
     cast(mask)            a mask as 0/1 in the program dtype
@@ -88,6 +90,16 @@ class NumpyOps:
     @staticmethod
     def slice(a, start: int, stop: int):
         return a[:, start:stop]
+
+    @staticmethod
+    def conv(x, W, b, in_shape, stride, padding, dilation, groups):
+        from snnc.compiler.primitives.conv_math import conv
+        return conv(x, W, b, in_shape, stride, padding, dilation, groups)
+
+    @staticmethod
+    def pool(x, mode, in_shape, kernel, stride, padding):
+        from snnc.compiler.primitives.conv_math import pool
+        return pool(x, mode, in_shape, kernel, stride, padding)
 
     @staticmethod
     def softmax(a):
