@@ -2,19 +2,24 @@
 
 float64: identical spikes and outputs to rounding; float32: at least 99.99 % of spikes equal; fixed point
 (integer primitives): bit-exact. One small graph per primitive; float32 runs all primitives in one graph,
-so the suite compiles one kernel for it (numba compiles are the slow part of these tests).
+so the suite compiles one kernel for it (numba compiles are the slow part of these tests). A primitive the
+compiled backend cannot run is listed in UNSUPPORTED with the reason and must be refused with one error
+naming the node, the primitive and the backend.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from snnc.compiler.errors import LoweringError
 from snnc.compiler.ir import GRADED, PRIMITIVES, SPIKE, Graph
 from snnc.compiler.primitives import Input
 from snnc.runtime.cpu.runtime import CpuRuntime
 from snnc.runtime.numpy.runtime import NumpyRuntime
 
-NAMES = sorted(n for n in PRIMITIVES if n != "Input")
+UNSUPPORTED = {n: "no convolution or pooling ops in the compiled backend's vocabulary"
+               for n in ("Conv1d", "Conv2d", "SumPool2d", "AvgPool2d")}
+NAMES = sorted(n for n in PRIMITIVES if n != "Input" and n not in UNSUPPORTED)
 
 
 def _feed(node, port: str, kind: str, T: int, B: int, rng) -> np.ndarray:
@@ -65,6 +70,17 @@ def test_float64_equals_numpy(prim):
     for n in actn.nonzero:
         np.testing.assert_array_equal(act.nonzero[n], actn.nonzero[n], err_msg=f"{prim} activity of {n}")
     np.testing.assert_array_equal(act.steps, actn.steps)
+
+
+def test_unsupported_entries_are_registered_primitives():
+    assert set(UNSUPPORTED) <= set(PRIMITIVES), f"stale entries: {sorted(set(UNSUPPORTED) - set(PRIMITIVES))}"
+
+
+@pytest.mark.parametrize("prim", sorted(UNSUPPORTED))
+def test_unsupported_is_refused_naming_node_primitive_backend(prim):
+    g, _ = _cell(prim)
+    with pytest.raises(LoweringError, match=rf"node 'p' \({prim}\).*backend 'cpu'"):
+        CpuRuntime(g, "float64")
 
 
 def test_float32_all_primitives_in_one_graph():

@@ -50,10 +50,11 @@ class _Conv(Primitive):
 
     @classmethod
     def example(cls, n=4, rng=None):
+        """n outputs, as every primitive's example: 2 channels -> 1, a 3-wide kernel on n + 2 (and 3) positions."""
         rng = rng or np.random.default_rng(0)
-        k = (3,) * cls.nd  # no padding: n + 2 inputs per axis give n outputs
-        return cls(rng.normal(0, 0.5, (2, 2, *k)), rng.normal(0, 0.1, 2), np.full(cls.nd, n + 2), np.ones(cls.nd, int),
-                   np.zeros(cls.nd, int), np.ones(cls.nd, int), 1)
+        k = (3,) * cls.nd  # no padding: n + 2 inputs give n outputs on the last axis, 3 give 1 on the others
+        return cls(rng.normal(0, 0.5, (1, 2, *k)), rng.normal(0, 0.1, 1), np.array([3] * (cls.nd - 1) + [n + 2]),
+                   np.ones(cls.nd, int), np.zeros(cls.nd, int), np.ones(cls.nd, int), 1)
 
 
 @primitive
@@ -118,7 +119,8 @@ class _Pool2d(Primitive):
 
     @classmethod
     def example(cls, n=4, rng=None):
-        return cls(np.array([2, n, n + 1]), np.array([2, 2]), np.array([2, 1]), np.array([1, 0]))
+        """n outputs, as every primitive's example: one 1×(n + 1) channel, a zero row padded each side (counted)."""
+        return cls(np.array([1, 1, n + 1]), np.array([2, 2]), np.array([2, 1]), np.array([1, 0]))
 
 
 @primitive
