@@ -21,7 +21,8 @@ def _common() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback on errors")
     p.add_argument("--limit", action="append", metavar="NAME=VALUE", default=argparse.SUPPRESS,
                    help="raise or lower a resource limit (array_bytes, decompressed_bytes, zip_ratio, json_bytes, json_depth, "
-                        "neurons, delay; check_decays=0 accepts decays outside [0, 1]); also SNNC_MAX_<NAME>")
+                        "neurons, delay; check_decays=0 accepts float decays outside (0, 1] and time constants <= 0); "
+                        "also SNNC_MAX_<NAME>")
     return p
 
 

@@ -28,7 +28,7 @@ DEFAULTS: dict[str, int] = {
     "json_depth": 64,  # nesting of one JSON document (snnc's own files use < 10)
     "neurons": 10_000_000,  # one population
     "delay": 1_000_000,  # steps of one edge delay (the buffer holds delay x batch x neurons values)
-    "check_decays": 1,  # 0: accept decays outside [0, 1] and non-positive time constants
+    "check_decays": 1,  # 0: accept float decays outside (0, 1] and non-positive time constants
 }
 _overrides: dict[str, int] = {}
 

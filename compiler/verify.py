@@ -30,25 +30,27 @@ def _check_params(name: str, node: Primitive) -> None:
             raise GraphError(f"node '{name}' ({type(node).__name__}): parameter '{f}' has {what} at index {tuple(int(i) for i in bad)}")
 
 
-# per-step decays of the float neurons (DESIGN §3): a factor outside [0, 1] makes a state grow or oscillate
+# per-step decays of the float neurons (DESIGN §3): a factor above 1 makes a state grow, below 0 oscillate, and 0 is
+# exp(-dt/tau) of a time constant tau <= 0 (a memoryless neuron only by accident). LTC's decays are gates computed
+# each step (always in (0, 1)) and the Loihi integer decays du/dv/dr are checked by their own 12-bit ranges.
 DECAYS = {"LIF": ("alpha",), "CubaLIF": ("alpha_syn", "alpha_mem"), "ALIF": ("alpha", "rho"), "LI": ("alpha",),
-          "AHP": ("alpha", "alpha_aux"), "SPSN": ("alpha", "beta")}
+          "CubaLI": ("alpha_syn", "alpha_mem"), "AHP": ("alpha", "alpha_aux"), "SPSN": ("alpha", "beta")}
+OPT_OUT = "--limit check_decays=0 or SNNC_MAX_CHECK_DECAYS=0 accepts it"
 
 
 def check_decays(name: str, node: Primitive) -> None:
-    """Decay factors in [0, 1] (0: no memory, 1: no leak), unless the limit check_decays is 0."""
+    """Decay factors in (0, 1] (1: no leak), unless the limit check_decays is 0."""
     from snnc.compiler import limits
 
     if not limits.get("check_decays"):
         return
     for f in DECAYS.get(type(node).__name__, ()):
         a = np.asarray(getattr(node, f), dtype=np.float64)
-        bad = np.argwhere(~((a >= 0) & (a <= 1)))
+        bad = np.argwhere(~((a > 0) & (a <= 1)))
         if bad.size:
             i = tuple(int(k) for k in bad[0])
-            raise GraphError(f"node '{name}' ({type(node).__name__}): decay '{f}' must lie in [0, 1], got {float(a[i])} "
-                             f"at index {', '.join(map(str, i))}; a time constant <= 0 gives such a decay "
-                             "(--limit check_decays=0 accepts it)")
+            raise GraphError(f"node '{name}' ({type(node).__name__}): decay '{f}' must lie in (0, 1], got {float(a[i])} "
+                             f"at index {', '.join(map(str, i))}; a time constant <= 0 gives such a decay ({OPT_OUT})")
 
 
 def check_time_constants(where: str | None, **taus) -> None:
@@ -66,7 +68,7 @@ def check_time_constants(where: str | None, **taus) -> None:
             i = tuple(int(j) for j in bad[0])
             raise GraphError((f"{where}: " if where else "") + f"time constant '{k}' must be positive and finite, "
                              f"got {float(a[i])}" + (f" at index {', '.join(map(str, i))}" if i else "")
-                             + " (--limit check_decays=0 accepts it)")
+                             + f" ({OPT_OUT})")
 
 
 def verify(graph: Graph) -> Graph:

@@ -107,9 +107,15 @@ def _neuron_layer(m, b: Builder, path: str, src: str, kind: str, make: Callable[
     return neuron
 
 
+def _check_taus(m: nn.Module) -> None:
+    """The module's own time constants (parameters and buffers named tau*) and its dt must be positive."""
+    taus = {k: t for k, t in (*m.named_parameters(recurse=False), *m.named_buffers(recurse=False)) if k.startswith("tau")}
+    dt = getattr(m, "dt", None)
+    check_time_constants(None, **taus, dt=dt if isinstance(dt, (int, float)) else None)
+
+
 @register_converter(ALIFLayer)
 def _alif(m: ALIFLayer, b: Builder, path: str, src: str) -> str:
-    check_time_constants(None, tau_m=m.tau_m, tau_adp=m.tau_adp, dt=m.dt)
     alpha, rho = (_np(a) for a in m.decays())
     return _neuron_layer(m, b, path, src, "alif",
                          lambda: ALIF(alpha=alpha, rho=rho, b0=m.b0, beta=m.beta, R=m.R, v0=m.v_init, b_init=m.b_init))
@@ -117,7 +123,6 @@ def _alif(m: ALIFLayer, b: Builder, path: str, src: str) -> str:
 
 @register_converter(LIFLayer)
 def _lif(m: LIFLayer, b: Builder, path: str, src: str) -> str:
-    check_time_constants(None, tau_m=m.tau_m, dt=m.dt)
     alpha, gain = (_np(a) for a in m.decays())
     return _neuron_layer(m, b, path, src, "lif",
                          lambda: LIF(alpha=alpha, gain=gain, theta=m.theta, reset=m.reset, v0=m.v_init))
@@ -125,7 +130,6 @@ def _lif(m: LIFLayer, b: Builder, path: str, src: str) -> str:
 
 @register_converter(LIReadout)
 def _li(m: LIReadout, b: Builder, path: str, src: str) -> str:
-    check_time_constants(None, tau_m=m.tau_m, dt=m.dt)
     alpha, gain = (_np(a) for a in m.decays())
     return _neuron_layer(m, b, path, src, "li", lambda: LI(alpha=alpha, gain=gain, v0=m.v_init))
 
@@ -205,6 +209,7 @@ def trace(module: nn.Module, example_input: torch.Tensor, input_kind: str = "gra
                     raise TraceError(f"module '{n.target}' ({type(m).__qualname__}) takes the membrane '{env[args[0]]}' "
                                      "of a layer with readout='v'; a state can only be a graph output")
                 try:
+                    _check_taus(m)  # before the decays exp(-dt/tau) hide which time constant was at fault
                     env[n] = conv(m, b, n.target, env[args[0]])
                 except SnncError as e:
                     raise TraceError(f"module '{n.target}' ({type(m).__qualname__}): {e}") from None

@@ -71,3 +71,10 @@ def run_snnc(tmp_path):
             raise AssertionError(f"snnc {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
         return p
     return run
+
+
+@pytest.fixture
+def memoryless(monkeypatch):
+    """Accept decays of 0 (memoryless neurons: v = gain·I) in hand-derived test graphs, through verify's documented
+    opt-out of its (0, 1] decay check (SNNC_MAX_CHECK_DECAYS=0)."""
+    monkeypatch.setenv("SNNC_MAX_CHECK_DECAYS", "0")

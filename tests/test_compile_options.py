@@ -54,6 +54,7 @@ def test_factory_in_current_directory_imports(run_snnc, tmp_path):
     assert load(tmp_path / "m.snn").nodes["0.fc"].W.shape == (7, 5)
 
 
+@pytest.mark.usefixtures("memoryless")  # LI with alpha 0: output = input
 def test_quantize_accuracy_scores_the_named_output_after_warmup(tmp_path):
     from snnc.compiler import Dense, Graph, Input, LI
     from snnc.compiler.passes.quantize import quantize

@@ -9,8 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from snnc.compiler.errors import InputError, PrimitiveError
-from snnc.compiler.primitives import SPSN
+from snnc.compiler.errors import GraphError, InputError
+from snnc.compiler.ir import Graph
+from snnc.compiler.primitives import SPSN, Input
+from snnc.compiler.verify import verify
 from snnc.frontends import trace
 from snnc.frontends.layers import LIReadout
 from snnc.frontends.reference import prepare, torch_reference
@@ -120,8 +122,13 @@ def test_bad_noise_is_named(noise, match):
 
 
 def test_spsn_primitive_validation():
-    with pytest.raises(PrimitiveError, match="decay 'beta'"):
-        SPSN(alpha=[0.5, 0.5], beta=[0.5, 1.5])
+    g = Graph()
+    g.add("x", Input(2))
+    g.add("s", SPSN(alpha=[0.5, 0.5], beta=[0.5, 1.5], stochastic=False))
+    g.connect("x", "s")
+    g.inputs, g.outputs = ["x"], ["s"]
+    with pytest.raises(GraphError, match=r"node 's' \(SPSN\): decay 'beta' must lie in \(0, 1\], got 1.5 at index 1"):
+        verify(g)
     with pytest.raises(ValueError, match="noise must have shape"):
         layer = SPSNLayer(3, 4)
         layer.noise = torch.rand(5, 1, 3)

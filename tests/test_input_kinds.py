@@ -63,6 +63,7 @@ GRADED_X = np.array([[[-1.0, 0.5, 2.0]], [[0.0, -0.25, 1.0]], [[-3.0, 1.0, 0.0]]
 
 
 @pytest.mark.parametrize("target", ["numpy", "onnx", "loihi"])
+@pytest.mark.usefixtures("memoryless")  # LI with alpha 0: output = input
 def test_graded_negative_input_reaches_every_target_unchanged(target):
     from snnc.compiler.targets import get_target
     outs, _ = get_target(target).run_graph(_identity_graph("graded"), GRADED_X, {"dtype": "float64"})
@@ -70,6 +71,7 @@ def test_graded_negative_input_reaches_every_target_unchanged(target):
 
 
 @pytest.mark.parametrize("target", ["numpy", "onnx", "loihi"])
+@pytest.mark.usefixtures("memoryless")  # LI with alpha 0: output = input
 def test_spike_input_fed_other_values_is_an_error(target):
     from snnc.compiler.targets import get_target
     with pytest.raises(InputError, match=r"input 'x' is a spike input .* holds -1 at \[t, b, f\] = \[0, 0, 0\]"):

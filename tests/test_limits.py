@@ -105,7 +105,7 @@ def test_decays_outside_unit_interval(base):
         nd = next(n for n in doc["nodes"] if n["type"] == "LI")
         nd["fields"]["alpha"] = {"value": 1.5}
     edit_graph(base, "decay.snn", fn)
-    fails(base, run_snn("decay.snn"), "node 'readout.li' (LI): decay 'alpha' must lie in [0, 1], got 1.5 at index 0")
+    fails(base, run_snn("decay.snn"), "node 'readout.li' (LI): decay 'alpha' must lie in (0, 1], got 1.5 at index 0")
     assert snnc(["--limit", "check_decays=0"] + run_snn("decay.snn"), base, ("out.npy",))[0] == 0
 
 

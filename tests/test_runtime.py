@@ -76,6 +76,7 @@ def test_li_kernel_matches_equations():
         np.testing.assert_allclose(out[t], v, atol=1e-12)
 
 
+@pytest.mark.usefixtures("memoryless")  # LI with alpha 0: output = input
 def test_dense_and_edge_sums():
     """Several edges into one port add up; a Dense computes W·x + b."""
     g = Graph()
@@ -92,6 +93,7 @@ def test_dense_and_edge_sums():
 
 
 @pytest.mark.parametrize("delay", [1, 2, 5])
+@pytest.mark.usefixtures("memoryless")  # LI with alpha 0: output = input
 def test_delayed_edge_delivers_t_minus_d(delay):
     g = Graph()
     g.add("x", Input(1))
