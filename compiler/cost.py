@@ -304,7 +304,7 @@ _FAMILIES: dict[str, Rule] = {
     "LTC": neuron_rule(4, 6, 2, extra=_gates("Wa", "Wr")),
     # gate Wa·[I, v] + ba; σ; (1−a)·v, a·I (2 MACs); 1−a, + ba (2 adds)
     "LTCReadout": neuron_rule(2, 2, 1, extra=_gates("Wa")),
-    # fixed_ltc.py: as LTC, plus the input bias and a second gate-half add per gate; σ is a table lookup
+    # loihi_ltc.py: as LTC, plus the input bias and a second gate-half add per gate; σ is a table lookup
     "LoihiLTC": neuron_rule(4, 9, 2, extra=_gates("Wa", "Wr")),
     "LoihiLTCReadout": neuron_rule(2, 4, 1, extra=_gates("Wa")),
 }

@@ -5,7 +5,8 @@ import numpy as np
 
 from snnc.compiler.ir import Graph
 from snnc.compiler.primitives import ALIF, LI, LIF, CubaLIF, Dense, Input
-from snnc.compiler.primitives.fixed import LoihiDense, LoihiLIF
+from snnc.compiler.primitives.loihi_dense import LoihiDense
+from snnc.compiler.primitives.loihi_lif import LoihiLIF
 
 
 def lif_recurrent(seed: int = 0) -> Graph:

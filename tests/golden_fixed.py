@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler.primitives import Affine, Int8Dense, LoihiALIF, LoihiDense, LoihiLI, LoihiLIF
-from snnc.compiler.primitives.fixed_ahp_spsn import LoihiAHP, LoihiSPSN
-from snnc.compiler.primitives.fixed_ltc import LoihiLTC, LoihiLTCReadout
+from snnc.compiler.primitives.loihi_ahp import LoihiAHP
+from snnc.compiler.primitives.loihi_spsn import LoihiSPSN
+from snnc.compiler.primitives.loihi_ltc import LoihiLTC, LoihiLTCReadout
 
 A = np.array
 FIXED_CASES: list[tuple] = []

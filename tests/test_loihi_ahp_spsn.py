@@ -8,7 +8,9 @@ from snnc.compiler.errors import LoweringError, SnncError
 from snnc.compiler.ir import SPIKE, Graph
 from snnc.compiler.passes.quantize import quantize
 from snnc.compiler.primitives import AHP, LI, SPSN, Dense, Input
-from snnc.compiler.primitives.fixed_ahp_spsn import SIGMOID_TABLE, LoihiAHP, LoihiSPSN, noise_int, sigmoid_q16
+from snnc.compiler.fixedpoint import SIGMOID_TABLE, noise_int, sigmoid_q16
+from snnc.compiler.primitives.loihi_ahp import LoihiAHP
+from snnc.compiler.primitives.loihi_spsn import LoihiSPSN
 from snnc.compiler.verify import verify
 from snnc.runtime.numpy.runtime import NumpyRuntime
 
@@ -104,7 +106,7 @@ def test_sigmoid_q16_is_an_exact_integer_sigmoid():
 
 def _one(node, a_in: list[int], noise: list[float] | None = None) -> dict[str, np.ndarray]:
     """Run a single fixed-point neuron on integer inputs a_in[t] (through an identity LoihiDense)."""
-    from snnc.compiler.primitives.fixed import LoihiDense
+    from snnc.compiler.primitives.loihi_dense import LoihiDense
 
     g = Graph()
     g.add("x", Input(1, "graded"))

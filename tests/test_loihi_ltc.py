@@ -11,7 +11,8 @@ from snnc.compiler.errors import SnncError
 from snnc.compiler.ir import SPIKE, Graph
 from snnc.compiler.passes.quantize import quantize
 from snnc.compiler.primitives import LTC, Dense, Input, LTCReadout
-from snnc.compiler.primitives.fixed_ltc import SIGMOID_LUT, LoihiLTC, LoihiLTCReadout, sigmoid12
+from snnc.compiler.fixedpoint import SIGMOID_LUT, sigmoid12
+from snnc.compiler.primitives.loihi_ltc import LoihiLTC, LoihiLTCReadout
 from snnc.compiler.verify import verify
 from snnc.runtime.lava.runner import lava_python
 from snnc.runtime.numpy.runtime import NumpyRuntime
@@ -74,7 +75,7 @@ def _lut(z: int) -> int:
 
 
 def test_integer_ltc_kernel_follows_the_documented_formulas():
-    """One LoihiLTC and one LoihiLTCReadout step recomputed with Python ints from fixed_ltc's docstring."""
+    """One LoihiLTC and one LoihiLTCReadout step recomputed with Python ints from loihi_ltc's docstring."""
     # pre-activations land near 0, where one LSB of z moves the gate, with negative inexact shifts (trunc != floor)
     node = LoihiLTC(np.array([[200, -37, 15, -255], [-90, 64, -3, 120]]), -16, -18, np.array([1400, -800]),
                     np.array([[-180, 33, 77, 255], [12, -250, 9, -64]]), -16, -15, np.array([-2400, 1400]),

@@ -14,7 +14,8 @@ import pytest
 from snnc.compiler.ir import PRIMITIVES, SPIKE, Graph
 from snnc.compiler.passes.quantize import quantize
 from snnc.compiler.primitives import Dense, Input
-from snnc.compiler.primitives.fixed import LoihiDense, lava_weights
+from snnc.compiler.fixedpoint import lava_weights
+from snnc.compiler.primitives.loihi_dense import LoihiDense
 from snnc.runtime.numpy.runtime import NumpyRuntime
 
 CELLS = ("numpy-float32", "numpy-float64", "onnx", "lava-float", "lava-fixed")

@@ -351,7 +351,7 @@ def test_missing_noise_is_drawn_like_numpy() -> None:
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_pass_primitives_int8_dense_and_affine_match_numpy(dtype: str) -> None:
-    from snnc.compiler.primitives.fixed import Affine, Int8Dense
+    from snnc.compiler.primitives.quantized import Affine, Int8Dense
 
     rng = np.random.default_rng(5)
     g = Graph()

@@ -6,7 +6,9 @@ from factories_passes import spikes, srnn
 from snnc.compiler.ir import Edge, Graph
 from snnc.compiler.passes.fuse import fuse
 from snnc.compiler.primitives import LI, LIF, CubaLIF, Dense, Input
-from snnc.compiler.primitives.fixed import Affine, LoihiDense, LoihiLIF
+from snnc.compiler.primitives.loihi_dense import LoihiDense
+from snnc.compiler.primitives.loihi_lif import LoihiLIF
+from snnc.compiler.primitives.quantized import Affine
 from snnc.compiler.verify import verify
 from snnc.runtime.numpy.runtime import run
 

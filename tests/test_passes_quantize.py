@@ -7,7 +7,11 @@ from snnc.compiler.errors import PrimitiveError, SnncError
 from snnc.compiler.ir import Graph
 from snnc.compiler.passes.quantize import quantize
 from snnc.compiler.primitives import Input
-from snnc.compiler.primitives.fixed import Int8Dense, LoihiALIF, LoihiDense, LoihiLI, LoihiLIF, lava_weights
+from snnc.compiler.fixedpoint import lava_weights
+from snnc.compiler.primitives.loihi_alif import LoihiALIF
+from snnc.compiler.primitives.loihi_dense import LoihiDense
+from snnc.compiler.primitives.loihi_lif import LoihiLI, LoihiLIF
+from snnc.compiler.primitives.quantized import Int8Dense
 from snnc.compiler.serialize import from_bytes, to_bytes
 from snnc.compiler.verify import verify
 from snnc.runtime.numpy.runtime import NumpyRuntime, run

@@ -15,7 +15,9 @@ import numpy as np
 from snnc.compiler.ir import Edge, Graph
 from snnc.compiler.passes.common import record, type_name
 from snnc.compiler.primitives import ALIF, LI, LIF, CubaLIF, Dense
-from snnc.compiler.primitives.fixed import Affine, LoihiDense, lava_weights
+from snnc.compiler.fixedpoint import lava_weights
+from snnc.compiler.primitives.loihi_dense import LoihiDense
+from snnc.compiler.primitives.quantized import Affine
 
 Rule = Callable[[Graph], bool]
 SYNAPSES = ("Dense", "LoihiDense", "Int8Dense")

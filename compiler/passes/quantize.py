@@ -22,7 +22,7 @@ from snnc.compiler.errors import SnncError
 from snnc.compiler.ir import SPIKE, Graph
 from snnc.compiler.passes.common import accuracy, record, rel_error, run_traces, type_name
 from snnc.compiler.primitives import Dense
-from snnc.compiler.primitives.fixed import Int8Dense
+from snnc.compiler.primitives.quantized import Int8Dense
 
 SCHEMES = ("loihi", "int8", "float16")
 

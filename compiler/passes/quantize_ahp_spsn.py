@@ -1,6 +1,6 @@
 """quantize(loihi) rules for the seed families AHP (002) and SPSN (004), registered into QUANT_RULES.
 
-The fixed-point formulations are documented in compiler/primitives/fixed_seed.py. Per population:
+The fixed-point formulations are documented in compiler/primitives/loihi_ahp.py and loihi_spsn.py. Per population:
 
 - AHP: input factor gain (folded into the weights as for LIF); S bounds the
   threshold plus one AHP kick |w_ahp| (and, calibrated, the measured |aux|);
@@ -20,7 +20,9 @@ from snnc.compiler.errors import SnncError
 from snnc.compiler.ir import Primitive
 from snnc.compiler.passes.quantize_loihi import Neuron, _gain, _li_leak, _theta, quant_rule
 from snnc.compiler.primitives import AHP, SPSN, Input
-from snnc.compiler.primitives.fixed_ahp_spsn import NOISE_BITS, V_FRAC_MAX, LoihiAHP, LoihiSPSN
+from snnc.compiler.fixedpoint import NOISE_BITS
+from snnc.compiler.primitives.loihi_ahp import LoihiAHP
+from snnc.compiler.primitives.loihi_spsn import LoihiSPSN, V_FRAC_MAX
 
 
 def _ahp_threshold(name: str, node: AHP) -> np.ndarray:

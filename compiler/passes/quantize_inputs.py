@@ -12,7 +12,7 @@ import numpy as np
 
 from snnc.compiler.ir import Edge, Graph
 from snnc.compiler.primitives import Dense, Input
-from snnc.compiler.primitives.fixed import Affine
+from snnc.compiler.primitives.quantized import Affine
 
 PAYLOAD_MAX = 127  # largest |encoded input|: 8-bit signed graded spikes
 Q_MAX = 16  # at most 16 fractional bits

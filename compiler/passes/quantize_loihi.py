@@ -38,7 +38,7 @@ Each neuron family is one `QuantRule` in `QUANT_RULES[FloatPrimitiveType]`
 (its input factor, threshold bound and the builder of its fixed-point node);
 other modules add families with the `quant_rule` decorator (quantize_ltc.py,
 quantize_ahp_spsn.py). The formulas of the fixed-point neurons are in
-snnc/compiler/primitives/fixed*.py.
+snnc/compiler/primitives/loihi_*.py.
 """
 from __future__ import annotations
 
@@ -55,8 +55,10 @@ from snnc.compiler.passes.quantize_inputs import encode_inputs
 from snnc.compiler.passes.quantize_scale import per as _per, voltage_scale
 from snnc.compiler.passes.quantize_weights import check_weights, flush_counts, quantize_weights, weight_step  # noqa: F401
 from snnc.compiler.primitives import ALIF, LI, LIF, CubaLIF, Dense, Input
-from snnc.compiler.primitives.fixed import (BIAS_EXP, BIAS_MANT, DECAY_MAX, VTH_MAX, LoihiALIF, LoihiDense,
-                                            LoihiLI, LoihiLIF)
+from snnc.compiler.primitives.loihi_alif import LoihiALIF
+from snnc.compiler.primitives.loihi_base import BIAS_EXP, BIAS_MANT, DECAY_MAX, VTH_MAX
+from snnc.compiler.primitives.loihi_dense import LoihiDense
+from snnc.compiler.primitives.loihi_lif import LoihiLI, LoihiLIF
 
 V_LIM = 2**23 - 1
 B_FRAC = 18  # fractional bits of ALIF's adaptation trace

@@ -1,4 +1,4 @@
-"""quantize(loihi) rules for seed 003's LTC and LTCReadout (formulation: compiler/primitives/fixed_ltc.py).
+"""quantize(loihi) rules for seed 003's LTC and LTCReadout (formulation: compiler/primitives/loihi_ltc.py).
 
 Registered into quantize_loihi.QUANT_RULES. The population's voltage scale S is
 chosen there as for LIF (I enters with factor 1, so incoming Dense weights become
@@ -20,8 +20,8 @@ from snnc.compiler.errors import SnncError
 from snnc.compiler.ir import Primitive
 from snnc.compiler.passes.quantize_loihi import Neuron, quant_rule
 from snnc.compiler.primitives import LTC, LTCReadout
-from snnc.compiler.primitives.fixed_ltc import (B_FRAC, B_MAX, GATE_BIAS, GATE_EXP, GATE_MANT, Z_FRAC, LoihiLTC,
-                                                LoihiLTCReadout)
+from snnc.compiler.fixedpoint import Z_FRAC
+from snnc.compiler.primitives.loihi_ltc import B_FRAC, B_MAX, GATE_BIAS, GATE_EXP, GATE_MANT, LoihiLTC, LoihiLTCReadout
 
 
 def _ones(node: Primitive) -> np.ndarray:

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from snnc.compiler.primitives import Dense
-from snnc.compiler.primitives.fixed import WEIGHT_EXP
+from snnc.compiler.primitives.loihi_base import WEIGHT_EXP
 
 V_LIM = 2**23 - 1
 W_MAX_EFF = 254 * 2 ** WEIGHT_EXP[1]  # largest effective weight (a_in units)

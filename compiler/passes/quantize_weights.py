@@ -12,7 +12,8 @@ import math
 import numpy as np
 
 from snnc.compiler.errors import SnncError
-from snnc.compiler.primitives.fixed import WEIGHT_EXP, weight_range
+from snnc.compiler.fixedpoint import weight_range
+from snnc.compiler.primitives.loihi_base import WEIGHT_EXP
 
 CLIP_TRIES = 2  # smaller exponents tried below the one that fits the largest |weight|
 MIN_MANT_BITS = 4  # fewer bits in the largest |mantissa| is a precision warning

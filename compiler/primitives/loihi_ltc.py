@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler.errors import PrimitiveError
-from snnc.compiler.fixedpoint import GATE_ONE, LUT_SIZE, SIGMOID_LUT, Z_FRAC, sigmoid12  # noqa: F401  (re-exported)
+from snnc.compiler.fixedpoint import GATE_ONE, sigmoid12
 from snnc.compiler.ir import Primitive, primitive
 from snnc.compiler.primitives.loihi_base import FixedNeuron, FixedSpiking, _need_range
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler.errors import PrimitiveError
-from snnc.compiler.fixedpoint import NOISE_BITS, SIGMOID_TABLE, noise_int, sigmoid_q16  # noqa: F401  (re-exported)
+from snnc.compiler.fixedpoint import noise_int, sigmoid_q16
 from snnc.compiler.ir import ANY, GRADED, primitive
 from snnc.compiler.primitives.loihi_base import FixedSpiking
 
