@@ -8,7 +8,7 @@ import numpy as np
 
 from snnc.compiler.errors import SnncError
 from snnc.compiler.ir import SPIKE, Graph, Primitive
-from snnc.compiler.primitives import LI, LIF, CubaLIF, Dense, Input
+from snnc.compiler.primitives import LI, LIF, CubaLI, CubaLIF, Dense, Input
 from snnc.frontends.nir_io import DISCRETIZATIONS, HINT, break_cycles, require_nir, time_constant
 
 
@@ -115,7 +115,24 @@ def _x_cuba(name: str, n: CubaLIF, ctx: _Ctx) -> Any:
                        **_meta(alpha_syn=n.alpha_syn, alpha_mem=n.alpha_mem, gain=n.gain, bias=n.bias, theta=n.theta))
 
 
-EXPORT: dict[type, Callable[[str, Any, _Ctx], Any]] = {Input: _x_input, Dense: _x_dense, LI: _x_li, LIF: _x_lif, CubaLIF: _x_cuba}
+def _x_cuba_li(name: str, n: CubaLI, ctx: _Ctx) -> Any:
+    nir = require_nir()
+    _zero_state(name, n, "v0", "i0")
+    hints = _meta(alpha_syn=n.alpha_syn, alpha_mem=n.alpha_mem, gain=n.gain, bias=n.bias)
+    if np.all(n.alpha_syn == 0):  # i = I: NIR's LI with v_leak
+        return _membrane(name, n.alpha_mem, n.gain, n.bias, ctx, **_meta(alpha=n.alpha_mem, gain=n.gain, bias=n.bias))
+    if np.any(n.alpha_mem == 1) or np.any((n.alpha_mem < 0) | (n.alpha_mem > 1)):
+        raise SnncError(f"node '{name}' (CubaLI): alpha_mem must be in [0, 1) for an NIR CubaLI")
+    if np.any((n.alpha_syn <= 0) | (n.alpha_syn >= 1)):
+        raise SnncError(f"node '{name}' (CubaLI): alpha_syn must be in (0, 1) for an NIR CubaLI (or 0 for every neuron)")
+    one = 1 - n.alpha_mem
+    # as for CubaLIF: w_in = 1/(1 − a_syn) makes NIR's i = a·i + (1 − a)·w_in·I snnc's i = a·i + I
+    return nir.CubaLI(time_constant(n.alpha_syn, ctx.dt, ctx.method), time_constant(n.alpha_mem, ctx.dt, ctx.method),
+                      n.gain / one, n.bias / one, 1.0 / (1.0 - n.alpha_syn), **hints)
+
+
+EXPORT: dict[type, Callable[[str, Any, _Ctx], Any]] = {Input: _x_input, Dense: _x_dense, LI: _x_li, LIF: _x_lif,
+                                                       CubaLIF: _x_cuba, CubaLI: _x_cuba_li}
 
 
 def _plain_delays(graph: Graph) -> set[int]:
@@ -145,7 +162,7 @@ def to_nir(graph: Graph, dt: float | None = None, discretization: str = "euler")
         rule = EXPORT.get(type(n))
         if rule is None:
             raise SnncError(f"node '{name}' ({type(n).__name__}) has no NIR counterpart; NIR export supports "
-                            "Input, Dense, LIF, CubaLIF and LI")
+                            "Input, Dense, LIF, CubaLIF, LI and CubaLI")
         nodes[name] = rule(name, n, ctx)
     taken = set(nodes)
 

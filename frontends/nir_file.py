@@ -116,7 +116,7 @@ def _build(d: dict, name: str) -> Any:
         kw[f"{kind.lower()}_type"] = {kind.lower(): np.asarray(kw.pop("shape"))}
     if kind == "Flatten":
         kw["input_type"] = {"input": kw["input_type"] if "input_type" in kw else None}
-    if kind in ("CubaLI", "CubaLIF", "LIF", "IF") and "v_reset" not in kw:
+    if kind in ("CubaLIF", "LIF", "IF") and "v_reset" not in kw:  # (CubaLI has no reset)
         kw["v_reset"] = np.zeros_like(np.asarray(kw.get("v_threshold", kw.get("v_leak"))))
     try:
         return getattr(nir, kind)(**kw)

@@ -5,12 +5,12 @@ exp(−dt/tau) (`exact`, per state variable) its step is, for the `nir` conventi
 
     LI/LIF   v = alpha·v + (1 − alpha)·(r·I + v_leak)
     CubaLIF  i = a_syn·i + (1 − a_syn)·w_in·I;  v = a_mem·v + (1 − a_mem)·(r·i + v_leak)  (this step's i)
-    CubaLI   the same without threshold; I/IF: v = v + dt·r·I
+    CubaLI   the same without threshold (LI with v_leak: CubaLI with a_syn = 0); I/IF: v = v + dt·r·I
 
-snnc's CubaLIF integrates `i = a_syn·i + I`, so NIR's input factor (1 − a_syn)·w_in
+snnc's CubaLIF and CubaLI integrate `i = a_syn·i + I`, so NIR's input factor (1 − a_syn)·w_in
 moves into the membrane gain (snnc's i is NIR's i divided by it). Convention `norse`
 follows Norse's own cells instead: LIFCell and LICell jump the current by w_in·I
-(no dt/tau_syn factor) and IAFCell integrates v + r·I (no dt). Norse 1.1's exporter also writes
+(no dt/tau_syn factor), every cell starts at v = v_leak, and IAFCell integrates v + r·I (no dt). Norse 1.1's exporter also writes
 tau = dt/tau_inv (dt times the time constant), so `norse` reads tau_file/dt. `snntorch` is NIR's
 equations at snnTorch's hard-coded dt = 1e-4 (its exporter writes w_in = tau_syn/dt
 and r = tau_mem/dt so that they reduce to Synaptic's i = alpha·i + I, v = beta·v + i).
@@ -29,7 +29,7 @@ import numpy as np
 
 from snnc.compiler.errors import SnncError
 from snnc.compiler.ir import Primitive
-from snnc.compiler.primitives import LI, LIF, CubaLIF, Dense
+from snnc.compiler.primitives import LI, LIF, CubaLI, CubaLIF, Dense
 
 DISCRETIZATIONS = ("euler", "exact")
 CONVENTIONS = ("nir", "snntorch", "norse")
@@ -93,14 +93,22 @@ def _zero_reset(name: str, n: Any) -> None:
                         "(snnc resets to zero or subtracts)")
 
 
+def rest(n: Any, st: Settings, like: np.ndarray) -> np.ndarray:
+    """The initial membrane potential: Norse's cells start at v_leak, NIR's reference (and snnTorch) at 0."""
+    if st.convention != "norse":
+        return np.zeros_like(like)
+    return f64(n.v_leak) * np.ones_like(like)
+
+
 def spiking(name: str, alpha, gain, bias, theta, st: Settings, reset: str | None = None,
-            syn: tuple | None = None) -> Primitive | Fragment:
+            syn: tuple | None = None, v0: Any = 0.0) -> Primitive | Fragment:
     """The spiking neuron v = alpha·v + gain·i + bias with i = I, or i = syn[0]·i + syn[1]·I, under `reset`."""
     reset = reset or st.reset
     a_syn, g_syn = (np.zeros_like(alpha), np.ones_like(alpha)) if syn is None else syn
+    v0 = f64(v0) * np.ones_like(alpha)
     if reset != "snntorch":
-        return CubaLIF(a_syn, alpha, gain * g_syn, theta, bias, reset) if syn is not None or np.any(bias) \
-            else LIF(alpha, gain, theta, reset)
+        return CubaLIF(a_syn, alpha, gain * g_syn, theta, bias, reset, v0=v0) if syn is not None or np.any(bias) \
+            else LIF(alpha, gain, theta, reset, v0)
     if np.any(bias != 0):
         raise SnncError(f"NIR node '{name}': v_leak != 0 with the snntorch reset has no snnc counterpart")
     if np.any(gain == 0):
@@ -136,16 +144,16 @@ def synapse(name: str, n: Any, st: Settings) -> tuple[np.ndarray, np.ndarray]:
 
 def imp_li(name: str, n: Any, st: Settings) -> Primitive:
     alpha, gain, bias = membrane(name, n, st)
-    if np.any(bias != 0):
-        raise SnncError(f"NIR node '{name}' ({type(n).__name__}): v_leak != 0 on a leaky integrator "
-                        "has no snnc counterpart")
-    return LI(alpha, gain)
+    v0 = rest(n, st, alpha) if hasattr(n, "v_leak") else np.zeros_like(alpha)
+    if np.any(bias != 0):  # v_leak: the bias of a CubaLI whose current is its input (alpha_syn = 0)
+        return CubaLI(np.zeros_like(alpha), alpha, gain, bias, v0=v0)
+    return LI(alpha, gain, v0)
 
 
 def imp_lif(name: str, n: Any, st: Settings) -> Primitive | Fragment:
     _zero_reset(name, n)
     alpha, gain, bias = membrane(name, n, st)
-    return spiking(name, alpha, gain, bias, f64(n.v_threshold), st)
+    return spiking(name, alpha, gain, bias, f64(n.v_threshold), st, v0=rest(n, st, alpha) if hasattr(n, "v_leak") else 0.0)
 
 
 def _cuba_membrane(name: str, n: Any, st: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -156,16 +164,14 @@ def _cuba_membrane(name: str, n: Any, st: Settings) -> tuple[np.ndarray, np.ndar
 def imp_cuba_lif(name: str, n: Any, st: Settings) -> Primitive | Fragment:
     _zero_reset(name, n)
     a_mem, gain, bias = _cuba_membrane(name, n, st)
-    return spiking(name, a_mem, gain, bias, f64(n.v_threshold), st, syn=synapse(name, n, st))
+    return spiking(name, a_mem, gain, bias, f64(n.v_threshold), st, syn=synapse(name, n, st), v0=rest(n, st, a_mem))
 
 
-def imp_cuba_li(name: str, n: Any, st: Settings) -> Fragment:
-    """CubaLI as two leaky integrators: the current i, then the membrane v fed by this step's i."""
+def imp_cuba_li(name: str, n: Any, st: Settings) -> Primitive:
+    """snnc's CubaLI, NIR's input factor moved into the membrane gain as for CubaLIF."""
     a_mem, gain, bias = _cuba_membrane(name, n, st)
-    if np.any(bias != 0):
-        raise SnncError(f"NIR node '{name}' (CubaLI): v_leak != 0 has no snnc counterpart")
     a_syn, g_syn = synapse(name, n, st)
-    return Fragment({".syn": LI(a_syn, g_syn), "": LI(a_mem, gain)}, [(".syn", "", 0)], entry=".syn")
+    return CubaLI(a_syn, a_mem, gain * g_syn, bias, v0=rest(n, st, a_mem))
 
 
 def rules() -> dict[type, Any]:

@@ -183,7 +183,7 @@ def _nir_with(node) -> nir.NIRGraph:
 @pytest.mark.parametrize("node, words", [
     (nir.Conv1d(None, np.ones((4, 1, 3)), 1, 1, 1, 1, np.zeros(4)), ["'bad'", "Conv1d", "input shape (4,) is not 2-D"]),
     (nir.SumPool2d(np.array([2, 2]), np.array([1, 1]), np.array([0, 0])), ["'bad'", "SumPool2d", "input shape"]),
-    (nir.CubaLI(np.ones(4), np.ones(4) * 2, np.ones(4), np.full(4, 0.5)), ["'bad'", "CubaLI", "v_leak"]),
+    (nir.CubaLI(-np.ones(4), np.ones(4) * 2, np.ones(4), np.full(4, 0.5)), ["'bad'", "tau_syn -1", "not positive"]),
     (nir.LIF(np.full(4, 2.0), np.ones(4), np.zeros(4), np.ones(4), np.full(4, -0.5)), ["'bad'", "v_reset"]),
     (nir.Threshold(np.ones(4)), ["'bad'", "Threshold"]),
 ])

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from nir_frameworks import TARGETS, assert_same_spikes, run_on, spikes, spiking_nodes
-from snnc.compiler.primitives import LI
+from snnc.compiler.primitives import CubaLI
 from snnc.frontends.nir_io import from_nir, to_nir
 
 DT, F, H, O = 1e-3, 6, 10, 4
@@ -93,7 +93,8 @@ def test_norse_lifcell_and_lifboxcell_spike_for_spike(per_neuron):
 def _cuba_like_norse(p, n: int, spiking: bool):
     """The NIR node Norse's exporter writes for a LIFCell, here also for a LICell (CubaLI)."""
     kw = dict(tau_syn=(DT / p.tau_syn_inv * torch.ones(n, dtype=f64)).numpy(),
-              tau_mem=(DT / p.tau_mem_inv * torch.ones(n, dtype=f64)).numpy(), r=np.ones(n), v_leak=np.zeros(n))
+              tau_mem=(DT / p.tau_mem_inv * torch.ones(n, dtype=f64)).numpy(), r=np.ones(n),
+              v_leak=(p.v_leak * torch.ones(n, dtype=f64)).numpy())
     if spiking:
         return nir.CubaLIF(**kw, v_threshold=(p.v_th * torch.ones(n, dtype=f64)).numpy(), v_reset=np.zeros(n))
     return nir.CubaLI(**kw)
@@ -104,7 +105,7 @@ def test_norse_licell_readout_and_recurrent_lifcell():
     rec = nt.LIFRecurrentCell(F, H, p=cell_p, dt=DT).double()
     with torch.no_grad():
         rec.input_weights.mul_(3.0)
-    li_p = nt.LIParameters(tau_syn_inv=_p(O, 150, 250, 7), tau_mem_inv=_p(O, 60, 120, 8), v_leak=torch.tensor(0.0, dtype=f64))
+    li_p = nt.LIParameters(tau_syn_inv=_p(O, 150, 250, 7), tau_mem_inv=_p(O, 60, 120, 8), v_leak=_p(O, -0.5, 0.5, 9))
     readout = _linear(H, O, 4, 1.0)
     layers = [rec, readout, nt.LICell(li_p, dt=DT)]
     nodes = {"input": nir.Input(np.array([F])), "fc": nir.Linear(rec.input_weights.detach().numpy()),
@@ -113,7 +114,7 @@ def test_norse_licell_readout_and_recurrent_lifcell():
              "li": _cuba_like_norse(li_p, O, False), "output": nir.Output(np.array([O]))}
     edges = [("input", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "ro"), ("ro", "li"), ("li", "output")]
     g = from_nir(nir.NIRGraph(nodes, edges, type_check=False), DT, convention="norse")
-    assert isinstance(g.nodes["li"], LI) and isinstance(g.nodes["li.syn"], LI)  # CubaLI: current, then membrane
+    assert isinstance(g.nodes["li"], CubaLI) and "li.syn" not in g.nodes  # NIR's CubaLI is snnc's CubaLI, v_leak its bias
     x = spikes(60, 3, F, rate=0.4, seed=5)
     spk, v = _run_cells(layers, x)
     assert 0.02 < spk.mean() < 0.8

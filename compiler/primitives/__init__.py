@@ -3,9 +3,9 @@
 Importing this package registers every built-in primitive in `snnc.compiler.ir.PRIMITIVES`.
 """
 from snnc.compiler.primitives.basic import Input, Dense
-from snnc.compiler.primitives.lif import LIF, CubaLIF, ALIF, LI, RESET_MODES
+from snnc.compiler.primitives.lif import LIF, CubaLIF, ALIF, LI, CubaLI, RESET_MODES
 
-__all__ = ["Input", "Dense", "LIF", "CubaLIF", "ALIF", "LI", "RESET_MODES"]
+__all__ = ["Input", "Dense", "LIF", "CubaLIF", "ALIF", "LI", "CubaLI", "RESET_MODES"]
 from snnc.compiler.primitives.ltc import LTC, LTCReadout
 from snnc.compiler.primitives.rc import LSTM, EarlyExit
 from snnc.compiler.primitives.ahp import AHP
