@@ -33,19 +33,21 @@ def is_torch_model(spec: str) -> bool:
 def model_graph(args: argparse.Namespace, dtype: str = "float32", data=None):
     """(Graph, torch module or None) for MODEL: an .snn graph, or a PyTorch model traced in `dtype`.
 
-    Input kinds: --input-kind, else the file's record, else inferred from `data` (values 0/1: spike), else graded.
+    Input kinds: --input-kind, else the file's record, else inferred from `data` (values 0/1: spike), else graded;
+    graded ranges likewise from --input-range, the file or the data (compiler/inputkinds.py).
     """
-    from snnc.compiler.inputkinds import parse_kinds, resolve
+    from snnc.compiler.inputkinds import parse_kinds, parse_ranges, resolve
     spec = args.model
     p = Path(spec)
     declared = parse_kinds(getattr(args, "input_kind", None))
+    ranges = parse_ranges(getattr(args, "input_range", None))
     if p.suffix == ".nir":
         from snnc.cli.nir_options import nir_options
-        return resolve(get_target("nir").load_graph(p, nir_options(args)), declared, data), None
+        return resolve(get_target("nir").load_graph(p, nir_options(args)), declared, data, ranges=ranges), None
     if p.suffix == ".snn":
         from snnc.compiler.serialize import load
         from snnc.compiler.verify import verify
-        return resolve(verify(load(p)), declared, data, trust_graph=True), None
+        return resolve(verify(load(p)), declared, data, trust_graph=True, ranges=ranges), None
     from snnc.frontends.modelfile import load_model
     from snnc.frontends.reference import prepare
     from snnc.frontends.tracing import trace
@@ -57,7 +59,8 @@ def model_graph(args: argparse.Namespace, dtype: str = "float32", data=None):
     graph = trace(module, example)
     graph.meta["source"] = f"{lm.name} ({graph.meta.get('source')})"
     recorded = {graph.inputs[0]: lm.input_kind} if lm.input_kind else None
-    return resolve(graph, declared, data, recorded), module
+    rec_range = {graph.inputs[0]: lm.input_range} if lm.input_range else None
+    return resolve(graph, declared, data, recorded, ranges=ranges, recorded_ranges=rec_range), module
 
 
 def _csv(s: str | None) -> list[str]:

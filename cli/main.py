@@ -37,6 +37,9 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-kind", metavar="KIND|NAME=KIND,...",
                    help="graph input kinds: spike (values 0/1) or graded (any real), for all inputs or by name; "
                         "default: as recorded in the model, else inferred from the data given, else graded")
+    p.add_argument("--input-range", metavar="LO,HI|NAME=LO,HI;...",
+                   help="value range of graded inputs (write --input-range=-1,1 for a negative LO); quantize loihi "
+                        "encodes inputs from it without --calib; default: as recorded in the model, else the data's")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,11 +36,13 @@ class LoadedModel:
     input_size: int
     name: str
     input_kind: str | None = None  # "spike" or "graded" when the model file records it
+    input_range: tuple[float, float] | None = None  # [lo, hi] of a graded input when the model file records it
 
 
 def save_model(path: str | os.PathLike, arch: str, config: dict[str, Any], module: nn.Module,
-               input_kind: str | None = None) -> None:
-    """Write a self-describing model file atomically; `input_kind` ("spike" or "graded") is recorded when given."""
+               input_kind: str | None = None, input_range: tuple[float, float] | None = None) -> None:
+    """Write a self-describing model file atomically; `input_kind` ("spike" or "graded") and a graded input's value
+    range `input_range` (lo, hi) are recorded when given."""
     sd = {k: v.detach().cpu() for k, v in module.state_dict().items()}
     doc = {"format": FORMAT, "version": VERSION, "arch": arch, "config": config, "state_dict": sd,
            "checksum": checksum(arch, config, sd)}
@@ -48,11 +50,23 @@ def save_model(path: str | os.PathLike, arch: str, config: dict[str, Any], modul
         if input_kind not in ("spike", "graded"):
             raise SnncError(f"save_model: input_kind must be 'spike' or 'graded', got {input_kind!r}")
         doc["input_kind"] = input_kind
+    if input_range is not None:
+        doc["input_range"] = _check_range(input_range, "save_model: input_range")
     import io
     buf = io.BytesIO()
     torch.save(doc, buf)  # into memory first: the archive is named after the file, not the temp name
     with atomic_path(path) as tmp:
         tmp.write_bytes(buf.getvalue())
+
+
+def _check_range(r: Any, where: str) -> list[float]:
+    """[lo, hi] as floats with finite lo < hi, else FileFormatError naming `where`."""
+    import math
+    ok = isinstance(r, (list, tuple)) and len(r) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                               and math.isfinite(v) for v in r) and r[0] < r[1]
+    if not ok:
+        raise FileFormatError(f"{where} must be [lo, hi] with finite lo < hi, got {str(r)[:80]}")
+    return [float(r[0]), float(r[1])]
 
 
 def checksum(arch: str, config: Any, sd: dict) -> str:
@@ -102,7 +116,7 @@ def _infer_input_size(module: nn.Module) -> int | None:
 def load_model(spec: str, weights: str | None = None, allow_pickle: bool = False, input_size: int | None = None) -> LoadedModel:
     """A model from an snnc model file, or from `package.module:factory` plus an optional state_dict file."""
     path = Path(spec)
-    kind = None
+    kind = rng = None
     if ":" in spec and not path.exists():
         mod_name, _, fn_name = spec.partition(":")
         import sys
@@ -140,11 +154,13 @@ def load_model(spec: str, weights: str | None = None, allow_pickle: bool = False
         kind = doc.get("input_kind")
         if kind not in (None, "spike", "graded"):
             raise FileFormatError(f"{path}: input_kind must be 'spike' or 'graded', got {kind!r}")
+        if doc.get("input_range") is not None:
+            rng = tuple(_check_range(doc["input_range"], f"{path}: input_range"))
     module.eval()
     n = input_size or _infer_input_size(module)
     if n is None:
         raise SnncError(f"model '{spec}': cannot infer the input size; pass --input-size F")
-    return LoadedModel(module, int(n), name, kind)
+    return LoadedModel(module, int(n), name, kind, rng)
 
 
 def _from_doc(doc: Any, path: Path) -> tuple[nn.Module, str, dict]:

@@ -84,7 +84,9 @@ def test_fixed_point_graph_refuses_fractional_graded_input():
     from conftest import recurrent_graph
     g = recurrent_graph("LIF")
     g.nodes["x"] = Input(6, "graded")
-    q = quantize(g, "loihi")
+    calib = np.random.default_rng(0).integers(-2, 3, (5, 2, 6)).astype(float)  # integers: the input is not encoded
+    q = quantize(g, "loihi", calib=calib)
+    assert "x.encode" not in q.nodes
     x = np.zeros((3, 1, 6))
     x[1, 0, 2] = 0.5
     with pytest.raises(InputError, match=r"takes graded inputs as integers, got 0.5 at \[t, b, f\] = \[1, 0, 2\]"):

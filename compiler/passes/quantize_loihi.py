@@ -234,7 +234,7 @@ def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
         elif type(node) not in QUANT_RULES:
             raise SnncError(f"quantize loihi: node '{name}' ({type_name(node)}) has no Loihi fixed-point formulation "
                             f"(supported: Input, Dense, {', '.join(t.__name__ for t in neurons)})")
-    in_scale = encode_inputs(graph, g, traces, formats, notes)
+    in_scale, x_max = encode_inputs(graph, g, traces, formats, notes)
     # a Dense fed by an encoded input (x·2^q) gets its weights divided by 2^q (W·x unchanged)
     dense_of = {n: [(d, node if d not in in_scale else Dense(node.W * in_scale[d], node.b)) for d, node in lst]
                 for n, lst in dense_of.items()}
@@ -251,7 +251,7 @@ def quantize_loihi(graph: Graph, traces: dict | None) -> tuple[Graph, dict]:
         for dname, d in dense:
             check_finite(f"Dense '{dname}'", d)
         per_neuron = r.per_neuron_scale and (node.out_kind == SPIKE or not consumers(graph, name))
-        S = voltage_scale(name, node, r, dense, traces, per_neuron)
+        S = voltage_scale(name, node, r, dense, traces, per_neuron, x_max)
         scales[name] = out_scale[name] = S
         k = _per(r.factor(node), node.size)
         bias_f = sum((k * d.b for _, d in dense), np.zeros(node.size))
