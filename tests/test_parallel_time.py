@@ -1,9 +1,19 @@
 """Parallel in time: the closed-form scan, the prefix it applies to, the path the runtime chose, equality to stepwise."""
 from __future__ import annotations
 
-import numpy as np
+import warnings
 
+import numpy as np
+import pytest
+
+from conftest import recurrent_graph, spikes
+from test_cpu_matrix import NAMES as CELL_NAMES, add_cell
+from snnc.compiler import LI, Dense, Graph, Input
+from snnc.compiler.ir import SPIKE
+from snnc.frontends import zoo
 from snnc.runtime.numpy import parallel
+from snnc.runtime.inputs import NoiseWarning, fill_noise
+from snnc.runtime.numpy.runtime import NumpyRuntime
 
 
 def test_scan_matches_the_recurrence_by_hand():
@@ -25,3 +35,111 @@ def test_scan_long_sequences_with_fast_decay_stay_finite():
         prev = a * prev + u[t]
         ref[t] = prev
     np.testing.assert_allclose(s, ref, rtol=1e-9, atol=1e-9)
+
+
+# -- NumpyRuntime.run: the lean loop (runtime/numpy/fastloop.py) chosen automatically, equal to the step loop --------
+
+def _stepwise(g, xs, dtype="float64"):
+    """The reference: NumpyRuntime.step once per time step (the full bookkeeping loop), outputs stacked [T, B, n]."""
+    rt = NumpyRuntime(g, dtype)
+    T = next(iter(xs.values())).shape[0]
+    ys = [rt.step({k: v[t] for k, v in xs.items()}) for t in range(T)]
+    return {o: np.stack([y[o] for y in ys]) for o in g.outputs}, rt.activity()
+
+
+def _assert_same(g, got, ref, act, act_ref, what):
+    for o in ref:
+        if g.output_kind(o) == SPIKE or g.nodes[g.output_ref(o)[0]].integer:
+            np.testing.assert_array_equal(got[o], ref[o], err_msg=f"{what}: {o}")
+        else:
+            np.testing.assert_allclose(got[o], ref[o], rtol=1e-9, atol=1e-12, err_msg=f"{what}: {o}")
+    for n in act_ref.nonzero:
+        np.testing.assert_array_equal(act.nonzero[n], act_ref.nonzero[n], err_msg=f"{what}: activity of {n}")
+    np.testing.assert_array_equal(act.steps, act_ref.steps)
+
+
+@pytest.mark.parametrize("prim", [n for n in CELL_NAMES if n != "EarlyExit"])
+@pytest.mark.parametrize("T", [12, 40])  # 40 >= MIN_STEPS: linear neurons go parallel in time
+def test_fast_loop_equals_step_loop_for_every_primitive(prim, T):
+    g, xs = Graph(), {}
+    add_cell(g, "p", prim, xs, T, 3, 1)
+    rt = NumpyRuntime(g, "float64")
+    y, act = rt.run(xs)
+    assert rt.last_path["loop"] == "fast"
+    node = g.nodes["p"]  # fed by graph inputs only: stateless always runs for all T at once, linear states from T=32
+    linear = prim in parallel.LINEAR_STATES and not node.integer
+    assert ("p" in rt.last_path["parallel"]) == (not node.states or linear and T >= parallel.MIN_STEPS), rt.last_path
+    ref, act_ref = _stepwise(g, xs)
+    _assert_same(g, y, ref, act, act_ref, prim)
+
+
+def test_automatic_choice_by_path():
+    g = recurrent_graph("LIF", sizes=(7, 6, 3))
+    x = spikes(40, 2, 7)
+    rt = NumpyRuntime(g)
+    rt.run(x)
+    # fc1 reads only the input: one product for all T; the LI readout sits behind the spiking n1, so it steps
+    assert rt.last_path == {"loop": "fast", "parallel": ["fc1"], "stepwise": ["rec1", "n1", "fc2", "out"]}
+    ff = Graph()
+    ff.add("x", Input(7, "spike"))
+    ff.add("fc", Dense.of(np.random.default_rng(0).normal(0, 1, (4, 7))))
+    ff.add("li", LI(np.full(4, 0.9), np.full(4, 0.1)))
+    ff.connect("x", "fc")
+    ff.connect("fc", "li")
+    ff.outputs = ["li"]
+    rt = NumpyRuntime(ff)
+    y_par, _ = rt.run(x)
+    assert rt.last_path["parallel"] == ["fc", "li"] and rt.last_path["stepwise"] == []
+    rt.run(x[:parallel.MIN_STEPS - 1])  # too short for the scan to pay: only the projection
+    assert rt.last_path["parallel"] == ["fc"] and rt.last_path["stepwise"] == ["li"]
+    rt.parallel_time = False
+    y_step, _ = rt.run(x)
+    assert rt.last_path == {"loop": "fast", "parallel": ["fc"], "stepwise": ["li"]}
+    np.testing.assert_allclose(y_par["li"], y_step["li"], rtol=1e-12, atol=1e-12)
+    # what the lean loop does not do takes the step loop: recording, a state output, early exit, a progress bar
+    rt = NumpyRuntime(g, record=["n1"])
+    rt.run(x)
+    assert rt.last_path["loop"] == "step" and rt.last_path["parallel"] == []
+    g.outputs = ["out", "n1.v"]
+    rt = NumpyRuntime(g)
+    rt.run(x)
+    assert rt.last_path["loop"] == "step"
+    ex, xs = Graph(), {}
+    add_cell(ex, "p", "EarlyExit", xs, 12, 2, 0)
+    rt = NumpyRuntime(ex)
+    rt.run(xs)
+    assert rt.last_path["loop"] == "step"
+
+
+def test_fast_loop_continues_in_streaming():
+    g = recurrent_graph("ALIF", sizes=(7, 6, 3), delay=2)
+    x = spikes(30, 2, 7)
+    rt = NumpyRuntime(g)
+    y, _ = rt.run(x[:20])
+    assert rt.last_path["loop"] == "fast"
+    tail = np.stack([rt.step(x[t])["out"] for t in range(20, 30)])
+    ref, _ = _stepwise(g, {"x": x})
+    np.testing.assert_array_equal(np.concatenate([y["out"], tail]), ref["out"])
+
+
+@pytest.mark.parametrize("name", [n for n in zoo.PRETRAINED if zoo.PRETRAINED[n].arch != "rc-lstm"])
+def test_trained_fixtures_fast_loop_spikes_equal_step_loop(name):
+    # rc-lstm ends in an EarlyExit, so its run() is the step loop itself (test_automatic_choice_by_path)
+    import torch
+
+    import snnc
+    from snnc.frontends.datasets import load_dataset
+    model, _ = zoo.load_pretrained(name)
+    x, _ = load_dataset(name, "test")
+    x = x[:300, :3] if name == "ecg" else x[:, :3]
+    g = snnc.trace(model, torch.as_tensor(x[:, :1]))
+    g.outputs = [n for n in g.schedule() if n not in g.inputs]  # every node's output, hidden spikes included
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoiseWarning)
+        xs = fill_noise(g, x, 0)  # SPSN's noise drawn once, given to both loops
+    rt = NumpyRuntime(g, "float64")
+    y, act = rt.run(xs)
+    assert rt.last_path["loop"] == "fast"
+    ref, act_ref = _stepwise(g, xs)
+    assert any(g.output_kind(o) == SPIKE and ref[o].any() for o in g.outputs)
+    _assert_same(g, y, ref, act, act_ref, name)

@@ -28,7 +28,7 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
         done = set(g.inputs)
         pre = [n for n in pre if not g.nodes[n].states and all(e.src in done for e in g.in_edges(n))
                and not done.add(n)]
-    rt.last_path = {"parallel": list(pre), "stepwise": [p.name for p in plans if p.name not in pre
+    rt.last_path = {"loop": "fast", "parallel": list(pre), "stepwise": [p.name for p in plans if p.name not in pre
                                                         and p.name not in g.inputs]}
     seqs: dict[str, np.ndarray] = dict(xs)
     if pre:

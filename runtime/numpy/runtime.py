@@ -52,6 +52,9 @@ class NumpyRuntime:
         self.noise = noise_inputs(self.program.graph)
         self.batch = None
         self.t = 0
+        # run(): None picks parallel-in-time by T (parallel.worthwhile), False keeps every stateful node stepwise
+        self.parallel_time: bool | None = None
+        self.last_path: dict | None = None  # which loop the last run() took and which nodes ran parallel in time
 
     def _kinds(self) -> tuple[dict[str, str], set]:
         """Input kinds, and the graded inputs that must be integers (read by a fixed-point node as int64)."""
@@ -213,8 +216,13 @@ class NumpyRuntime:
         if self.noise:
             x = fill_noise(self.program.graph, x, self.noise_seed)
         xs = check_inputs(self.program.input_sizes, x, self.dtype, "input", *self._kinds())
+        if self.exit is None and not self.record and not self.state_outputs and not progress:
+            from snnc.runtime.numpy import fastloop  # the same kernels without per-step bookkeeping
+            return fastloop.run(self, xs, self.parallel_time)
         T, B = next(iter(xs.values())).shape[:2]
         self.reset(B)
+        self.last_path = {"loop": "step", "parallel": [],
+                          "stepwise": [p.name for p in self.program.plans if p.name not in self.program.inputs]}
         outs = {o: np.empty((T, B, self.program.graph.output_size(o)), self.dtype) for o in self.program.outputs}
         steps = range(T)
         if progress:
