@@ -257,9 +257,13 @@ class Emitter:
                 out += [f"for q in range({count}):", f"    k = {idx}", f"    {row}",
                         f"    for o in range({n_out}):", f"        {acc}[o] += {scale}{w}[o]"]
             return out
-        xv = f"x{v.id}"
-        return out + [f"for k in range({n_in}):", f"    {xv} = {self._ref(x, seg, 'k')}", f"    if {xv} != 0:",
-                      f"        {row}", f"        for o in range({n_out}):", f"            {acc}[o] += {xv} * {w}[o]"]
+        # dense input: a branch-free list of the nonzero sources first, then their rows in the same order (the
+        # same sums as skipping zeros inline, without a mispredicted branch per source)
+        xv, c, ix = f"x{v.id}", f"c{v.id}", self.bufs.alloc("IX", n_in)
+        return out + [f"{c} = 0", f"for k in range({n_in}):", f"    IX[{ix} + {c}] = k",
+                      f"    {c} += {self._ref(x, seg, 'k')} != 0",
+                      f"for q in range({c}):", f"    k = IX[{ix} + q]", f"    {xv} = {self._ref(x, seg, 'k')}",
+                      f"    {row}", f"    for o in range({n_out}):", f"        {acc}[o] += {xv} * {w}[o]"]
 
 
 @dataclass(eq=False)

@@ -24,7 +24,7 @@ from snnc.compiler.ir import SPIKE, Graph
 from snnc.compiler.verify import verify
 
 BACKEND = "cpu"
-KERNEL_VERSION = 1  # part of the source hash: bump when the generated code's conventions change
+KERNEL_VERSION = 2  # part of the source hash: bump when the generated code's conventions change
 
 
 @dataclass
@@ -157,8 +157,16 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
         if ioff is not None and any(lf.id in event_read for lf in leaves):
             sinks.append(Sink(cur[name], "events", f"RI[b, {ioff} + {h} + {sw} * {n} + {{c}}] = j",
                               after=f"RI[b, {ioff} + {sw}] = {{c}}", name=f"cr_{safe[name]}"))
+    # a node whose spikes also go to a delay ring: this step's readers use the list just written to the ring
+    ring_lists = {cur[name].id: (name, ioff, h) for name, (_, _, h, ioff) in rings.items()
+                  if any(s.kind == "events" and s.after and s.value is cur[name] for s in sinks)}
     for v in tr.values:  # index lists for the matmuls that read spikes of this very step
         for ev in (v.args[0].meta.get("events") or []) if v.op == "matmul" else []:
+            if ev.local is not None and ev.local.id in ring_lists and ev.value is None:
+                name, ioff, h = ring_lists[ev.local.id]
+                n, sw = graph.nodes[name].size, f"sw_{safe[name]}"
+                ev.local, ev.count, ev.index = None, f"cr_{safe[name]}", f"RI[b, {ioff} + {h} + {sw} * {n} + {{q}}]"
+                continue
             if ev.local is not None and not any(s.kind == "events" and s.value is ev.local and not s.after
                                                 for s in sinks):
                 src = ev.local
