@@ -78,8 +78,10 @@ def test_automatic_choice_by_path():
     x = spikes(40, 2, 7)
     rt = NumpyRuntime(g)
     rt.run(x)
-    # fc1 reads only the input: one product for all T; the LI readout sits behind the spiking n1, so it steps
-    assert rt.last_path == {"loop": "fast", "parallel": ["fc1"], "stepwise": ["rec1", "n1", "fc2", "out"]}
+    # only the recurrence n1 <-> rec1 steps; fc1 before it and fc2, out after it run for all T at once
+    assert rt.last_path == {"loop": "fast", "parallel": ["fc1", "fc2", "out"], "stepwise": ["rec1", "n1"]}
+    rt.run(x[:parallel.MIN_STEPS - 1])  # too short for the scan to pay: the LI readout steps too
+    assert rt.last_path == {"loop": "fast", "parallel": ["fc1", "fc2"], "stepwise": ["rec1", "n1", "out"]}
     ff = Graph()
     ff.add("x", Input(7, "spike"))
     ff.add("fc", Dense.of(np.random.default_rng(0).normal(0, 1, (4, 7))))
@@ -96,6 +98,14 @@ def test_automatic_choice_by_path():
     y_step, _ = rt.run(x)
     assert rt.last_path == {"loop": "fast", "parallel": ["fc"], "stepwise": ["li"]}
     np.testing.assert_allclose(y_par["li"], y_step["li"], rtol=1e-12, atol=1e-12)
+    rt32 = NumpyRuntime(ff, "float32")  # float32 steps linear neurons unless asked: step()'s sums exactly
+    y32, _ = rt32.run(x)
+    assert rt32.last_path["stepwise"] == ["li"]
+    np.testing.assert_array_equal(y32["li"], _stepwise(ff, {"x": x}, "float32")[0]["li"])
+    rt32.parallel_time = True
+    y32p, _ = rt32.run(x)
+    assert rt32.last_path["parallel"] == ["fc", "li"]
+    np.testing.assert_allclose(y32p["li"], y32["li"], rtol=1e-5, atol=1e-6)
     # what the lean loop does not do takes the step loop: recording, a state output, early exit, a progress bar
     rt = NumpyRuntime(g, record=["n1"])
     rt.run(x)

@@ -1,11 +1,12 @@
-"""The NumPy runtime's whole-sequence loop without bookkeeping: the same kernels in the same order, less Python.
+"""The NumPy runtime's whole-sequence loop without bookkeeping: the same kernels, less Python.
 
-Before the loop: the parallel-in-time prefix (runtime/numpy/parallel.py) computes
-every node that only depends on the inputs through stateless nodes for all T at
-once (the input projection of a feed-forward Dense is one product), and, when T
-is long enough, also the linear neurons among them. In the loop: node plans are
-tuples, inputs are read by list index, outputs go into preallocated [T, B, n]
-buffers. Activity is counted once after the run from those buffers.
+The graph is cut into stages (`stages`): every recurrence (a strongly connected
+set of nodes) is stepped over T on its own, and each node outside every cycle
+runs for all T at once as soon as the sequences it reads are complete: a Dense
+is one product over [T·B, in], a linear neuron (LI, SPSN) the closed-form scan
+of runtime/numpy/parallel.py when T is long enough. In the step loops node plans
+are tuples, inputs are read by list index, outputs go into preallocated
+[T, B, n] buffers. Activity is counted once after the run from those buffers.
 """
 from __future__ import annotations
 
@@ -15,6 +16,39 @@ from snnc.compiler.activity import Activity
 from snnc.runtime.numpy import parallel
 
 
+def stages(g, T: int, parallel_time: bool | None, dtype=np.float64) -> list[tuple[bool, list[str]]]:
+    """The non-input nodes as [(whole_sequence, nodes)] in an order that respects every edge's direction.
+
+    Each strongly connected set of nodes (a recurrence through delayed edges) is one stage stepped over T;
+    a node outside every cycle whose source sequences are complete is computed for all T at once when it is
+    stateless (a Dense: one product), or linear and parallel in time is allowed (`parallel_time`; None: when T
+    is at least parallel.MIN_STEPS and the program is float64).
+    """
+    import networkx as nx
+    order = [n for n in g.schedule() if n not in g.inputs]
+    pos = {n: k for k, n in enumerate(order)}
+    dg = nx.DiGraph()
+    dg.add_nodes_from(order)
+    dg.add_edges_from((e.src, e.dst) for e in g.edges if e.src in pos and e.dst in pos)
+    cond = nx.condensation(dg)
+    # topological order of the cycles, ties by schedule position so the step loop keeps its order
+    comps = list(nx.lexicographical_topological_sort(cond, key=lambda c: min(pos[n] for n in cond.nodes[c]["members"])))
+    # by default only in float64, where the scan equals the recurrence to rounding; float32 keeps step()'s sums
+    allow_linear = (T >= parallel.MIN_STEPS and dtype == np.float64) if parallel_time is None else parallel_time
+    out: list[tuple[bool, list[str]]] = []
+    for c in comps:
+        members = sorted(cond.nodes[c]["members"], key=pos.get)
+        node = g.nodes[members[0]]
+        whole = (len(members) == 1 and not dg.has_edge(members[0], members[0])
+                 and type(node).__name__ != "EarlyExit"
+                 and (not node.states or allow_linear and parallel.linear(node)))
+        if not whole and out and not out[-1][0]:
+            out[-1][1].extend(members)  # consecutive stepped stages share one loop over T
+        else:
+            out.append((whole, members))
+    return out
+
+
 def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tuple[dict[str, np.ndarray], Activity]:
     """Run xs [T, B, F] from the initial state on NumpyRuntime `rt` (no early exit, nothing recorded)."""
     prog, g = rt.program, rt.program.graph
@@ -22,50 +56,39 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     rt.reset(B)
     plans = prog.plans
     index = {p.name: k for k, p in enumerate(plans)}
-    pre = parallel.prefix(g)
-    full = parallel.worthwhile(g, pre, T) if parallel_time is None else parallel_time
-    if not full:  # only the stateless part: input projections
-        done = set(g.inputs)
-        pre = [n for n in pre if not g.nodes[n].states and all(e.src in done for e in g.in_edges(n))
-               and not done.add(n)]
-    rt.last_path = {"loop": "fast", "parallel": list(pre), "stepwise": [p.name for p in plans if p.name not in pre
-                                                        and p.name not in g.inputs]}
+    plan_stages = stages(g, T, parallel_time, prog.dtype)
+    whole = [n for w, names in plan_stages if w for n in names]
+    rt.last_path = {"loop": "fast", "parallel": whole, "stepwise": [n for w, names in plan_stages if not w
+                                                                    for n in names]}
     seqs: dict[str, np.ndarray] = dict(xs)
-    if pre:
-        from snnc.compiler.primitives.ops import NumpyOps
-        outs, states = parallel.run(g, pre, xs, prog.dtype, NumpyOps(prog.dtype),
-                                    {n: plans[index[n]].params for n in pre})
-        seqs.update(outs)
-        for n, st in states.items():  # the final state, as the step loop would leave it
-            for k, v in st.items():
-                rt.state[n][k][...] = v[-1]
-    # outputs of every node [T, B, n], written in place step by step
-    bufs = [seqs[p.name] if p.name in seqs else
-            np.empty((T, B, p.node.size), np.int64 if p.node.integer else prog.dtype) for p in plans]
-    loop = []
-    for k, p in enumerate(plans):
-        if p.name in seqs:
+    # outputs of every node [T, B, n], written in place step by step (whole-sequence nodes: their result)
+    bufs: list = [seqs.get(p.name) for p in plans]
+    ops = None
+    for is_whole, names in plan_stages:
+        if is_whole:
+            if ops is None:
+                from snnc.compiler.primitives.ops import NumpyOps
+                ops = NumpyOps(prog.dtype)
+            outs, states = parallel.run(g, names, seqs, prog.dtype, ops, {n: plans[index[n]].params for n in names})
+            for n, v in outs.items():
+                seqs[n] = bufs[index[n]] = v
+            for n, st in states.items():  # the final state, as the step loop would leave it
+                for k, v in st.items():
+                    rt.state[n][k][...] = v[-1]
             continue
-        ports = tuple((port, p.node.in_size(port), tuple((index[s], d) for s, d in srcs))
-                      for port, srcs in p.inputs.items())
-        loop.append((k, p.kernel, p.params, rt.state[p.name], ports))
-    for t in range(T):
-        for k, kernel, params, st, ports in loop:
-            inp = {}
-            for port, size, srcs in ports:
-                acc = None
-                for s, d in srcs:
-                    if d > t:
-                        continue  # before step d a delayed edge delivers zeros
-                    v = bufs[s][t - d]
-                    acc = v if acc is None else acc + v
-                inp[port] = acc if acc is not None or not srcs else np.zeros((B, size), prog.dtype)
-            bufs[k][t] = kernel(params, st, inp)
+        loop = []
+        for n in names:
+            k, p = index[n], plans[index[n]]
+            bufs[k] = seqs[n] = np.empty((T, B, p.node.size), np.int64 if p.node.integer else prog.dtype)
+            ports = tuple((port, p.node.in_size(port), tuple((index[s], d) for s, d in srcs))
+                          for port, srcs in p.inputs.items())
+            loop.append((k, p.kernel, p.params, rt.state[p.name], ports))
+        _steps(loop, bufs, T, B, prog.dtype)
     rt.t = T
     rt.steps_run[:] = T
     act = Activity(T, B, steps=rt.steps_run.copy())
     for k, p in enumerate(plans):
-        act.nonzero[p.name] = np.count_nonzero(bufs[k], axis=2).astype(np.int64)
+        act.nonzero[p.name] = nonzero_counts(bufs[k])
         act.kinds[p.name] = p.node.out_kind
         act.sizes[p.name] = p.node.size
         if p.name in rt._held:
@@ -76,3 +99,25 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
             if T - 1 - d >= 0:
                 h[(T - 1 - d) % h.shape[0]] = bufs[index[n]][T - 1 - d]
     return outs, act
+
+
+def _steps(loop: list, bufs: list, T: int, B: int, dtype) -> None:
+    """The step loop of one stage: its nodes' kernels in order, inputs read from the [T, B, n] buffers."""
+    for t in range(T):
+        for k, kernel, params, st, ports in loop:
+            inp = {}
+            for port, size, srcs in ports:
+                acc = None
+                for s, d in srcs:
+                    if d > t:
+                        continue  # before step d a delayed edge delivers zeros
+                    v = bufs[s][t - d]
+                    acc = v if acc is None else acc + v
+                inp[port] = acc if acc is not None or not srcs else np.zeros((B, size), dtype)
+            bufs[k][t] = kernel(params, st, inp)
+
+
+def nonzero_counts(a: np.ndarray) -> np.ndarray:
+    """Nonzero entries along the last axis as int64: summing the 0/1 bytes is about 2x count_nonzero(axis=)."""
+    acc = np.int16 if a.shape[-1] < 2 ** 15 else np.int64  # the widest count must fit
+    return (a != 0).view(np.int8).sum(axis=-1, dtype=acc).astype(np.int64)

@@ -32,12 +32,18 @@ def prefix(graph: Graph) -> list[str]:
         prim = type(node).__name__
         if n in done or prim == "EarlyExit" or any(e.src not in done for e in graph.in_edges(n)):
             continue
-        if node.states and (prim not in LINEAR_STATES or node.integer
-                            or any(np.any(getattr(node, a) <= 0) for _, a in LINEAR_STATES[prim])):
+        if node.states and not linear(node):
             continue
         done.add(n)
         out.append(n)
     return out
+
+
+def linear(node) -> bool:
+    """A float neuron whose states are all linear recurrences with decays in (0, 1]: scan() solves them."""
+    prim = type(node).__name__
+    return (prim in LINEAR_STATES and not node.integer
+            and all(np.all(getattr(node, a) > 0) for _, a in LINEAR_STATES[prim]))
 
 
 def worthwhile(graph: Graph, names: list[str], T: int) -> bool:
@@ -75,11 +81,12 @@ def _shift(seq: np.ndarray, d: int, first=None) -> np.ndarray:
 
 
 def run(graph: Graph, names: list[str], xs: dict[str, np.ndarray], dtype, ops, params: dict) -> tuple[dict, dict]:
-    """({node: output [T, B, n]}, {node: {state: [T, B, n]}}) of the prefix nodes, given inputs [T, B, F].
+    """({node: output [T, B, n]}, {node: {state: [T, B, n]}}) of `names`, given the sequences [T, B, F] of
+    every node they read (the graph inputs, or nodes already computed).
 
     `ops` is the NumPy op vocabulary and `params[node]` the node's prepared parameters (as the step loop uses).
     """
-    seqs = {n: xs[n] for n in graph.inputs}
+    seqs = dict(xs)
     states: dict[str, dict[str, np.ndarray]] = {}
     T, B = next(iter(xs.values())).shape[:2]
     for n in names:
