@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from snnc.compiler.ir import SPIKE
-from snnc.cli.report import _e
+from snnc.cli.report_table import _e
 from snnc.compiler.activity import Activity
 
 
