@@ -111,21 +111,26 @@ def loads_json(data: bytes | str, where: str) -> Any:
         raise FileFormatError(f"{where}: invalid JSON ({' '.join(str(e).split())})") from None
 
 
+def read_bytes(path, where: str, what: str, error: type[SnncError] = FileFormatError, limit: str | None = None) -> bytes:
+    """The bytes of file `path` (`what` it should be, e.g. "a JSON file"); a missing, unreadable or directory path,
+    and with `limit` a file larger than that limit, is one `error` line naming `where`."""
+    try:
+        if limit:
+            check(limit, os.path.getsize(path), where, "the file size in bytes")
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise error(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise error(f"{where}: is a directory, not {what}") from None
+    except OSError as e:
+        raise error(f"{where}: cannot read ({e.strerror or e})") from None
+
+
 def read_json(path, where: str | None = None) -> Any:
     """loads_json of a file, with missing/unreadable files as one-line errors."""
     where = where or str(path)
-    try:
-        size = os.path.getsize(path)
-        check("json_bytes", size, where, "the file size in bytes")
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise FileFormatError(f"{where}: no such file") from None
-    except IsADirectoryError:
-        raise FileFormatError(f"{where}: is a directory, not a JSON file") from None
-    except OSError as e:
-        raise FileFormatError(f"{where}: cannot read ({e.strerror or e})") from None
-    return loads_json(data, where)
+    return loads_json(read_bytes(path, where, "a JSON file", limit="json_bytes"), where)
 
 
 # -- zip archives and .npy arrays ----------------------------------------------------

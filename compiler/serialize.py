@@ -13,7 +13,6 @@ import io
 import json
 import os
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -169,13 +168,4 @@ def from_bytes(data: bytes, where: str = "<bytes>", verified: bool = False) -> G
 
 def load(path: str | os.PathLike) -> Graph:
     """Read a .snn file: validated, within limits and verified."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FileFormatError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FileFormatError(f"{path}: is a directory, not a .snn file") from None
-    except OSError as e:
-        raise FileFormatError(f"{path}: cannot read ({e.strerror})") from None
-    return from_bytes(data, str(path), verified=True)
+    return from_bytes(limits.read_bytes(path, str(path), "a .snn file"), str(path), verified=True)

@@ -12,7 +12,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -36,6 +36,24 @@ def batches(n: int, batch: int, g: torch.Generator) -> Iterator[torch.Tensor]:
     perm = torch.randperm(n, generator=g)
     for i in range(0, n, batch):
         yield perm[i:i + batch]
+
+
+def train_epoch(loss_of: Callable[[torch.Tensor], torch.Tensor], opt: torch.optim.Optimizer, n: int, batch: int,
+                g: torch.Generator | None, clip: float = 0.0, params=None) -> float:
+    """One epoch of `opt` steps on `loss_of(batch indices)` over shuffled batches of n samples; the mean loss per sample.
+
+    With clip > 0 the gradient norm of `params` is clipped to it before each step.
+    """
+    total = 0.0
+    for idx in batches(n, batch, g):
+        loss = loss_of(idx)
+        opt.zero_grad()
+        loss.backward()
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(params, clip)
+        opt.step()
+        total += loss.item() * len(idx)
+    return total / n
 
 
 def command() -> str:

@@ -19,7 +19,7 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from fixtures import Timer, batches, setup, write_fixture
+from fixtures import Timer, setup, train_epoch, write_fixture
 from snnc.frontends import zoo
 from snnc.frontends.datasets import load_dataset
 from snnc.frontends.rank_coding import rank_coding_loss
@@ -46,22 +46,18 @@ def train(model, x_tr, y_tr, x_te, y_te, epochs, batch, lr, seed, loss_kind, des
     g = torch.Generator().manual_seed(seed)
     N = x_tr.shape[1]
     bar = tqdm(range(epochs), desc=desc, unit="epoch")
+    def loss_of(idx):
+        p = model(x_tr[:, idx])  # [T, B, 10] probabilities (EarlyExit in training mode)
+        if loss_kind == "rank":
+            return rank_coding_loss(p, y_tr[idx], model.exit.theta)
+        return F.nll_loss(torch.log(p[-1].clamp_min(1e-12)), y_tr[idx])
+
     for epoch in bar:
         model.train()
-        total = 0.0
-        for idx in batches(N, batch, g):
-            p = model(x_tr[:, idx])  # [T, B, 10] probabilities (EarlyExit in training mode)
-            if loss_kind == "rank":
-                loss = rank_coding_loss(p, y_tr[idx], model.exit.theta)
-            else:
-                loss = F.nll_loss(torch.log(p[-1].clamp_min(1e-12)), y_tr[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
+        loss = train_epoch(loss_of, opt, N, batch, g)
         sched.step()
         acc, steps = rc_eval(model, x_te, y_te)
-        bar.set_postfix(loss=f"{total / N:.4f}", test=f"{100 * acc:.1f}%", steps=f"{steps:.1f}",
+        bar.set_postfix(loss=f"{loss:.4f}", test=f"{100 * acc:.1f}%", steps=f"{steps:.1f}",
                         last=f"{100 * last_step_accuracy(model, x_te, y_te):.1f}%")
 
 

@@ -16,7 +16,7 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from fixtures import Timer, batches, setup, write_fixture
+from fixtures import Timer, setup, train_epoch, write_fixture
 from snnc.frontends import zoo
 from snnc.frontends.datasets import load_dataset
 
@@ -59,15 +59,9 @@ def main() -> None:
     model.train()
     bar = tqdm(range(args.epochs), desc="digits-spsn", unit="epoch")
     for epoch in bar:
-        total = 0.0
-        for idx in batches(N, args.batch, g):
-            loss = F.cross_entropy(model(x_tr[:, idx])[-1], y_tr[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
+        loss = train_epoch(lambda idx: F.cross_entropy(model(x_tr[:, idx])[-1], y_tr[idx]), opt, N, args.batch, g)
         sched.step()
-        bar.set_postfix(loss=f"{total / N:.4f}", test=f"{100 * accuracy(model, x_te, y_te):.1f}%")
+        bar.set_postfix(loss=f"{loss:.4f}", test=f"{100 * accuracy(model, x_te, y_te):.1f}%")
     write_fixture("digits-spsn", model, cfg, timer, {"epochs": args.epochs, "batch": args.batch, "lr": args.lr},
                   out_dir=args.out_dir)
 

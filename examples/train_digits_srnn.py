@@ -17,7 +17,7 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from fixtures import Timer, batches, setup, write_fixture
+from fixtures import Timer, setup, train_epoch, write_fixture
 from fused_bptt import fused_forward
 from snnc.frontends import zoo
 from snnc.frontends.datasets import load_dataset
@@ -65,17 +65,11 @@ def main() -> None:
     N = x_tr.shape[1]
     bar = tqdm(range(epochs), desc=args.fixture, unit="epoch")
     for epoch in bar:
-        total = 0.0
-        for idx in batches(N, args.batch, g):
-            loss = F.cross_entropy(forward(model, x_tr[:, idx])[-1], y_tr[idx])
-            opt.zero_grad()
-            loss.backward()
-            if clip > 0:  # 64 steps of spiking recurrence: keep rare large gradients from derailing Adam
-                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-            opt.step()
-            total += loss.item() * len(idx)
+        # clip: 64 steps of spiking recurrence; keep rare large gradients from derailing Adam
+        loss = train_epoch(lambda idx: F.cross_entropy(forward(model, x_tr[:, idx])[-1], y_tr[idx]), opt, N, args.batch, g,
+                           clip, model.parameters())
         sched.step()
-        bar.set_postfix(loss=f"{total / N:.4f}", test=f"{100 * accuracy(model, x_te, y_te):.1f}%")
+        bar.set_postfix(loss=f"{loss:.4f}", test=f"{100 * accuracy(model, x_te, y_te):.1f}%")
     write_fixture(args.fixture, model, cfg, timer, {"epochs": epochs, "batch": args.batch, "lr": args.lr, "clip": clip},
                   out_dir=args.out_dir)
 

@@ -23,7 +23,7 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from fixtures import Timer, batches, setup, write_fixture
+from fixtures import Timer, setup, train_epoch, write_fixture
 from fused_bptt import fused_forward
 from snnc.frontends import zoo
 from snnc.frontends.datasets import load_dataset
@@ -79,7 +79,6 @@ def main() -> None:
     bar = tqdm(range(args.epochs), desc="ecg", unit="epoch")
     T = x_tr.shape[0]
     for epoch in bar:
-        total = 0.0
         if args.crop and epoch < args.epochs - args.full_epochs:  # 3 random crops of every sequence
             seq = torch.arange(N).repeat(3)
             start = torch.randint(0, T - args.crop + 1, (len(seq),), generator=g)
@@ -87,19 +86,13 @@ def main() -> None:
             xs, ys, skip = x_tr[steps.T, seq], y_tr[steps.T, seq], args.crop_skip  # [crop, 3N, ...]
         else:
             xs, ys, skip = x_tr, y_tr, SKIP
-        n = xs.shape[1]
-        for idx in batches(n, args.batch, g):
-            out = model_forward(model, xs[:, idx])[skip:]
-            loss = F.cross_entropy(out.reshape(-1, 6), ys[skip:, idx].reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
+        loss = train_epoch(lambda idx: F.cross_entropy(model_forward(model, xs[:, idx])[skip:].reshape(-1, 6),
+                                                       ys[skip:, idx].reshape(-1)), opt, xs.shape[1], args.batch, g)
         sched.step()
-        post = {"loss": f"{total / n:.4f}"}
+        post = {"loss": f"{loss:.4f}"}
         if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
             post["test"] = f"{100 * per_step_accuracy(model, x_te, y_te):.2f}%"
-            tqdm.write(f"epoch {epoch + 1}: loss {total / n:.4f}, test per-step accuracy {post['test']}")
+            tqdm.write(f"epoch {epoch + 1}: loss {loss:.4f}, test per-step accuracy {post['test']}")
         bar.set_postfix(post)
     write_fixture("ecg", model, cfg, timer, {"epochs": args.epochs, "batch": args.batch, "lr": args.lr, "crop": args.crop,
                                              "full_epochs": args.full_epochs},

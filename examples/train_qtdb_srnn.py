@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from fixtures import train_epoch
+
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "qtdb"
 
 
@@ -72,18 +74,12 @@ def main() -> None:
     loss_fn = nn.CrossEntropyLoss()
     N = x_tr.shape[1]
     for epoch in range(args.epochs):
-        t0, total = time.time(), 0.0
-        perm = torch.randperm(N)
-        for i in range(0, N, args.batch):
-            idx = perm[i:i + args.batch]
-            out = model(x_tr[:, idx])  # [T, B, 6] readout membranes
-            loss = loss_fn(out.reshape(-1, 6), y_tr[:, idx].reshape(-1))  # per-step classification
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
+        t0 = time.time()
+        # model(...): [T, B, 6] readout membranes, scored at every step; batches drawn from torch's global generator
+        loss = train_epoch(lambda idx: loss_fn(model(x_tr[:, idx]).reshape(-1, 6), y_tr[:, idx].reshape(-1)),
+                           opt, N, args.batch, None)
         sched.step()
-        print(f"epoch {epoch + 1}/{args.epochs}: loss {total / N:.4f}, test per-step accuracy "
+        print(f"epoch {epoch + 1}/{args.epochs}: loss {loss:.4f}, test per-step accuracy "
               f"{100 * accuracy(model, x_te, y_te):.2f} %, {time.time() - t0:.1f} s", flush=True)
     save_model(args.output, "srnn", cfg, model)
     x_npy = Path(args.output).with_name(Path(args.output).stem + "_x.npy")

@@ -18,14 +18,7 @@ def load_input(path: str | None, what: str = "--input") -> np.ndarray | dict[str
         return None
     p = Path(path)
     where = f"{what} {p}"
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{where}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{where}: is a directory, not a .npy/.npz file") from None
-    except OSError as e:
-        raise InputError(f"{where}: cannot read ({e.strerror or e})") from None
+    data = limits.read_bytes(p, where, "a .npy/.npz file", InputError)
     try:
         if data[:4] != b"PK\x03\x04" and data[:4] != b"PK\x05\x06":
             return limits.parse_npy(data, where)
