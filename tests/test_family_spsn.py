@@ -30,7 +30,17 @@ def test_parallel_integration_equals_recurrence(T):
     alpha[0] = 0.0  # no synaptic memory at all
     (i_p, v_p), (i_s, v_s) = parallel_integrate(I, alpha, beta), sequential_integrate(I, alpha, beta)
     assert (i_p - i_s).abs().max() < 1e-5 and (v_p - v_s).abs().max() < 1e-5
-    assert (v_p - v_s).abs().max() < 1e-9  # in float64 the FFT is far tighter than the required 1e-5
+    assert (v_p - v_s).abs().max() < 1e-9  # in float64 the scan is far tighter than the required 1e-5
+
+
+def test_decay_scan_gradients_with_fast_and_zero_decays():
+    # decays below SCAN_MIN_DECAY (0 included) take the recurrence, the others the chunked closed form
+    from snnc.frontends.spsn import causal_decay_conv, decay_scan
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(40, 2, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    a = torch.tensor([0.0, 0.01, 0.5, 0.95], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(decay_scan, (x, a))
+    torch.testing.assert_close(decay_scan(x, a), causal_decay_conv(x, a), rtol=1e-9, atol=1e-9)
 
 
 def test_parallel_training_gradients_equal_recurrence():
