@@ -59,16 +59,17 @@ def _assert_same(g, got, ref, act, act_ref, what):
 
 
 @pytest.mark.parametrize("prim", sorted(n for n in PRIMITIVES if n not in ("Input", "EarlyExit")))
-@pytest.mark.parametrize("T", [12, 40])  # 40 >= MIN_STEPS: linear neurons go parallel in time
-def test_fast_loop_equals_step_loop_for_every_primitive(prim, T):
+@pytest.mark.parametrize("par", [None, True])  # True: linear neurons parallel in time
+def test_fast_loop_equals_step_loop_for_every_primitive(prim, par):
     g, xs = Graph(), {}
-    add_cell(g, "p", prim, xs, T, 3, 1)
+    add_cell(g, "p", prim, xs, 40, 3, 1)
     rt = NumpyRuntime(g, "float64")
+    rt.parallel_time = par
     y, act = rt.run(xs)
     assert rt.last_path["loop"] == "fast"
-    node = g.nodes["p"]  # fed by graph inputs only: stateless always runs for all T at once, linear states from T=32
+    node = g.nodes["p"]  # fed by graph inputs only: stateless always runs for all T at once, linear ones if asked
     linear = prim in parallel.LINEAR_STATES and not node.integer
-    assert ("p" in rt.last_path["parallel"]) == (not node.states or linear and T >= parallel.MIN_STEPS), rt.last_path
+    assert ("p" in rt.last_path["parallel"]) == (not node.states or linear and bool(par)), rt.last_path
     ref, act_ref = _stepwise(g, xs)
     _assert_same(g, y, ref, act, act_ref, prim)
 
@@ -78,10 +79,11 @@ def test_automatic_choice_by_path():
     x = spikes(40, 2, 7)
     rt = NumpyRuntime(g)
     rt.run(x)
-    # only the recurrence n1 <-> rec1 steps; fc1 before it and fc2, out after it run for all T at once
-    assert rt.last_path == {"loop": "fast", "parallel": ["fc1", "fc2", "out"], "stepwise": ["rec1", "n1"]}
-    rt.run(x[:parallel.MIN_STEPS - 1])  # too short for the scan to pay: the LI readout steps too
+    # the recurrence n1 <-> rec1 steps, the Dense nodes before and after it run for all T at once, LI steps
     assert rt.last_path == {"loop": "fast", "parallel": ["fc1", "fc2"], "stepwise": ["rec1", "n1", "out"]}
+    rt.parallel_time = True
+    rt.run(x)
+    assert rt.last_path == {"loop": "fast", "parallel": ["fc1", "fc2", "out"], "stepwise": ["rec1", "n1"]}
     ff = Graph()
     ff.add("x", Input(7, "spike"))
     ff.add("fc", Dense.of(np.random.default_rng(0).normal(0, 1, (4, 7))))
@@ -90,15 +92,14 @@ def test_automatic_choice_by_path():
     ff.connect("fc", "li")
     ff.outputs = ["li"]
     rt = NumpyRuntime(ff)
+    rt.parallel_time = True
     y_par, _ = rt.run(x)
     assert rt.last_path["parallel"] == ["fc", "li"] and rt.last_path["stepwise"] == []
-    rt.run(x[:parallel.MIN_STEPS - 1])  # too short for the scan to pay: only the projection
-    assert rt.last_path["parallel"] == ["fc"] and rt.last_path["stepwise"] == ["li"]
-    rt.parallel_time = False
+    rt.parallel_time = None
     y_step, _ = rt.run(x)
     assert rt.last_path == {"loop": "fast", "parallel": ["fc"], "stepwise": ["li"]}
     np.testing.assert_allclose(y_par["li"], y_step["li"], rtol=1e-12, atol=1e-12)
-    rt32 = NumpyRuntime(ff, "float32")  # float32 steps linear neurons unless asked: step()'s sums exactly
+    rt32 = NumpyRuntime(ff, "float32")  # linear neurons step unless asked: step()'s sums exactly
     y32, _ = rt32.run(x)
     assert rt32.last_path["stepwise"] == ["li"]
     np.testing.assert_array_equal(y32["li"], _stepwise(ff, {"x": x}, "float32")[0]["li"])
@@ -125,10 +126,11 @@ def test_fast_loop_continues_in_streaming():
     g = recurrent_graph("ALIF", sizes=(7, 6, 3), delay=2)
     x = spikes(60, 2, 7)
     ref, _ = _stepwise(g, {"x": x})
-    for T0 in (20, 40):  # 40: the LI readout ran as a scan and hands its last state to step()
+    for par in (None, True):  # True: the LI readout ran as a scan and hands its last state to step()
         rt = NumpyRuntime(g)
+        rt.parallel_time, T0 = par, 40
         y, _ = rt.run(x[:T0])
-        assert rt.last_path["loop"] == "fast" and ("out" in rt.last_path["parallel"]) == (T0 >= parallel.MIN_STEPS)
+        assert rt.last_path["loop"] == "fast" and ("out" in rt.last_path["parallel"]) == bool(par)
         tail = np.stack([rt.step(x[t])["out"] for t in range(T0, 60)])
         np.testing.assert_allclose(np.concatenate([y["out"], tail]), ref["out"], rtol=1e-12, atol=1e-12)
 

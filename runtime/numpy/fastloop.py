@@ -16,13 +16,12 @@ from snnc.compiler.activity import Activity
 from snnc.runtime.numpy import parallel
 
 
-def stages(g, T: int, parallel_time: bool | None, dtype=np.float64) -> list[tuple[bool, list[str]]]:
+def stages(g, parallel_time: bool | None) -> list[tuple[bool, list[str]]]:
     """The non-input nodes as [(whole_sequence, nodes)] in an order that respects every edge's direction.
 
     Each strongly connected set of nodes (a recurrence through delayed edges) is one stage stepped over T;
     a node outside every cycle whose source sequences are complete is computed for all T at once when it is
-    stateless (a Dense: one product), or linear and parallel in time is allowed (`parallel_time`; None: when T
-    is at least parallel.MIN_STEPS and the program is float64).
+    stateless (a Dense: one product), or linear and `parallel_time` is True.
     """
     import networkx as nx
     order = [n for n in g.schedule() if n not in g.inputs]
@@ -33,8 +32,9 @@ def stages(g, T: int, parallel_time: bool | None, dtype=np.float64) -> list[tupl
     cond = nx.condensation(dg)
     # topological order of the cycles, ties by schedule position so the step loop keeps its order
     comps = list(nx.lexicographical_topological_sort(cond, key=lambda c: min(pos[n] for n in cond.nodes[c]["members"])))
-    # by default only in float64, where the scan equals the recurrence to rounding; float32 keeps step()'s sums
-    allow_linear = (T >= parallel.MIN_STEPS and dtype == np.float64) if parallel_time is None else parallel_time
+    # only when asked: once the Dense products run whole-sequence, stepping a linear neuron measured faster than
+    # its scan (bench/suite.py ff-spsn, T=1000: 27 vs 38 µs/step at batch 1), and it keeps step()'s exact sums
+    allow_linear = bool(parallel_time)
     out: list[tuple[bool, list[str]]] = []
     for c in comps:
         members = sorted(cond.nodes[c]["members"], key=pos.get)
@@ -56,7 +56,7 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     rt.reset(B)
     plans = prog.plans
     index = {p.name: k for k, p in enumerate(plans)}
-    plan_stages = stages(g, T, parallel_time, prog.dtype)
+    plan_stages = stages(g, parallel_time)
     whole = [n for w, names in plan_stages if w for n in names]
     rt.last_path = {"loop": "fast", "parallel": whole, "stepwise": [n for w, names in plan_stages if not w
                                                                     for n in names]}

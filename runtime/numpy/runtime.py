@@ -52,7 +52,7 @@ class NumpyRuntime:
         self.noise = noise_inputs(self.program.graph)
         self.batch = None
         self.t = 0
-        # run(): linear neurons parallel in time: None from T = parallel.MIN_STEPS in float64, True always, False never
+        # run(): True solves linear neurons (LI, SPSN) parallel in time by the closed-form scan; None/False step them
         self.parallel_time: bool | None = None
         self.last_path: dict | None = None  # which loop the last run() took and which nodes ran parallel in time
 
