@@ -35,7 +35,15 @@ def _reset(v: torch.Tensor, s: torch.Tensor, theta: float, mode: str) -> torch.T
     return v
 
 
-class CubaLIFLayer(SpikingLayer):
+class _CurrentLayer(SpikingLayer):
+    """A layer with a synaptic current (tau_syn) behind its membrane (tau_mem): alpha = exp(−dt/tau) for each."""
+
+    def decays(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(alpha_syn, alpha_mem) per neuron."""
+        return self._decay(self.tau_syn), self._decay(self.tau_mem)
+
+
+class CubaLIFLayer(_CurrentLayer):
     """I = fc(x_t) [+ rec(s⁻)];  i = alpha_syn·i + I;  v = alpha_mem·v + gain·i + bias;  s = H(v − theta);
     reset zero / subtract / none; alpha_syn = exp(−dt/tau_syn), alpha_mem = exp(−dt/tau_mem) learned per neuron."""
 
@@ -49,10 +57,6 @@ class CubaLIFLayer(SpikingLayer):
         self.gain, self.theta, self.v_bias = float(gain), float(theta), float(v_bias)
         self.reset = _check_reset("CubaLIFLayer", reset)
         self.spike = SURROGATES[surrogate]
-
-    def decays(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(alpha_syn, alpha_mem) per neuron."""
-        return self._decay(self.tau_syn), self._decay(self.tau_mem)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         I_ff, T, B = self._start(x)
@@ -97,7 +101,7 @@ class IFLayer(SpikingLayer):
         return torch.stack(outs)
 
 
-class CubaLIReadout(SpikingLayer):
+class CubaLIReadout(_CurrentLayer):
     """Current-based leaky-integrator readout (NIR's CubaLI): I = fc(x_t);  i = alpha_syn·i + I;
     v = alpha_mem·v + gain·i + bias;  the output is v [T, B, n]; alpha = exp(−dt/tau) learned per neuron."""
 
@@ -108,10 +112,6 @@ class CubaLIReadout(SpikingLayer):
         self.tau_syn = nn.Parameter(_init_tau(out_features, tau_syn), requires_grad=learn_tau)
         self.tau_mem = nn.Parameter(_init_tau(out_features, tau_mem), requires_grad=learn_tau)
         self.gain, self.v_bias = float(gain), float(v_bias)
-
-    def decays(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(alpha_syn, alpha_mem) per neuron."""
-        return self._decay(self.tau_syn), self._decay(self.tau_mem)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         I_ff, T, B = self._start(x)

@@ -126,7 +126,16 @@ class ALIFLayer(SpikingLayer):
         return torch.stack(vs if self.readout == "v" else outs)
 
 
-class LIFLayer(SpikingLayer):
+class _MembraneLayer(SpikingLayer):
+    """A layer whose membrane leaks with tau_m through a resistance R: alpha = exp(−dt/tau_m), gain = (1−alpha)·R."""
+
+    def decays(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(alpha, gain) per neuron."""
+        alpha = self._decay(self.tau_m)
+        return alpha, (1 - alpha) * self.R
+
+
+class LIFLayer(_MembraneLayer):
     """LIF layer: I = fc(x_t) [+ rec(s⁻)];  v = alpha·v + gain·I with gain = (1−alpha)·R;
     s = H(v − theta);  reset zero (v·(1−s)), subtract (v − theta·s) or none.
 
@@ -143,11 +152,6 @@ class LIFLayer(SpikingLayer):
         self.tau_m = nn.Parameter(_init_tau(out_features, tau_m), requires_grad=learn_tau)
         self.theta, self.R, self.reset, self.v_init = float(theta), float(R), reset, float(v_init)
         self.spike = SURROGATES[surrogate]
-
-    def decays(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(alpha, gain) per neuron."""
-        alpha = self._decay(self.tau_m)
-        return alpha, (1 - alpha) * self.R
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         I_ff, T, B = self._start(x)
@@ -168,7 +172,7 @@ class LIFLayer(SpikingLayer):
         return torch.stack(vs if self.readout == "v" else outs)
 
 
-class LIReadout(SpikingLayer):
+class LIReadout(_MembraneLayer):
     """Leaky-integrator readout: v = alpha·v + gain·fc(x_t) with gain = (1−alpha)·R; the output is v [T, B, n]."""
 
     def __init__(self, in_features: int, out_features: int, *, tau_m: float | Sequence[float] = (20.0, 5.0),
@@ -176,11 +180,6 @@ class LIReadout(SpikingLayer):
         super().__init__(in_features, out_features, False, dt, bias)
         self.tau_m = nn.Parameter(_init_tau(out_features, tau_m), requires_grad=learn_tau)
         self.R, self.v_init = float(R), float(v_init)
-
-    def decays(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(alpha, gain) per neuron."""
-        alpha = self._decay(self.tau_m)
-        return alpha, (1 - alpha) * self.R
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         I_ff, T, B = self._start(x)
