@@ -14,22 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from snnc.compiler import limits
 from snnc.compiler.errors import FileFormatError, SnncError
-
-MAX_DEPTH = 32  # nested subgraphs; deeper files are refused before recursion can fail
-# the fields NIR's own reader needs per node type (nir/serialization.py read_node)
-REQUIRED = {
-    "Affine": ("weight", "bias"), "Linear": ("weight",), "Scale": ("scale",),
-    "Conv1d": ("weight", "stride", "padding", "dilation", "groups", "bias"),
-    "Conv2d": ("weight", "stride", "padding", "dilation", "groups", "bias"),
-    "SumPool2d": ("kernel_size", "stride", "padding"), "AvgPool2d": ("kernel_size", "stride", "padding"),
-    "Delay": ("delay",), "Flatten": ("start_dim", "end_dim"), "Threshold": ("threshold",),
-    "I": ("r",), "IF": ("r", "v_threshold"), "LI": ("tau", "r", "v_leak"), "LIF": ("tau", "r", "v_leak", "v_threshold"),
-    "CubaLI": ("tau_syn", "tau_mem", "r", "v_leak"), "CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold"),
-    "Input": ("shape",), "Output": ("shape",), "NIRGraph": ("nodes", "edges"),
-}
-INF_OK = ("tau", "tau_syn", "tau_mem", "v_threshold", "threshold")  # inf: no leak, or a neuron that never fires
-
+from snnc.frontends.nir_schema import MAX_DEPTH, check_node
 
 def _refuse_links(group: Any, where: str) -> None:
     import h5py
@@ -41,76 +28,69 @@ def _refuse_links(group: Any, where: str) -> None:
             raise FileFormatError(f"{where}/{key} is {kind} HDF5 link; snnc reads only data stored in the file itself")
 
 
-def _read_group(group: Any, where: str, depth: int = 0) -> dict:
+def _check_strings(item: Any, where: str, raw: Any) -> None:
+    """Variable-length strings: every stored length read from the file itself and bounded before h5py allocates it
+    (a flipped length in a heap id would have it allocate and fill up to 4 GB)."""
+    n = int(item.size)
+    off, stored = item.id.get_offset(), item.id.get_storage_size()
+    if stored == 0 and off is None:
+        return  # never written: h5py returns the fill value
+    if off is None or item.id.get_create_plist().get_layout() != 1 or stored != 16 * n:
+        raise FileFormatError(f"{where}: variable-length strings stored chunked, compact or with {stored} bytes for {n}; "
+                              "snnc reads them as nir writes them (contiguous, 16-byte heap ids)")
+    raw.seek(off)
+    ids = np.frombuffer(raw.read(stored), dtype="<u4")
+    if ids.size != 4 * n:
+        raise FileFormatError(f"{where}: string data past the end of the file")
+    limits.check("json_bytes", int(ids[0::4].astype(np.int64).sum()), where, "the total length of its strings")
+
+
+def _read_dataset(item: Any, where: str, raw: Any) -> Any:
+    """One dataset's value, bounded and refused unless it is numbers or strings stored in the file itself."""
+    import h5py
+
+    if item.external or item.is_virtual:
+        raise FileFormatError(f"{where} is an external or virtual HDF5 dataset; snnc reads only data "
+                              "stored in the file itself")
+    info = h5py.check_string_dtype(item.dtype)
+    if info is not None and info.length is None:
+        _check_strings(item, where, raw)
+    elif item.dtype.kind not in "biufcSU" or item.dtype.names:
+        raise FileFormatError(f"{where}: HDF5 dtype {item.dtype} is neither numbers nor strings")
+    else:
+        limits.check("array_bytes", int(item.size) * item.dtype.itemsize, where, "its declared size in bytes")
+    v = item[()]
+    return v.decode("utf8", "replace") if isinstance(v, bytes) else v
+
+
+def _read_group(group: Any, where: str, raw: Any, depth: int = 0) -> dict:
     """The HDF5 group as nested dicts of numpy values (strings decoded), refusing anything outside the file."""
     import h5py
 
-    if depth > MAX_DEPTH:
-        raise FileFormatError(f"{where}: groups nested deeper than {MAX_DEPTH}")
+    if not isinstance(group, h5py.Group):
+        raise FileFormatError(f"{where} is not an HDF5 group")
+    if depth > 2 * MAX_DEPTH + 4:  # a subgraph is two levels (node/nodes/name)
+        raise FileFormatError(f"{where}: groups nested deeper than {MAX_DEPTH} subgraphs")
     _refuse_links(group, where)
     out: dict[str, Any] = {}
     for key, item in group.items():
         if isinstance(item, h5py.Group):
-            out[key] = _read_group(item, f"{where}/{key}", depth + 1)
-            continue
-        if item.external or item.is_virtual:
-            raise FileFormatError(f"{where}/{key} is an external or virtual HDF5 dataset; snnc reads only data "
-                                  "stored in the file itself")
-        v = item[()]
-        out[key] = v.decode("utf8", "replace") if isinstance(v, bytes) else v
+            out[key] = _read_group(item, f"{where}/{key}", raw, depth + 1)
+        elif isinstance(item, h5py.Dataset):
+            out[key] = _read_dataset(item, f"{where}/{key}", raw)
+        else:
+            raise FileFormatError(f"{where}/{key} is an HDF5 {type(item).__name__}, not a group or dataset")
     return out
-
-
-def _name(v: Any) -> str:
-    return v.decode("utf8", "replace") if isinstance(v, bytes) else str(v)
-
-
-def _check_node(d: Any, name: str, depth: int) -> None:
-    """Type, required fields and finite values of one node dict; recurses into subgraphs."""
-    if not isinstance(d, dict):
-        raise FileFormatError(f"NIR node '{name}' is a dataset, not a node group")
-    kind = d.get("type")
-    if kind is None:
-        raise FileFormatError(f"NIR node '{name}' has no 'type' field")
-    kind = _name(kind)
-    if kind not in REQUIRED:
-        raise FileFormatError(f"NIR node '{name}': unknown node type '{kind}' (NIR knows {', '.join(sorted(REQUIRED))})")
-    missing = [f for f in REQUIRED[kind] if f not in d]
-    if missing:
-        raise FileFormatError(f"NIR node '{name}' ({kind}): missing field '{missing[0]}'")
-    for k, v in d.items():
-        if k in ("type", "metadata", "nodes", "edges") or isinstance(v, str):
-            continue
-        a = np.asarray(v)
-        if a.dtype.kind not in "biuf":
-            raise FileFormatError(f"NIR node '{name}' ({kind}): field '{k}' is not numeric (dtype {a.dtype})")
-        if a.dtype.kind == "f" and (np.isnan(a).any() or (np.isinf(a).any() and k not in INF_OK)):
-            raise FileFormatError(f"NIR node '{name}' ({kind}): field '{k}' has non-finite values")
-    if kind == "NIRGraph":
-        if not isinstance(d["nodes"], dict):
-            raise FileFormatError(f"NIR node '{name}': 'nodes' is not a group")
-        for k, sub in d["nodes"].items():
-            _check_node(sub, f"{name}.{k}" if name else k, depth + 1)
-        edges = np.asarray(d["edges"])
-        if edges.size and (edges.ndim != 2 or edges.shape[1] != 2):
-            raise FileFormatError(f"NIR graph '{name or '(top)'}': edges of shape {edges.shape} are not pairs")
-        names = set(d["nodes"])
-        for a, b in edges.reshape(-1, 2):
-            a, b = _name(a), _name(b)
-            for end in (a, b):
-                if end not in names:
-                    raise FileFormatError(f"NIR edge {a} -> {b}{' in ' + name if name else ''}: no node '{end}'")
 
 
 def _build(d: dict, name: str) -> Any:
     """nir objects from a checked node dict; a constructor's complaint names the node."""
     import nir
 
-    kind = _name(d["type"])
+    kind = d["type"]
     if kind == "NIRGraph":
         nodes = {k: _build(v, f"{name}.{k}" if name else k) for k, v in d["nodes"].items()}
-        edges = [(_name(a), _name(b)) for a, b in np.asarray(d["edges"]).reshape(-1, 2)]
-        return nir.NIRGraph(nodes, edges, metadata=d.get("metadata", {}), type_check=False)
+        return nir.NIRGraph(nodes, d["edges"], metadata=d["metadata"], type_check=False)
     kw = {k: v for k, v in d.items() if k != "type"}
     if kind in ("Input", "Output"):
         kw[f"{kind.lower()}_type"] = {kind.lower(): np.asarray(kw.pop("shape"))}
@@ -135,18 +115,17 @@ def read_nir_graph(path: str | Path) -> Any:
     if not p.is_file():
         raise FileFormatError(f"{p}: no such file" if not p.exists() else f"{p}: not a file")
     try:
-        with h5py.File(p, "r") as f:
+        with h5py.File(p, "r") as f, open(p, "rb") as raw:
             _refuse_links(f, "")
             if "node" not in f:
                 raise FileFormatError("no 'node' group (not a NIR file)")
-            d = _read_group(f["node"], "/node")
+            d = _read_group(f["node"], "/node", raw)
     except FileFormatError as e:
         raise FileFormatError(f"{p}: {e}") from None
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as e:  # h5py's ways of saying "corrupt"
         raise FileFormatError(f"{p}: not a readable NIR file ({' '.join(str(e).split())[:200] or type(e).__name__})") from None
     try:
-        _check_node(d, "", 0)
-        return _build(d, "")
+        return _build(check_node(d, ""), "")
     except FileFormatError as e:
         raise FileFormatError(f"{p}: {e}") from None
 

@@ -1,7 +1,8 @@
 """NIR import: `from_nir(nir_graph, dt, ...) -> Graph` and `read_nir(path, ...)`; conventions in docs/nir.md.
 
 The neuron equations, discretizations, framework conventions and resets are in
-nir_neurons; safe file reading in nir_file; export in nir_export. Graph rules:
+nir_neurons; safe file reading in nir_file (its schema in nir_schema); export in
+nir_export; conv shapes in nir_shapes; the cycle rule in nir_cycles. Graph rules:
 
 - subgraphs are inlined (names joined by '.'); snnc's own exported reset-none /
   subtract subgraphs are recognised by shape and numbers and rebuilt as one neuron;
@@ -19,20 +20,23 @@ nir_neurons; safe file reading in nir_file; export in nir_export. Graph rules:
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from snnc.compiler import limits
 from snnc.compiler.errors import FileFormatError, GraphError, PrimitiveError, SnncError
 from snnc.compiler.ir import SPIKE, Graph, Primitive
 from snnc.compiler.primitives import Dense, Input
+from snnc.frontends.nir_cycles import break_cycles
 from snnc.frontends.nir_shapes import convert_conv, shapes, size_neurons
 from snnc.frontends.nir_neurons import (CONVENTION_DT, DEFAULT_RESET, DISCRETIZATIONS, Fragment, Settings,
                                         f64, membrane, rules, spiking)
 
 HINT = "snnc"  # metadata key of the exact snnc parameters
-__all__ = ["from_nir", "read_nir", "to_nir", "write_nir", "settings", "DISCRETIZATIONS", "HINT"]
+__all__ = ["from_nir", "read_nir", "to_nir", "write_nir", "settings", "break_cycles", "DISCRETIZATIONS", "HINT"]
 
 
 def require_nir():
@@ -190,58 +194,6 @@ def _contract(nodes: dict, edges: list) -> list[list]:
     return out
 
 
-def break_cycles(order: list[str], edges: list[list], spiking_nodes: set[str]) -> list[list]:
-    """Give one edge of each zero-delay cycle delay 1: the edge leaving the cycle's spiking node first by name.
-
-    By name, not by position: NIR's HDF5 files list nodes alphabetically, so the
-    rule must not depend on the order a graph was built in.
-    """
-    order = sorted(order)
-    rank = {n: i for i, n in enumerate(order)}
-    edges = [list(e) for e in edges]
-    while True:
-        cyc = _find_cycle(order, edges)
-        if not cyc:
-            return edges
-        spk = [i for i in cyc if edges[i][0] in spiking_nodes]
-        if not spk:
-            path = " -> ".join([edges[i][0] for i in cyc] + [edges[cyc[0]][0]])
-            raise GraphError(f"NIR graph: cycle {path} has no spiking neuron to carry its one-step delay (an algebraic loop)")
-        edges[min(spk, key=lambda i: rank[edges[i][0]])][2] = 1
-
-
-def _find_cycle(order: list[str], edges: list[list]) -> list[int]:
-    """Indices of the edges of one zero-delay cycle ([] if none), searching in node order."""
-    out: dict[str, list[int]] = {n: [] for n in order}
-    for i, (s, d, delay) in enumerate(edges):
-        if delay == 0:
-            out[s].append(i)
-    color, stack_edges = dict.fromkeys(order, 0), []
-    for root in order:
-        if color[root]:
-            continue
-        color[root], it = 1, [(root, iter(out[root]))]
-        while it:
-            node, rest = it[-1]
-            i = next(rest, None)
-            if i is None:
-                color[node] = 2
-                it.pop()
-                if stack_edges:
-                    stack_edges.pop()
-                continue
-            d = edges[i][1]
-            if color[d] == 1:  # back edge: the cycle is the path from d to here plus this edge
-                path = stack_edges + [i]
-                start = next(k for k, j in enumerate(path) if edges[j][0] == d)
-                return path[start:]
-            if color[d] == 0:
-                color[d] = 1
-                stack_edges.append(i)
-                it.append((d, iter(out[d])))
-    return []
-
-
 # -- node conversion ---------------------------------------------------------------
 
 def _weight(name: str, W: Any) -> np.ndarray:
@@ -262,7 +214,11 @@ def _shape_size(name: str, shape: Any) -> int:
     s = np.asarray(shape).reshape(-1)
     if s.size == 0 or s.dtype.kind not in "iuf" or np.any(s < 1) or np.any(s != np.round(s)):
         raise SnncError(f"NIR node '{name}' (Input): shape {tuple(s.tolist())} is not a list of positive sizes")
-    return int(np.prod(s.astype(np.int64)))
+    n = math.prod(int(v) for v in s)  # Python ints: no int64 wrap-around on a crafted shape
+    if n > limits.get("neurons"):
+        raise SnncError(f"NIR node '{name}' (Input): {n:,} features, above the limit of {limits.get('neurons'):,} "
+                        "(raise it with --limit neurons=N or SNNC_MAX_NEURONS)")
+    return n
 
 
 def convert(name: str, n: Any, st: Settings, fed: tuple | None = None) -> Primitive | Fragment:
@@ -274,8 +230,8 @@ def convert(name: str, n: Any, st: Settings, fed: tuple | None = None) -> Primit
         return convert_conv(name, n, fed)
     if isinstance(n, nir.Input):
         kind = _meta(n).get("kind")
-        kind = kind.decode() if isinstance(kind, bytes) else kind
-        return Input(_shape_size(name, n.input_type["input"]), kind if kind in ("spike", "graded") else "graded")
+        return Input(_shape_size(name, n.input_type["input"]), kind if isinstance(kind, str) and kind in ("spike", "graded")
+                     else "graded")
     if isinstance(n, nir.Affine):
         return _affine(name, n)
     if isinstance(n, nir.Linear):
@@ -408,11 +364,6 @@ def read_nir(path: str | Path, dt: float | None = None, discretization: str = "e
         raise (GraphError if isinstance(e, GraphError) else SnncError)(f"{p}: {e}") from None
     g.meta["source"] = f"nir:{p.name}"
     return g
-
-
-def decay_of(name: str, tau: Any, dt: float, method: str = "euler") -> np.ndarray:
-    """alpha for `tau` at `dt` (the checked nir_neurons.decay, for callers outside an import)."""
-    return decay(name, tau, Settings(dt, method))
 
 
 def to_nir(graph: Graph, dt: float | None = None, discretization: str = "euler") -> Any:

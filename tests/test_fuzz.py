@@ -229,7 +229,7 @@ def test_fuzz_nir_boundary(base, data):
         assert snnc(["compile", "l.pt", "-t", "nir", "-o", "m.nir"], base)[0] == 0
     raw = nir_file.read_bytes()
     # truncation, and junk or zeros over the HDF5 superblock: the file-level faults the boundary must word;
-    # flips inside the HDF5 objects reach the NIR reader's internals (frontends/nir_io.py, the nir helper's)
+    # edits inside the HDF5 content (datasets, groups, types, edges, data bytes) are tests/test_fuzz_nir.py
     cut = data.draw(st.integers(0, len(raw) - 1))
     bad = data.draw(st.sampled_from([raw[:cut], bytes(64) + raw[64:], b"\x89HDF\r\n\x1a\n" + bytes(cut % 200), b""]))
     _case(base, "bad.nir", bad, ["compile", "bad.nir", "-t", "numpy", "-o", "out.snn"], outputs=("out.snn",))

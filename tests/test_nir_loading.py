@@ -46,7 +46,8 @@ def _error(p, **kw) -> str:
 def _put(key, data):
     """An edit that replaces dataset `key` of the top graph group."""
     def edit(g):
-        del g[key]
+        if key in g:
+            del g[key]
         g[key] = data
     return edit
 
@@ -63,10 +64,40 @@ def _put(key, data):
     ("inf bias", lambda g: g["nodes/fc/bias"].__setitem__(0, np.inf), ["'fc' (Affine)", "'bias'", "non-finite"]),
     ("string where a number goes", _put("nodes/lif/tau", np.array([b"a", b"b"])),
      ["'lif' (LIF)", "'tau'", "not numeric"]),
+    ("one string where a number goes", _put("nodes/lif/tau", "fast"), ["'lif' (LIF)", "'tau'", "a string"]),
+    ("complex numbers", _put("nodes/fc/bias", np.array([1j, 2j])), ["'fc' (Affine)", "'bias'", "not numeric"]),
+    ("numeric type", _put("nodes/lif/type", 3.0), ["'lif'", "'type' is not a string"]),
+    ("unknown field", _put("nodes/lif/colour", np.ones(2)), ["'lif' (LIF)", "unknown field 'colour'"]),
+    ("metadata as a dataset", _put("nodes/fc/metadata", 1.0), ["'fc' (Affine)", "'metadata' is not a group"]),
+    ("nodes as a dataset", _put("nodes", np.ones(3)), ["'nodes' is not a group"]),
+    ("numeric edges", _put("edges", np.arange(6).reshape(3, 2)), ["edges of shape (3, 2)", "not pairs of node names"]),
+    ("a field as a group", lambda g: (g["nodes/lif"].__delitem__("r"), g["nodes/lif"].create_group("r")),
+     ["'lif' (LIF)", "'r' is a group"]),
+    ("a node as a dataset", _put("nodes/fc", np.ones(2)), ["'fc' is a dataset"]),
+    ("declared 8 TB", lambda g: (g["nodes/fc"].__delitem__("weight"),
+                                 g["nodes/fc"].create_dataset("weight", shape=(10**6, 10**6), dtype="f8", chunks=(1, 512))),
+     ["/node/nodes/fc/weight", "above the limit", "array_bytes"]),
+    ("Input kind metadata as numbers", lambda g: g["nodes/input"].create_group("metadata/snnc").create_dataset(
+        "kind", data=np.zeros(0)), None),
 ])
 def test_malformed_files_name_the_node_or_edge(tmp_path, case, edit, words):
+    if words is None:  # malformed metadata is ignored, the fields alone define the model
+        assert read_nir(_write(tmp_path, _graph(), edit), dt=1e-3).nodes["input"].kind == "graded"
+        return
     msg = _error(_write(tmp_path, _graph(), edit))
     assert all(w in msg for w in words), f"{case}: {msg}"
+
+
+def test_a_flipped_string_length_is_refused_before_h5py_allocates_it(tmp_path):
+    """A vlen string's heap id starts with its length: 0x7fffffff there made h5py allocate 2 GB before failing."""
+    p = _write(tmp_path, _graph())
+    with h5py.File(p, "r") as f:
+        off = f["node/nodes/lif/type"].id.get_offset()
+    b = bytearray(p.read_bytes())
+    b[off:off + 4] = (0x7FFFFFFF).to_bytes(4, "little")
+    p.write_bytes(bytes(b))
+    msg = _error(p)
+    assert "/node/nodes/lif/type" in msg and "length of its strings" in msg and "above the limit" in msg, msg
 
 
 def test_shape_mismatch_between_nodes_names_the_edge(tmp_path):
@@ -155,3 +186,13 @@ def test_cli_needs_dt_and_inspect_lists_uncompilable_nodes(run_snnc, tmp_path):
     assert next(ln for ln in p.stdout.splitlines() if ln.split()[:1] == ["lif"]).count("cannot") == 0
     p = run_snnc("run", "m.nir", "--input", "x.npy", "--dtyp", "float64", "--dt", "1e-3")  # no abbreviations
     assert p.returncode == 2 and "--dtyp" in p.stderr, p.stderr
+
+
+def test_zero_conv_stride_and_huge_input_shapes_are_named(tmp_path):
+    conv = nir.Conv2d(np.array([5, 5]), np.ones((2, 1, 3, 3)), 1, 0, 1, 1, np.zeros(2))
+    ng = nir.NIRGraph({"x": nir.Input(np.array([1, 5, 5])), "c": conv, "y": nir.Output(np.array([18]))},
+                      [("x", "c"), ("c", "y")], type_check=False)
+    msg = _error(_write(tmp_path, ng, _put("nodes/c/stride", np.array([0, 1]))))
+    assert "'c' (Conv2d)" in msg and "'stride' must be >= 1" in msg, msg  # nir itself divides by it (an inf shape)
+    msg = _error(_write(tmp_path, _graph(input=nir.Input(np.array([2**20, 2**20])))))
+    assert "'input' (Input)" in msg and "above the limit" in msg, msg
