@@ -136,3 +136,20 @@ def test_lava_says_conv_is_not_mapped():
     from snnc.backends.lava.lower import lower
     with pytest.raises(SnncError, match="'c' \\(Conv2d\\)"):
         lower(g)
+
+
+def test_cli_compiles_the_snntorch_cnn_to_numpy_and_onnx(run_snnc, tmp_path):
+    """Issue 13's "done when": the snnTorch CNN's .nir file, `snnc compile -t numpy/onnx` then `snnc run`, equals
+    snnTorch's output spikes; without a dt the file is refused in one line."""
+    net = _cnn()
+    nir.write(tmp_path / "cnn.nir", export_to_nir(net, torch.zeros(1, 1, 8, 8, dtype=f64), ignore_dims=[0]))
+    x = spikes(25, 2, 64, rate=0.3, seed=11)
+    np.save(tmp_path / "x.npy", x)
+    want = _snntorch_run(net, x)[-1]
+    assert 0.02 < want.mean() < 0.8
+    p = run_snnc("compile", "cnn.nir", "-t", "numpy", "-o", "m.snn")
+    assert p.returncode == 1 and "give --dt" in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
+    for target, art in (("numpy", "m.snn"), ("onnx", "m.onnx")):
+        run_snnc("compile", "cnn.nir", "-t", target, "-o", art, "--dt", "1e-4", "--nir-reset", "snntorch", check=True)
+        run_snnc("run", art, "--input", "x.npy", "--dtype", "float64", "-o", f"{art}.y.npy", check=True)
+        assert_same_spikes(np.load(tmp_path / f"{art}.y.npy"), want, f"snnc compile -t {target} of the snnTorch CNN")

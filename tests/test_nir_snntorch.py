@@ -150,3 +150,7 @@ def test_cli_runs_an_snntorch_file_as_snntorch_computes_it(run_snnc, tmp_path):
     want = _snntorch_run(net, x)[1]
     assert want.sum() > 0
     assert_same_spikes(np.load(tmp_path / "y.npy"), want, "snnc run --nir-convention snntorch")
+    # the same from NIR's own reading at snnTorch's dt, with its subtract reset named
+    run_snnc("run", "m.nir", "--input", "x.npy", "--dt", "1e-4", "--nir-reset", "snntorch", "--dtype", "float64",
+             "-o", "y2.npy", check=True)
+    assert_same_spikes(np.load(tmp_path / "y2.npy"), want, "snnc run --dt 1e-4 --nir-reset snntorch")
