@@ -8,8 +8,9 @@ float64, ONNX, Lava float, after `quantize(loihi)` on the NumPy integer runtime 
 Lava `fixed_pt`, after int8 and float16 (NumPy runtime); the mean spike rate; the
 rank-coded LSTM's mean decision step. Lava's CPU simulator runs at about 1 % of the
 NumPy runtime's speed, so Lava runs the first `--lava-samples` test samples (the
-cell says how many). A cell that was not measured says why. Snnc targets are scored
-with compiler/evaluate.py, the function `snnc verify --dataset` uses.
+cell says how many). A cell that was not measured says why: a numbered note under the
+table holds the whole reason (the error snnc gave). Snnc targets are scored with
+compiler/evaluate.py, the function `snnc verify --dataset` uses.
 """
 from __future__ import annotations
 
@@ -43,6 +44,15 @@ def _graph(model, x, name):
 
 
 WORKERS = 1  # --workers: Dask worker processes for the shards (1: in this process)
+NOTES: list[str] = []  # the reasons of the cells that were not measured, numbered under the table
+
+
+def _not_measured(what: str, why: str) -> str:
+    """A cell that says why it holds no number: `what [k]`, note k the whole reason (shared by equal reasons)."""
+    why = " ".join(str(why).split())
+    if why not in NOTES:
+        NOTES.append(why)
+    return f"{what} [{NOTES.index(why) + 1}]"
 
 
 def _score(ref, graph, target: str, x, y, rule: str, n: int, dtype: str = "float64") -> str:
@@ -55,7 +65,7 @@ def _score(ref, graph, target: str, x, y, rule: str, n: int, dtype: str = "float
         parts = shards(n, shard_size(target, n, WORKERS))
         c = run_shards(evaluate_shard, job, parts, Counts(), workers=min(WORKERS, len(parts)), desc=target)
     except SnncError as e:
-        return f"cannot run ({str(e).split(':')[-1].strip()[:60]})"
+        return _not_measured("cannot run", f"{target}: {e}")
     cell = f"{100 * c.correct / c.scored:.2f}"
     return cell + (f" ({n} samples; float NumPy {100 * c.ref_correct / c.scored:.2f} on them)" if n < x.shape[1] else "")
 
@@ -70,7 +80,9 @@ def fixture_row(name: str, lava_samples: int, skip_lava: bool) -> list[str]:
     py = zoo.evaluate(model, name)
     rule = "last"
     graph = _graph(model.double(), x, name)
-    row = {"PyTorch": f"{100 * py['accuracy']:.2f}"}
+    from snnc.runtime.inputs import noise_inputs
+    noisy = " (torch's own noise; the snnc targets draw NumPy's, seed 0)" if noise_inputs(graph) else ""
+    row = {"PyTorch": f"{100 * py['accuracy']:.2f}{noisy}"}
     row["NumPy f32"] = _score(graph, graph, "numpy", x, y, rule, N, "float32")
     row["NumPy f64"] = _score(graph, graph, "numpy", x, y, rule, N)
     row["ONNX"] = _score(graph, graph, "onnx", x, y, rule, N)
@@ -81,7 +93,7 @@ def fixture_row(name: str, lava_samples: int, skip_lava: bool) -> list[str]:
     try:
         q = quantize(graph, "loihi", calib)
     except SnncError as e:
-        row["Loihi fixed (NumPy int)"] = row["Lava fixed_pt"] = f"quantize failed ({str(e)[:60]})"
+        row["Loihi fixed (NumPy int)"] = row["Lava fixed_pt"] = _not_measured("quantize failed", e)
     else:
         row["Loihi fixed (NumPy int)"] = _score(graph, q, "numpy", x, y, rule, N)
         row["Lava fixed_pt"] = "not run (--skip-lava)" if skip_lava else _score(graph, q, "loihi", x, y, rule, nl)
@@ -89,10 +101,10 @@ def fixture_row(name: str, lava_samples: int, skip_lava: bool) -> list[str]:
         try:
             row[scheme] = _score(graph, quantize(graph, scheme, calib), "numpy", x, y, rule, N)
         except SnncError as e:
-            row[scheme] = f"quantize failed ({str(e)[:60]})"
+            row[scheme] = _not_measured("quantize failed", e)
     rate = py.get("spike_rate", {}).get("mean")
     extra = f"{rate:.4f}" if rate is not None else "no spiking layer"
-    dec = f"{py['mean_decision_steps']:.2f} of {py['steps']}" if "mean_decision_steps" in py else "-"
+    dec = f"{py['mean_decision_steps']:.2f} of {py['steps']}" if "mean_decision_steps" in py else "no early exit"
     print(f"  {name}: {time.perf_counter() - t0:.0f} s", flush=True)
     return [name, str(N)] + [row[c] for c in COLUMNS] + [extra, dec]
 
@@ -124,11 +136,14 @@ def main() -> None:
             continue
         rows.append(fixture_row(n, args.lava_samples, args.skip_lava))
     md = table(rows)
+    if NOTES:
+        md += "\n\nCells not measured:\n\n" + "\n".join(f"{i}. {n}" for i, n in enumerate(NOTES, 1))
     print(md)
     if not args.no_readme:
         readme = REPO / "README.md"
         text = readme.read_text()
-        block = (f"{BEGIN}\n{md}\n\nAccuracy in % on each fixture's test split (`python examples/accuracy_table.py`); "
+        cmd = "python examples/accuracy_table.py" + (f" --lava-samples {args.lava_samples}" if args.lava_samples != 16 else "")
+        block = (f"{BEGIN}\n{md}\n\nAccuracy in % on each fixture's test split (`{cmd}`); "
                  f"Loihi fixed point after `quantize(loihi)` calibrated on 32 training samples; Lava on the first "
                  f"{args.lava_samples} test samples.\n{END}")
         text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda m: block, text, flags=re.S) if BEGIN in text \
