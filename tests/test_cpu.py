@@ -141,3 +141,31 @@ def test_cli_compile_and_run_cpu_artifact(tmp_path, run_snnc):
     y = np.load(tmp_path / "y.npy")
     yn, _ = NumpyRuntime(g, "float32").run(x.astype(np.float32))
     np.testing.assert_allclose(y, yn["out"], rtol=1e-5, atol=1e-5)
+
+
+def test_every_state_as_an_output_on_the_trained_ecg_fixture():
+    """`node.state` graph outputs (the ECG model's own readout is `readout.alif.v`) come back from the compiled
+    kernel equal to the NumPy runtime, in float64 and bit for bit after quantize(loihi); none is dropped."""
+    import copy
+
+    import torch
+
+    import snnc
+    from snnc.compiler.inputkinds import resolve
+    from snnc.compiler.passes.quantize import quantize
+    from snnc.frontends import zoo
+    from snnc.frontends.datasets import load_dataset
+    model, _ = zoo.load_pretrained("ecg")
+    x, _ = load_dataset("ecg", "test")
+    g = copy.deepcopy(resolve(snnc.trace(model, torch.as_tensor(x[:, :1])), "graded"))
+    states = [f"{n}.{s}" for n, v in g.nodes.items() for s in getattr(v, "states", ())]
+    g.outputs = [*g.outputs, *(s for s in states if s not in g.outputs)]
+    assert "readout.alif.v" in g.outputs and len(g.outputs) >= 4
+    xs = x[:200, :3].astype(np.float64)
+    q = quantize(g, "loihi", calib=load_dataset("ecg", "train")[0][:, :8].astype(np.float64))
+    for graph, dtype in ((g, "float64"), (q, "float64")):
+        ref, _ = NumpyRuntime(graph, dtype).run(xs)
+        got, _ = CpuRuntime(graph, dtype).run(xs)
+        assert sorted(got) == sorted(ref) == sorted(graph.outputs)
+        for o in graph.outputs:
+            assert np.array_equal(got[o], ref[o]), o

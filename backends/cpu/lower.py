@@ -177,6 +177,17 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
             off = bufs.alloc("OUT", leaf.n)
             records[name][var] = (off, leaf.n)
             sinks.append(Sink(new, "store", f"OUT[t, b, {off} + {{j}}] = {{v}}", state=leaf))
+    for o in graph.outputs:  # a state as a graph output (`node.v`): its value after each step
+        node_name, var = graph.output_ref(o)
+        if var is None:
+            continue
+        if var not in states.get(node_name, {}):
+            raise LoweringError(node_name, type(graph.nodes[node_name]).__name__, BACKEND,
+                                f"graph output '{o}': state '{var}' is not carried by the compiled step")
+        leaf, new = states[node_name][var]
+        off = bufs.alloc("OUT", leaf.n)
+        outputs[o] = (off, leaf.n)
+        sinks.append(Sink(new, "store", f"OUT[t, b, {off} + {{j}}] = {{v}}", state=leaf))
     em = Emitter(tr.values, sinks, bufs, prelude)
     body = em.lines()
     aer_pre = []
