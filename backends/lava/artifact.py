@@ -21,7 +21,7 @@ FORMAT, VERSION = "snnc-lava", 1
 KINDS = ("source", "bias", "dense", "delay", "lif", "snnc_lif", "alif", "li", "ltc", "ltc_readout", "ahp", "spsn",
          "step")
 # the only parameters that are not numbers or arrays (step: the NodeStep's primitive, JSON fields, dtypes, states)
-STRINGS = {"reset", "sign_mode", "noise_input", "input", "primitive", "fields", "dtypes", "states"}
+STRINGS = {"reset", "sign_mode", "noise_input", "primitive", "fields", "dtypes", "states"}
 INTS = {"delay", "start", "num_message_bits", "num_weight_bits", "weight_exp"}
 REQUIRED = {"dense": ("weights", "num_message_bits"), "delay": ("delay",), "bias": ("values", "start"),
             "lif": ("du", "dv", "vth", "bias_mant", "bias_exp", "u", "v"),

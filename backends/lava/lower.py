@@ -22,7 +22,7 @@ from snnc.backends.lava import lif_rules
 from snnc.backends.lava.retime import Timing, retime
 from snnc.compiler.errors import LoweringError
 from snnc.compiler.ir import GRADED, Edge, Graph, Primitive
-from snnc.compiler.primitives import Affine, Dense, Input, LoihiDense
+from snnc.compiler.primitives import Dense, Input, LoihiDense
 from snnc.compiler.verify import verify
 
 BACKEND = "loihi"
@@ -86,12 +86,7 @@ class Lowerer:
     def __init__(self, graph: Graph):
         self.g = graph
         ints = {n for n, v in graph.nodes.items() if v.integer}
-        # quantize(loihi)'s input encoders (an Affine x·2^q fed by a graph Input) run on the host, in the source
-        # that feeds the input to Lava: trunc(scale·x + shift), what the LoihiDense after it reads
-        self.encoders = {n: es[0].src for n, v in graph.nodes.items()
-                         if ints and isinstance(v, Affine) and len(es := graph.in_edges(n)) == 1
-                         and isinstance(graph.nodes[es[0].src], Input) and es[0].delay == 0}
-        neurons = [n for n, v in graph.nodes.items() if not isinstance(v, Input) and n not in self.encoders]
+        neurons = [n for n, v in graph.nodes.items() if not isinstance(v, Input)]
         if ints and len(ints) != len(neurons):
             floats = sorted(set(neurons) - ints)
             raise LoweringError(floats[0], type(graph.nodes[floats[0]]).__name__, BACKEND,
@@ -243,7 +238,7 @@ class Lowerer:
         self.net.latency = {n: int(v) for n, v in self.timing.latency.items()}
         for name, node in g.nodes.items():
             spec = self.net.procs.get(name)
-            if spec is not None and spec["kind"] not in ("dense", "source"):
+            if spec is not None and spec["kind"] != "dense":
                 spec["t_start"] = self.net.latency[name]
                 for e in g.in_edges(name):
                     self.wire(e, (name, self.in_ports.get((name, e.port), "a_in")))
@@ -262,17 +257,7 @@ class Lowerer:
 
 def _input(lw: Lowerer, name: str, node: Input) -> None:
     lw.net.inputs[name] = node.size
-    if not all(e.dst in lw.encoders for e in lw.g.out_edges(name)) or not lw.g.out_edges(name):
-        lw.proc(name, "source", node.size, name)
-
-
-def _affine(lw: Lowerer, name: str, node: Affine) -> None:
-    """An input encoder of a fixed-point graph: a source of the encoded input; any other Affine steps in NodeStep."""
-    if name not in lw.encoders:
-        return Lowerer.step_node(lw, name, node)
-    lw.proc(name, "source", node.size, name, input=lw.encoders[name],
-            scale=lw.arr(name, "scale", np.broadcast_to(np.asarray(node.scale, float), (node.size,))),
-            shift=lw.arr(name, "shift", np.broadcast_to(np.asarray(node.shift, float), (node.size,))))
+    lw.proc(name, "source", node.size, name)
 
 
 def _dense(lw: Lowerer, name: str, node: Primitive) -> None:
@@ -280,7 +265,7 @@ def _dense(lw: Lowerer, name: str, node: Primitive) -> None:
 
 
 # the native rules, by primitive; everything else with a step (float or Loihi integer) runs in NodeStep (rule_for)
-RULES: dict[type, Rule] = {Input: _input, Affine: _affine, Dense: _dense, LoihiDense: _dense, **lif_rules.RULES}
+RULES: dict[type, Rule] = {Input: _input, Dense: _dense, LoihiDense: _dense, **lif_rules.RULES}
 
 
 def rule_for(node: Primitive) -> Rule | None:

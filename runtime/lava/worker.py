@@ -57,11 +57,9 @@ class Built:
             kind, n, P = sp["kind"], sp["size"], sp["params"]
             shape = (B * n,)
             if kind == "source":
-                x = xs[P.get("input", sp["node"])]
+                x = xs[sp["node"]]
                 data = np.zeros((total, B * n))
                 data[: x.shape[0]] = x.reshape(x.shape[0], B * n)
-                if "scale" in P:  # an input encoder (backends/lava/lower.py _affine), applied before the truncation
-                    data[: x.shape[0]] = data[: x.shape[0]] * val(P["scale"], n) + val(P["shift"], n)
                 if self.fixed and sp["node"] in noise:  # fixed-point SPSN reads uniform u as floor(u·2^16)
                     from snnc.compiler.fixedpoint import noise_int
                     data = noise_int(data)
