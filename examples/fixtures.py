@@ -79,6 +79,17 @@ class Timer:
         return round(time.process_time() - self.c0, 1)
 
 
+def input_record(dataset: str) -> tuple[str, tuple[float, float] | None]:
+    """The input kind of a fixture's data set (spike when every value is 0 or 1) and a graded one's value range, over
+    its train and test splits: recorded in the model file, so `snnc compile --quantize loihi` encodes the input
+    without --calib."""
+    from snnc.compiler.inputkinds import infer_kind
+    from snnc.frontends.datasets import load_dataset
+    xs = [load_dataset(dataset, split)[0] for split in ("train", "test")]
+    kind = "spike" if all(infer_kind(x) == "spike" for x in xs) else "graded"
+    return kind, (None if kind == "spike" else (float(min(x.min() for x in xs)), float(max(x.max() for x in xs))))
+
+
 def write_fixture(name: str, model: nn.Module, config: dict[str, Any], timer: Timer,
                   extra: dict[str, Any] | None = None, out_dir: Path | None = None) -> Path:
     """Save the model file and its JSON record (accuracy and spike rates measured on the test split)."""
@@ -86,7 +97,8 @@ def write_fixture(name: str, model: nn.Module, config: dict[str, Any], timer: Ti
     out_dir = Path(out_dir) if out_dir else zoo.PRETRAINED_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.pt"
-    save_model(path, info.arch, config, model)
+    kind, rng = input_record(info.dataset)
+    save_model(path, info.arch, config, model, input_kind=kind, input_range=rng)
     train_seconds, cpu_seconds = timer.seconds(), timer.cpu_seconds()
     ev = zoo.evaluate(model, name, "test")
     record = {"name": name, "arch": info.arch, "dataset": info.dataset, "scoring": info.scoring,

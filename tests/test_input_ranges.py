@@ -103,3 +103,19 @@ def test_cli_input_range(run_snnc, tmp_path):
     assert load(tmp_path / "b.snn").meta["input_ranges"] == {"input": {"range": [-2.0, 2.0], "from": "declared"}}
     p = run_snnc("compile", "m.pt", "-t", "numpy", "-o", "c.snn", "--input-range", "0")
     assert p.returncode != 0 and p.stderr.strip().splitlines()[-1].startswith("snnc: error: --input-range")
+
+
+def test_lava_fixed_point_runs_the_input_encoder_bit_exact():
+    # the encoder x·2^q of a fixed-point graph runs on the host in Lava (the input's source sends trunc(x·2^q)):
+    # Lava fixed_pt equals the NumPy integer runtime on fractional inputs, negative ones included
+    from snnc.compiler.targets import get_target
+    from snnc.runtime.numpy.runtime import NumpyRuntime
+    q = quantize(resolve(_graded(), ranges=(-2.0, 2.0)), "loihi")
+    assert _encoder(q) == 5
+    x = np.random.default_rng(2).uniform(-2, 2, (12, 2, 6))
+    ref, ra = NumpyRuntime(q, "float64", record=["n1"]).run(x)
+    outs, act = get_target("loihi").run_graph(q, x, {"dtype": "float64", "record": ["n1"]})
+    assert ra.traces["n1"]["out"].mean() > 0.05
+    np.testing.assert_array_equal(act.traces["n1"]["out"], ra.traces["n1"]["out"])
+    for k in ref:
+        np.testing.assert_array_equal(outs[k], ref[k])

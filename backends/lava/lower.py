@@ -86,7 +86,9 @@ class Lowerer:
     def __init__(self, graph: Graph):
         self.g = graph
         ints = {n for n, v in graph.nodes.items() if v.integer}
-        neurons = [n for n, v in graph.nodes.items() if not isinstance(v, Input)]
+        # a fixed-point graph's input encoders x·2^q (quantize_inputs.py) run on the host, in the input's source
+        self.encoders = {n: src for n in graph.nodes if (src := encoded_input(graph, n))} if ints else {}
+        neurons = [n for n, v in graph.nodes.items() if not isinstance(v, Input) and n not in self.encoders]
         if ints and len(ints) != len(neurons):
             floats = sorted(set(neurons) - ints)
             raise LoweringError(floats[0], type(graph.nodes[floats[0]]).__name__, BACKEND,
@@ -99,6 +101,7 @@ class Lowerer:
         # (node, IR port) -> Lava in-port of its process, for ports other than "in" (e.g. SPSN noise -> u_in)
         self.in_ports: dict[tuple[str, str], str] = {}
         self.timing: Timing | None = None
+        self.alias: dict[str, str] = {}  # encoder node -> the source process that sends its output
 
     # -- hops for the retiming --------------------------------------------------
     def hops(self, e: Edge) -> int:
@@ -126,6 +129,8 @@ class Lowerer:
     def out_port(self, name: str, scale: np.ndarray | None = None) -> tuple[str, str]:
         """The Lava port carrying node `name`'s output (times `scale` for Dense copies feeding a LIF)."""
         node = self.g.nodes[name]
+        if name in self.alias:
+            return (self.alias[name], "s_out")
         if not isinstance(node, DENSE):
             return (name, "s_out")
         key = (name, b"" if scale is None else np.asarray(scale, float).tobytes())
@@ -229,11 +234,13 @@ class Lowerer:
     def lower(self) -> LavaNet:
         g = self.g
         for name, node in g.nodes.items():
-            fn = rule_for(node)
+            fn = _encode if name in self.encoders else rule_for(node)
             if fn is None:
                 why = _unmappable(type(node).__name__)
                 raise LoweringError(name, type(node).__name__, BACKEND, why)
             fn(self, name, node)
+        for enc, src in self.encoders.items():
+            self.net.procs[src]["params"]["encode"] = self.arr(enc, "scale", g.nodes[enc].scale)
         self.timing = retime(g, self.hops)
         self.net.latency = {n: int(v) for n, v in self.timing.latency.items()}
         for name, node in g.nodes.items():
@@ -258,6 +265,27 @@ class Lowerer:
 def _input(lw: Lowerer, name: str, node: Input) -> None:
     lw.net.inputs[name] = node.size
     lw.proc(name, "source", node.size, name)
+
+
+def encoded_input(graph: Graph, name: str) -> str | None:
+    """The graph Input that node `name` encodes for a fixed-point graph (an Affine x·2^q right after it, with no
+    shift: quantize_inputs.py), else None."""
+    node = graph.nodes[name]
+    ins = graph.in_edges(name)
+    if type(node).__name__ != "Affine" or len(ins) != 1 or ins[0].delay or np.any(node.shift):
+        return None
+    q = np.log2(np.asarray(node.scale, float))
+    return ins[0].src if isinstance(graph.nodes[ins[0].src], Input) and np.array_equal(q, np.rint(q)) else None
+
+
+def _encode(lw: Lowerer, name: str, node: Primitive) -> None:
+    """An input encoder of a fixed-point graph: the input's source sends trunc(x·2^q) (runtime/lava/worker.py)."""
+    src = lw.encoders[name]
+    others = [e.dst for e in lw.g.out_edges(src) if e.dst != name]
+    if others:
+        raise LoweringError(name, type(node).__name__, BACKEND, f"the input '{src}' it encodes also feeds "
+                            f"{', '.join(others)} directly; an encoded input must feed only its encoder")
+    lw.alias[name] = src
 
 
 def _dense(lw: Lowerer, name: str, node: Primitive) -> None:

@@ -4,7 +4,7 @@ largest with max|x|·2^q <= 127, an 8-bit signed payload), and the Dense weights
 is unchanged up to the encoder's truncation (< 2^-q). max|x| comes from the input's recorded range
 (graph.meta['input_ranges']: `--input-range`, the model file, the data; compiler/inputkinds.py), else from the
 calibration set, else the range [-1, 1] is assumed and the report warns. An input whose calibration values are all
-integers and that has no declared range is taken as it is.
+integers is taken as it is (a fractional value later is an error of the integer runtimes, never a silent truncation).
 """
 from __future__ import annotations
 
@@ -25,13 +25,13 @@ ASSUMED = (-1.0, 1.0)  # the range of a graded input with none known
 def _top(graph: Graph, name: str, traces: dict | None, notes: list) -> tuple[float | None, str]:
     """(max |x| to encode, or None to take the input as integers; where the range came from)."""
     known = input_range(graph, name)
+    x = None if traces is None else np.asarray(traces[name]["out"], float)
+    if x is not None and np.array_equal(x, np.trunc(x)):
+        return None, "integer values in the calibration set: taken as they are"
     if known is not None and known[1] != "data":
         (lo, hi), why = known
         return max(abs(lo), abs(hi)), f"range [{lo:g}, {hi:g}] ({why})"
-    if traces is not None:
-        x = np.asarray(traces[name]["out"], float)
-        if np.array_equal(x, np.trunc(x)):
-            return None, "integer values in the calibration set: taken as they are"
+    if x is not None:
         return float(np.abs(x).max()), f"max |x| {float(np.abs(x).max()):.4g} in the calibration set"
     if known is not None:
         (lo, hi), _ = known

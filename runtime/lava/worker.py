@@ -60,6 +60,8 @@ class Built:
                 x = xs[sp["node"]]
                 data = np.zeros((total, B * n))
                 data[: x.shape[0]] = x.reshape(x.shape[0], B * n)
+                if "encode" in P:  # the input encoder x·2^q of a fixed-point graph, on the host (truncated below)
+                    data = data * val(P["encode"], n)
                 if self.fixed and sp["node"] in noise:  # fixed-point SPSN reads uniform u as floor(u·2^16)
                     from snnc.compiler.fixedpoint import noise_int
                     data = noise_int(data)
