@@ -37,6 +37,16 @@ def test_fixture_files_are_small_self_describing_and_regenerable(name):
     assert path.exists() and path.stat().st_size < 200_000, path
     doc = torch.load(path, map_location="cpu", weights_only=True)  # no code is unpickled
     assert doc["format"] == "snnc-model" and doc["arch"] == zoo.PRETRAINED[name].arch
+    # the current format: checksummed (load_model checks it), the input kind and a graded input's range recorded
+    # as the data has them (quantize(loihi) encodes the input from it without --calib)
+    from snnc.frontends.modelfile import VERSION, checksum, load_model
+    assert doc["version"] == VERSION == 2 and doc["checksum"] == checksum(doc["arch"], doc["config"], doc["state_dict"])
+    lm = load_model(str(path))
+    x = np.concatenate([load_dataset(name, s)[0].reshape(-1) for s in ("train", "test")])
+    if np.all((x == 0) | (x == 1)):
+        assert (lm.input_kind, lm.input_range) == ("spike", None)
+    else:
+        assert (lm.input_kind, lm.input_range) == ("graded", (float(x.min()), float(x.max())))
     info = zoo.pretrained_info(name)
     assert info["name"] == name and info["file_bytes"] == path.stat().st_size
     assert info["command"].startswith(".venv/bin/python " + zoo.PRETRAINED[name].recipe)
