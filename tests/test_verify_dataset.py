@@ -49,7 +49,8 @@ def test_verify_dataset_prints_accuracy_per_target(ecg, run_snnc):
     for t in ("pytorch", "numpy", "onnx", "loihi"):
         assert f"PASS {t}" in out, out
     assert "first 2 samples" in out and "reference: the float graph on the NumPy runtime" in out
-    assert "input kinds: input spike (data)" in out, out  # the first 300 steps hold no −1: binary, a spike input
+    # the first 300 steps hold no −1 (binary data would say spike), but the fixture's model file records graded
+    assert "input kinds: input graded (model file)" in out, out
 
 
 def test_verify_quantized_dataset(ecg, run_snnc):
