@@ -150,7 +150,8 @@ def test_quantized_zoo_model_tracks_float(family):
     model, cfg = zoo.build(family)
     rng = np.random.default_rng(3)
     x = (rng.random((40, 4, cfg["sizes"][0])) < 0.3).astype(np.float64)
-    g = trace(model, torch.tensor(x[:4]))
+    from snnc.compiler.inputkinds import resolve
+    g = resolve(trace(model, torch.tensor(x[:4])), "spike")  # x is binary spikes: no input encoder
     xs = {g.inputs[0]: x, **{n: rng.random((40, 4, g.nodes[n].size)) for n in g.inputs[1:]}}
     q = quantize(g, "loihi")
     verify(q)
