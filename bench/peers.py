@@ -129,27 +129,24 @@ def build_peers(arch: str, cfg: dict, x: np.ndarray, mode: str, skip: list[str],
         add("Spyx 1.0 recurrent LIF", lambda: _spyx(full["sizes"], x))
 
     # -- snnc ---------------------------------------------------------------------
-    def onnx_peer() -> Peer:
-        from snnc.backends.onnx.lower import lower
-        from snnc.runtime.onnx.runtime import OnnxRuntime
-        rt = OnnxRuntime(lower(graph, mode="step" if stream else "loop", dtype="float32"), threads=1)
+    def runtime_peer(rt) -> Peer:
+        """An snnc runtime timed as the mode asks: one call per step (from reset) or one run of the sequence."""
         if stream:
             def call():
                 rt.reset(B)
                 return np.stack([rt.step(x[t])[out] for t in range(T)])
             return Peer(call, call())
         return Peer(lambda: rt.run(x), rt.run(x)[0][out])
+
+    def onnx_peer() -> Peer:
+        from snnc.backends.onnx.lower import lower
+        from snnc.runtime.onnx.runtime import OnnxRuntime
+        return runtime_peer(OnnxRuntime(lower(graph, mode="step" if stream else "loop", dtype="float32"), threads=1))
     add("onnxruntime (snnc export, step model)" if stream else "onnxruntime (snnc export, Loop)", onnx_peer)
 
     def numpy_peer() -> Peer:
         from snnc.runtime.numpy.runtime import NumpyRuntime
-        rt = NumpyRuntime(graph, "float32")
-        if stream:
-            def call():
-                rt.reset(B)
-                return np.stack([rt.step(x[t])[out] for t in range(T)])
-            return Peer(call, call())
-        return Peer(lambda: rt.run(x), rt.run(x)[0][out])
+        return runtime_peer(NumpyRuntime(graph, "float32"))
     add("snnc NumPy runtime", numpy_peer)
 
     def numpy_parallel() -> Peer:
