@@ -9,6 +9,8 @@ from typing import Callable
 
 import numpy as np
 
+from report import NUMPY_PARALLEL, NUMPY_STEPWISE
+
 
 @dataclass
 class Peer:
@@ -154,9 +156,19 @@ def build_peers(arch: str, cfg: dict, x: np.ndarray, mode: str, skip: list[str],
         rt = NumpyRuntime(graph, "float32")
         rt.parallel_time = True  # float32 steps linear neurons by default (exact sums); here the scan is timed
         return Peer(lambda: rt.run(x), rt.run(x)[0][out])
+    def numpy_stepwise() -> Peer:
+        """The reference semantics as written: every node evaluated at every step (one step() call per step)."""
+        from snnc.runtime.numpy.runtime import NumpyRuntime
+        rt = NumpyRuntime(graph, "float32")
+
+        def call():
+            rt.reset(B)
+            return np.stack([rt.step(x[t])[out] for t in range(T)])
+        return Peer(call, call())
     from snnc.runtime.numpy import parallel
     if not stream and any(parallel.linear(node) for node in graph.nodes.values()):
-        add("snnc NumPy runtime, parallel in time", numpy_parallel)
+        add(NUMPY_STEPWISE, numpy_stepwise)
+        add(NUMPY_PARALLEL, numpy_parallel)
 
     cache = tempfile.mkdtemp(prefix="snnc-bench-")
     info = {"desc": f"zoo {arch} {'-'.join(map(str, full.get('sizes', [])))}", "ref": ref, "graph": graph,
