@@ -31,7 +31,7 @@ demo: setup
 # the peers (JAX, Spyx) come from the bench extra, installed here and not by CI's setup
 bench: setup
 	@$(PY) -m pip install -q --disable-pip-version-check -e ".[bench]" 2>&1 | grep -v "^WARNING: Location .* is ignored" || true
-	$(PY) bench/suite.py
+	$(PY) bench/suite.py --markdown bench/results.md
 	$(PY) bench/bench_loihi.py
 	$(PY) bench/bench_training.py
 	$(PY) bench/bench_partition.py

@@ -24,7 +24,8 @@ def _check(y: np.ndarray, ref: np.ndarray) -> tuple[float, float, bool]:
     return float(d.max()), share, bool(d.max() <= _tol(ref) or share >= AGREE)
 
 
-def print_table(title: str, peers: dict, times: dict, T: int, B: int, info: dict) -> None:
+def print_table(title: str, peers: dict, times: dict, T: int, B: int, info: dict) -> dict[str, tuple[float, bool]]:
+    """Print one table; returns {peer: (µs per step, output checked and accepted)} for the markdown summary."""
     ref = info["ref"]
     us = {n: 1e6 * float(np.median(t)) / T for n, t in times.items() if t}
     ok, diffs = {}, {}
@@ -66,6 +67,50 @@ def print_table(title: str, peers: dict, times: dict, T: int, B: int, info: dict
         if "jit_s" in info:
             times_s += [f"cpu JIT compile (first call, cold cache) {info['jit_s']:.1f} s"]
         print(", ".join(times_s))
+    return {n: (us[n], bool(ok.get(n))) for n in us}
+
+
+MODES = {"b1": "batch 1", "stream": "batch 1, one call per step", "b64": "batch 64"}
+ZOO = "PyTorch eager, zoo module"
+# one row per engine: the streaming mode's peers are the same engines called once per step
+ROW = {"PyTorch eager, minimal loop (step calls)": "PyTorch eager, minimal loop",
+       "JAX jit(step)": "JAX jit(lax.scan)", "JAX jit(lax.scan)": "JAX jit(lax.scan)",
+       "onnxruntime (snnc export, step model)": "onnxruntime (snnc export)",
+       "onnxruntime (snnc export, Loop)": "onnxruntime (snnc export)"}
+LABEL = {"JAX jit(lax.scan)": "JAX `jit(lax.scan)` / `jit(step)`",
+         "onnxruntime (snnc export)": "onnxruntime on snnc's export (Loop / step model)"}
+
+
+def markdown(results: dict[str, dict[str, dict[str, tuple[float, bool]]]], models: dict[str, str]) -> str:
+    """The README tables: per model, µs per step of every peer in every mode (checked outputs only carry
+    ratios: a peer whose output was not compared or failed is marked), then the target ratios."""
+    lines = []
+    for key, modes in results.items():
+        modes = {m: {ROW.get(n, n): v for n, v in r.items()} for m, r in modes.items()}
+        names = list(dict.fromkeys(n for r in modes.values() for n in r))
+        lines += [f"**{models[key]}** (µs per step)", "",
+                  "| peer | " + " | ".join(MODES[m] for m in modes) + " |", "|---|" + "---|" * len(modes)]
+        for n in names:
+            cells = []
+            for r in modes.values():
+                us, ok = r.get(n, (None, False))
+                cells.append("–" if us is None else f"{us:,.1f}" + ("" if ok else " (not compared)"))
+            bold = n == CPU
+            label = LABEL.get(n, n)
+            lines.append(f"| {'**' + label + '**' if bold else label} | " + " | ".join(
+                f"**{c}**" if bold and c != "–" else c for c in cells) + " |")
+        ratios = []
+        for m, r in modes.items():
+            peers_ok = [u for n, (u, ok) in r.items() if ok and not n.startswith("snnc")]
+            if CPU in r and r[CPU][1] and peers_ok:
+                ratios.append(f"cpu vs the fastest checked peer, {MODES[m]}: {min(peers_ok) / r[CPU][0]:.1f}x")
+            if NUMPY in r and ZOO in r and r[NUMPY][1]:
+                ratios.append(f"NumPy runtime vs the zoo module, {MODES[m]}: {r[ZOO][0] / r[NUMPY][0]:.1f}x")
+            if NUMPY_PARALLEL in r and NUMPY_STEPWISE in r and r[NUMPY_PARALLEL][1]:
+                ratios.append(f"NumPy parallel in time vs stepwise, {MODES[m]}: "
+                              f"{r[NUMPY_STEPWISE][0] / r[NUMPY_PARALLEL][0]:.1f}x")
+        lines += [""] + [f"- {x}" for x in ratios] + [""]
+    return "\n".join(lines)
 
 
 def _ratio(us: dict, ok: dict, name: str, against: str) -> str:

@@ -7,6 +7,7 @@ torch / JAX); a peer whose output differs from the PyTorch reference beyond tole
 (all threads of this process) is the measure: on a shared machine wall time mostly measures the neighbours.
 
     .venv/bin/python bench/suite.py [--models shd ssc ecg ff-cuba ff-spsn] [--modes b1 stream b64] [--rounds 5]
+                                    [--markdown bench/results.md]
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers import build_peers  # noqa: E402
-from report import lower_bound, print_table  # noqa: E402
+from report import lower_bound, markdown, print_table  # noqa: E402
 
 MODELS = {
     "shd": ("srnn", {}, 250, 700, "spike"),
@@ -87,6 +88,7 @@ def main() -> None:
     ap.add_argument("--skip", nargs="*", default=[], help="peers to leave out (e.g. jax spyx)")
     ap.add_argument("--compile-models", nargs="*", default=["shd"],
                     help="models also run through torch.compile (it compiles for minutes per model and batch)")
+    ap.add_argument("--markdown", metavar="PATH", help="also write the summary tables (the README's) to PATH")
     args = ap.parse_args()
     import torch
     torch.set_num_threads(1)
@@ -95,6 +97,8 @@ def main() -> None:
           f"numpy {np.__version__}, torch {torch.__version__}; medians of {args.rounds} interleaved rounds, "
           f"CPU time per time step")
     rng = np.random.default_rng(0)
+    results: dict[str, dict] = {}
+    titles: dict[str, str] = {}
     for key in args.models:
         arch, cfg, T, F, kind = MODELS[key]
         T = args.T or T
@@ -106,10 +110,18 @@ def main() -> None:
             peak_memory(peers)
             title = f"{key} ({info['desc']}), T={T}, {'batch 64' if B > 1 else 'batch 1'}" + \
                     (", one call per step" if mode == "stream" else ", whole sequence")
-            print_table(title, peers, times, T, B, info)
+            results.setdefault(key, {})[mode] = print_table(title, peers, times, T, B, info)
+            titles[key] = f"{key}: {info['desc']}, T={T}"
             if mode != "stream":
                 print(lower_bound(info, T, B))
         sys.stdout.flush()
+    if args.markdown:
+        tmp = args.markdown + ".partial"
+        with open(tmp, "w") as f:
+            f.write(f"`bench/suite.py {' '.join(sys.argv[1:])}`, medians of {args.rounds} interleaved rounds, "
+                    f"CPU time per time step, 1 thread per engine\n\n" + markdown(results, titles))
+        os.replace(tmp, args.markdown)  # never a half-written table
+        print(f"\nwrote {args.markdown}")
 
 
 if __name__ == "__main__":
