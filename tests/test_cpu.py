@@ -169,3 +169,77 @@ def test_every_state_as_an_output_on_the_trained_ecg_fixture():
         assert sorted(got) == sorted(ref) == sorted(graph.outputs)
         for o in graph.outputs:
             assert np.array_equal(got[o], ref[o]), o
+
+
+def _feed_forward(seed: int = 0) -> Graph:
+    """Input -> Dense -> SPSN (deterministic) -> Dense -> CubaLIF -> Dense -> LI: no cycle anywhere."""
+    from snnc.compiler.primitives import SPSN, CubaLIF, Dense
+    rng = np.random.default_rng(seed)
+    g = Graph(meta={"dt": 1.0})
+    g.add("x", Input(10, "spike"))
+    g.add("fc1", Dense(rng.normal(0, 1, (8, 10)), rng.normal(0, 0.1, 8)))
+    g.add("spsn", SPSN(rng.uniform(0.5, 0.95, 8), rng.uniform(0.8, 0.99, 8), False))
+    g.add("fc2", Dense.of(rng.normal(0, 1, (7, 8))))
+    g.add("cuba", CubaLIF(rng.uniform(0.5, 0.9, 7), rng.uniform(0.8, 0.99, 7), rng.uniform(0.1, 1, 7),
+                          rng.uniform(0.2, 0.6, 7), reset="subtract"))
+    g.add("fc3", Dense.of(rng.normal(0, 1, (3, 7))))
+    g.add("out", LI(rng.uniform(0.8, 0.99, 3), rng.uniform(0.1, 1, 3)))
+    for a, b in (("x", "fc1"), ("fc1", "spsn"), ("spsn", "fc2"), ("fc2", "cuba"), ("cuba", "fc3"), ("fc3", "out")):
+        g.connect(a, b)
+    g.outputs = ["out"]
+    return g
+
+
+@pytest.mark.parametrize("case", ["feed-forward", "recurrent"])
+def test_node_major_equals_stepwise(case):
+    """The node-major kernel (each stage loops over all T) against the stepwise one: the same outputs, spikes,
+    traces and activity in float64, and the states and delay rings it leaves let step() continue the same."""
+    if case == "feed-forward":
+        g, stages = _feed_forward(), [["x", "fc1", "spsn"], ["fc2", "cuba"], ["fc3", "out"]]
+    else:
+        g, stages = recurrent_graph("ALIF", sizes=(9, 6, 3), seed=3, delay=2), [["x", "fc1"], ["rec1", "n1"],
+                                                                                 ["fc2", "out"]]
+    x = spikes(40, 3, g.nodes["x"].size, 0.3, seed=6)
+    runs = {}
+    for mode in (False, True):
+        rt = CpuRuntime(g, "float64", record=list(g.nodes), threads=1)
+        rt.parallel_time = mode
+        y, act = rt.run(x)
+        assert rt.last_path["loop"] == ("staged" if mode else "stepwise")
+        more = np.stack([rt.step(x[t])["out"] for t in range(5)])  # continues from the state run() left
+        runs[mode] = (y, act, more)
+    assert rt.last_path["stages"] == stages
+    (y0, a0, m0), (y1, a1, m1) = runs[False], runs[True]
+    np.testing.assert_allclose(y1["out"], y0["out"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(m1, m0, rtol=0, atol=1e-6)
+    for n in a0.nonzero:
+        np.testing.assert_array_equal(a1.nonzero[n], a0.nonzero[n], err_msg=n)  # spikes of every node
+        for var, v in a0.traces[n].items():
+            np.testing.assert_allclose(a1.traces[n][var], v, rtol=0, atol=1e-6, err_msg=f"{n}.{var}")
+    np.testing.assert_array_equal(a1.steps, a0.steps)
+    # against the NumPy reference too, and with spike-index input
+    yn, _ = NumpyRuntime(g, "float64").run(x)
+    np.testing.assert_allclose(y1["out"], yn["out"], rtol=1e-12, atol=1e-12)
+    t, b, i = np.nonzero(x)
+    ya, _ = rt.run_events({"x": (t, b, i)}, T=40, B=3)
+    assert rt.last_path["loop"] == "staged"
+    np.testing.assert_array_equal(ya["out"], y1["out"])
+
+
+def test_node_major_path_choice():
+    """The default is the stepwise loop (the node-major one measured no faster); a graph without a stage cut
+    runs stepwise even when asked."""
+    g = _feed_forward(1)
+    x = spikes(40, 2, 10, 0.3, seed=7)
+    rt = CpuRuntime(g, "float64")
+    rt.run(x)
+    assert rt.last_path == {"loop": "stepwise", "stages": [list(g.schedule())]}
+    single = Graph()
+    single.add("x", Input(3, "graded"))
+    single.add("out", LI(np.full(3, 0.9), np.ones(3)))
+    single.connect("x", "out")
+    single.outputs = ["out"]
+    rt = CpuRuntime(single, "float64")
+    rt.parallel_time = True
+    rt.run(np.ones((40, 1, 3)))
+    assert rt.last_path["loop"] == "stepwise"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from snnc.backends.cpu.symbolic import Sym
 
 BARRIERS = ("matmul", "concat", "reduce")
@@ -19,10 +21,11 @@ BARRIERS = ("matmul", "concat", "reduce")
 
 @dataclass
 class Buffers:
-    """Offsets into the flat arrays the kernel reads: parameters PF/PI, states SF/SI, rings RF/RI, scratch MF/MI/IX."""
+    """Offsets into the flat arrays the kernel reads: parameters PF/PI, states SF/SI, rings RF/RI, scratch MF/MI/IX,
+    and (node-major kernel) the per-step rows SQ/SQI of outputs that later stages read."""
 
     size: dict = field(default_factory=lambda: dict.fromkeys(
-        ("PF", "PI", "SF", "SI", "RF", "RI", "MF", "MI", "IX", "OUT", "NZ"), 0))
+        ("PF", "PI", "SF", "SI", "RF", "RI", "MF", "MI", "IX", "OUT", "NZ", "SQ", "SQI"), 0))
     init: dict = field(default_factory=lambda: {"PF": [], "PI": [], "SF": [], "SI": []})
 
     def alloc(self, buf: str, n: int, init=None) -> int:
@@ -49,7 +52,14 @@ class Emitter:
     """Lays out one step: segments, scratch storage, event lists; `lines()` returns the step body."""
 
     def __init__(self, values: list[Sym], sinks: list[Sink], bufs: Buffers, prelude: list[str]):
-        self.values, self.sinks, self.bufs = values, sinks, bufs
+        # values from other stages that this one reads are leaves and literals: inlined like its own
+        own = {v.id for v in values}
+        foreign = {a.id: a for v in values for a in v.args if a.id not in own}
+        if any(a.op not in ("leaf", "lit") for a in foreign.values()):
+            raise AssertionError("a stage reads a computed value of another stage")
+        self.values = sorted([*values, *foreign.values()], key=lambda v: v.id)
+        self.by_id = {v.id: v for v in self.values}
+        self.sinks, self.bufs = sinks, bufs
         self.prelude = list(prelude)
         self.seg_of: dict[int, int] = {}
         self.segs: list[tuple[str, object]] = []  # ("loop", [n, [value ids]]) | ("barrier", value id)
@@ -157,6 +167,10 @@ class Emitter:
             return
         if a.op != "ew":
             raise AssertionError(f"value {a} has no storage")
+        src = a.args[0] if a.code == "{0}" else None
+        if src is not None and src.op == "leaf" and src.n == a.n and src.code.startswith(("X", "SQ")):
+            self.array[a.id] = src.code  # a read-only input row (or an earlier stage's output): no copy
+            return
         buf = "MF" if a.kind == "f" else "MI"
         self.array[a.id] = f"{buf}[{self.bufs.alloc(buf, a.n)} + {{j}}]"
 
@@ -179,7 +193,7 @@ class Emitter:
     def lines(self) -> list[str]:
         out = list(self.prelude)
         for i, (kind, body) in enumerate(self.segs):
-            out += self._loop(i, *body) if kind == "loop" else self._barrier(i, self.values[body])
+            out += self._loop(i, *body) if kind == "loop" else self._barrier(i, self.by_id[body])
         return out
 
     def _sinks_in(self, seg: int) -> list[Sink]:
@@ -188,7 +202,7 @@ class Emitter:
     def _loop(self, seg: int, n: int, ids: list[int]) -> list[str]:
         pre, body, post = [], [], []
         for vid in ids:
-            v = self.values[vid]
+            v = self.by_id[vid]
             body.append(f"v{vid} = " + v.code.format(*(self._ref(a, seg) for a in v.args)))
             if vid in self.array and self.array[vid].startswith(("MF[", "MI[")):
                 body.append(self.array[vid].replace("{j}", "j") + f" = v{vid}")
@@ -274,3 +288,73 @@ class EventSource:
     count: str = ""  # otherwise: code of the count
     index: str = ""  # and a template over {q} of the q-th index
     value: str | None = None  # template over {j} of the value at an index (None: spikes are exactly 1)
+
+
+def module_source(dtype, inputs, bufs: Buffers, bodies: list[list[str]], exit_info, staged: bool,
+                  version: int) -> str:
+    """The kernel module's source: samples b0..b1-1 over the whole sequence (threads run disjoint sample ranges).
+
+    One step body (stepwise: all nodes in one loop over T), or one per stage, each in its own loop over T.
+    """
+    args = ["T", "t0", "b0", "b1"]
+    for k, (_, _, mode) in enumerate(inputs):
+        args += [f"XP{k}", f"XI{k}"] if mode == "aer" else [f"X{k}"]
+    args += ["PF", "PI", "SF", "SI", "RF", "RI", "OUT", "NZ", "STEPS", "DEC", "HELD"]
+    sz = bufs.size
+    # per-sample rows as 1-D views: every index below is then provably non-negative (no wraparound test) and
+    # the neuron loops vectorize
+    rows = [("SF[b, ", "SFb["), ("SI[b, ", "SIb["), ("RF[b, ", "RFb["), ("RI[b, ", "RIb["), ("OUT[t, b, ", "OUTb["),
+            ("NZ[t, b, ", "NZb["), ("SQ[t, ", "SQt["), ("SQI[t, ", "SQIt[")] + [
+        (f"X{k}[t, b, ", f"X{k}b[") for k, (_, _, m) in enumerate(inputs) if m == "dense"]
+    for a, b_ in rows:
+        bodies = [[ln.replace(a, b_) for ln in body] for body in bodies]
+    head = ["B = OUT.shape[1]",
+            f"MF = np.empty({max(1, sz['MF'])}, DT)",
+            f"MI = np.empty({max(1, sz['MI'])}, np.int64)",
+            f"IX = np.empty({max(1, sz['IX'])}, np.int64)"]
+    if staged:  # one sample's output sequences of the nodes that later stages read
+        head += [f"SQ = np.empty((T, {max(1, sz['SQ'])}), DT)", f"SQI = np.empty((T, {max(1, sz['SQI'])}), np.int64)"]
+    head += ["for b in range(b0, b1):",
+             "    SFb, SIb, RFb, RIb = SF[b], SI[b], RF[b], RI[b]"]
+    step = ["    for t in range(T):",
+            "        OUTb, NZb = OUT[t, b], NZ[t, b]"]
+    step += [f"        X{k}b = X{k}[t, b]" for k, (_, _, m) in enumerate(inputs) if m == "dense"]
+    if staged:
+        step.append("        SQt, SQIt = SQ[t], SQI[t]")
+    if exit_info is not None:  # a decided sample skips the rest of the sequence; its outputs are held
+        step += ["        if DEC[b, 1] >= 0:",
+                 "            for j in range(OUT.shape[2]):",
+                 "                OUT[t, b, j] = HELD[b, j]",
+                 "            continue"]
+    step.append("        tt = t0 + t")
+    tail = [] if staged else ["        STEPS[b] += 1"]
+    if exit_info is not None:
+        name, off, n, theta = exit_info
+        tail += ["        for j in range(OUT.shape[2]):",
+                 "            HELD[b, j] = OUT[t, b, j]",
+                 f"        m = OUT[t, b, {off}]",
+                 f"        a = 0",
+                 f"        for j in range(1, {n}):",
+                 f"            if OUT[t, b, {off} + j] > m:",
+                 f"                m = OUT[t, b, {off} + j]",
+                 f"                a = j",
+                 f"        if m > {theta!r}:",
+                 f"            DEC[b, 0] = a",
+                 f"            DEC[b, 1] = tt"]
+    lines = ["# generated by snnc.backends.cpu.lower: one kernel over the whole sequence (do not edit)",
+             f"# kernel version {version}" + (", node-major: one loop over T per stage" if staged else ""),
+             "import numpy as np",
+             "from numba import njit",
+             f"DT = np.{np.dtype(dtype).name}",
+             ""]
+    # nogil: the runtime splits the batch over threads that call this one kernel (no second, parallel compile)
+    lines += ["@njit(cache=True, nogil=True, error_model='numpy', boundscheck=False)",
+              f"def kernel({', '.join(args)}):"]
+    lines += ["    " + ln for ln in head]
+    for body in bodies:
+        lines += ["    " + ln for ln in step]
+        lines += ["            " + ln for ln in body]
+        lines += ["    " + ln for ln in tail]
+    if staged:
+        lines.append("        STEPS[b] += T")
+    return "\n".join(lines) + "\n"

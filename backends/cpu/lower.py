@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from snnc.backends.cpu.emit import Buffers, Emitter, EventSource, Sink
+from snnc.backends.cpu.emit import Buffers, Emitter, EventSource, Sink, module_source
+from snnc.backends.cpu.stages import cuts
 from snnc.backends.cpu.fxtrace import traced
 from snnc.backends.cpu.symbolic import Mat, Sym, SymOps, Tracer, Unsupported, params_namespace
 from snnc.compiler import fixedpoint
@@ -49,8 +50,12 @@ class CpuProgram:
 
 
 def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | frozenset = frozenset(),
-          record: list[str] | set[str] = ()) -> CpuProgram:
-    """Verify `graph` and generate the kernel source; `aer` names spike inputs given as index lists."""
+          record: list[str] | set[str] = (), staged: bool = False) -> CpuProgram:
+    """Verify `graph` and generate the kernel source; `aer` names spike inputs given as index lists.
+
+    `staged`: the node-major kernel (backends/cpu/stages.py), one loop over T per stage, for whole sequences
+    from the initial state; its parameters, states and rings are laid out as in the stepwise kernel.
+    """
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise SnncError(f"cpu backend: dtype must be float32 or float64, got {dtype}")
@@ -58,9 +63,6 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
     tr = Tracer(dtype)
     bufs = Buffers()
     ops = SymOps(tr, traced(fixedpoint, tr, lambda a: ("PI", bufs.alloc("PI", a.size, a))))
-    sinks: list[Sink] = []
-    prelude: list[str] = []
-    cur: dict[str, Sym] = {}
     rings: dict[str, tuple[str, int, int, int | None]] = {}  # node -> (buffer, value offset, H, index offset)
     order = graph.schedule()
     H = {n: graph.max_delay(n) + 1 for n in order}
@@ -71,135 +73,173 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
             raise SnncError(f"cpu backend: AER input '{n}' is not a spike input of the graph")
     in_index = {n: k for k, (n, _, _) in enumerate(inputs)}
     safe = {n: f"n{i}" for i, n in enumerate(order)}  # node names as identifiers
+    groups = cuts(graph, order) if staged else [order]
+    if groups is None:
+        raise SnncError("cpu backend: the graph has no stage cut (its nodes share one loop over T)")
+    stage_of = {n: k for k, names in enumerate(groups) for n in names}
+    ring_pre: dict[str, str] = {}
     for name in order:  # every node with delayed consumers keeps a ring of its last H outputs
         if H[name] > 1:
             node = graph.nodes[name]
             buf = "RI" if integer[name] else "RF"
             ioff = bufs.alloc("RI", H[name] * (node.size + 1)) if node.out_kind == SPIKE else None
             rings[name] = (buf, bufs.alloc(buf, H[name] * node.size), H[name], ioff)
-            prelude.append(f"sw_{safe[name]} = tt % {H[name]}")
-    slot_vars: dict[tuple[str, int], str] = {}
-    ring_leaves: dict[str, list[Sym]] = {}
-
-    def delayed(src: str, d: int) -> Sym:
-        buf, off, h, ioff = rings[src]
-        var = slot_vars.setdefault((src, d), f"sl{len(slot_vars)}")
-        if f"{var} = (" not in "\n".join(prelude):
-            prelude.append(f"{var} = (tt - {d}) % {h}")
-        n = graph.nodes[src].size
-        leaf = tr.leaf(f"{buf}[b, {off} + {var} * {n} + {{j}}]", n, "i" if integer[src] else "f")
-        ring_leaves.setdefault(src, []).append(leaf)
-        if ioff is not None:
-            leaf.meta["events"] = [EventSource(count=f"RI[b, {ioff} + {var}]",
-                                               index=f"RI[b, {ioff} + {h} + {var} * {n} + {{q}}]")]
-        return leaf
-
+            ring_pre[name] = f"sw_{safe[name]} = tt % {H[name]}"
+    # a node read by a later stage leaves its output sequence in SQ (SQI for fixed point), one row per step
+    later = sorted({e.src for e in graph.edges if e.src in stage_of and e.dst in stage_of
+                    and stage_of[e.src] < stage_of[e.dst] and e.src not in graph.inputs}, key=order.index)
+    seq = {n: ("SQI" if integer[n] else "SQ", bufs.alloc("SQI" if integer[n] else "SQ", graph.nodes[n].size))
+           for n in later}
     nz_cols: list[str] = []
     outputs: dict[str, tuple[int, int]] = {}
     records: dict[str, dict[str, tuple[int, int]]] = {}
     exit_info = None
     record = set(record) | {n for n in order if type(graph.nodes[n]).__name__ == "EarlyExit"}
-    states: dict[str, dict[str, tuple[Sym, Sym]]] = {}
-    for name in order:
-        node = graph.nodes[name]
-        prim = type(node).__name__
-        n = node.size
-        tr.owner = name
-        if prim == "Input":
-            k = in_index[name]
-            if inputs[k][2] == "aer":
-                # a dense row only if something reads values; matmuls read the index list itself
-                off = bufs.alloc("MF", n)
-                out = tr.leaf(f"MF[{off} + {{j}}]", n, "f")
-                out.meta["events"] = [EventSource(count=f"(XP{k}[t * B + b + 1] - XP{k}[t * B + b])",
-                                                  index=f"XI{k}[XP{k}[t * B + b] + {{q}}]")]
-                out.meta["aer"] = (k, off, n)
+    bodies = []
+    for members in groups:
+        first = len(tr.values)
+        sinks: list[Sink] = []
+        prelude: list[str] = [ring_pre[n] for n in members if n in ring_pre]
+        cur: dict[str, Sym] = {}
+        slot_vars: dict[tuple[str, int], str] = {}
+        ring_leaves: dict[str, list[Sym]] = {}
+
+        def delayed(src: str, d: int) -> Sym:
+            buf, off, h, ioff = rings[src]
+            var = slot_vars.setdefault((src, d), f"sl{len(slot_vars)}")
+            if f"{var} = (" not in "\n".join(prelude):
+                prelude.append(f"{var} = (tt - {d}) % {h}")
+            n = graph.nodes[src].size
+            leaf = tr.leaf(f"{buf}[b, {off} + {var} * {n} + {{j}}]", n, "i" if integer[src] else "f")
+            ring_leaves.setdefault(src, []).append(leaf)
+            if ioff is not None:
+                leaf.meta["events"] = [EventSource(count=f"RI[b, {ioff} + {var}]",
+                                                   index=f"RI[b, {ioff} + {h} + {var} * {n} + {{q}}]")]
+            return leaf
+
+        def value(src: str) -> Sym:
+            """The output of `src` this step: traced in this stage, else read back from an earlier one."""
+            if src not in cur:
+                if src in graph.inputs:
+                    cur[src] = _input(tr, bufs, graph.nodes[src], in_index[src], inputs[in_index[src]][2])
+                else:
+                    buf, off = seq[src]
+                    n = graph.nodes[src].size
+                    cur[src] = _vector(tr, tr.leaf(f"{buf}[t, {off} + {{j}}]", n, "i" if integer[src] else "f"), n)
+                    if graph.nodes[src].out_kind == SPIKE:
+                        cur[src].meta["events"] = [EventSource(local=cur[src])]
+            return cur[src]
+
+        states: dict[str, dict[str, tuple[Sym, Sym]]] = {}
+        for name in members:
+            node = graph.nodes[name]
+            prim = type(node).__name__
+            n = node.size
+            tr.owner = name
+            if prim == "Input":
+                out = value(name)
             else:
-                out = tr.ew("+", tr.leaf(f"X{k}[t, b, {{j}}]", n, "f"), 0.0)
-                out.code = "{0}"  # identity: the input row becomes a loop (activity count, index list)
-                if node.out_kind == SPIKE:
-                    out.meta["events"] = [EventSource(local=out, value=f"X{k}[t, b, {{j}}]")]
-            cur[name] = out
-        else:
-            if getattr(type(node), "step", None) is None:
-                raise LoweringError(name, prim, BACKEND, "no step definition")
-            try:
-                out, states[name] = _trace_node(tr, ops, bufs, graph, name, node, cur, delayed, sinks, integer[name])
-            except Unsupported as e:
-                raise LoweringError(name, prim, BACKEND, f"cannot compile its step ({e})") from None
-            if node.out_kind == SPIKE:  # consumers' matmuls read the index list built with the spikes
-                out.meta["events"] = [EventSource(local=out)]
-            cur[name] = out
-            if prim == "EarlyExit":
-                exit_info = (name, float(np.max(node.theta)))
-        out = cur[name]
-        # activity: nonzero outputs per step (= spikes for spiking nodes)
-        if out.meta.get("aer"):
-            k = out.meta["aer"][0]
-            prelude_count = f"NZ[t, b, {len(nz_cols)}] = XP{k}[t * B + b + 1] - XP{k}[t * B + b]"
-            prelude.append(prelude_count)
-        else:
-            sinks.append(Sink(out, "count", f"NZ[t, b, {len(nz_cols)}]"))
-        nz_cols.append(name)
-        if name in graph.outputs or name in record:
-            off = bufs.alloc("OUT", n)
-            sinks.append(Sink(out, "store", f"OUT[t, b, {off} + {{j}}] = {{v}}"))
-            if name in graph.outputs:
-                outputs[name] = (off, n)
-            records.setdefault(name, {})["out"] = (off, n)
-            if exit_info and exit_info[0] == name:
-                exit_info = (name, off, n, exit_info[1])
-    values_read, event_read = _reads(tr.values)
-    for name, (buf, off, h, ioff) in rings.items():  # delayed consumers read values, index lists or both
-        leaves, n, sw = ring_leaves.get(name, []), graph.nodes[name].size, f"sw_{safe[name]}"
-        if any(lf.id in values_read for lf in leaves):
-            sinks.append(Sink(cur[name], "store", f"{buf}[b, {off} + {sw} * {n} + {{j}}] = {{v}}"))
-        if ioff is not None and any(lf.id in event_read for lf in leaves):
-            sinks.append(Sink(cur[name], "events", f"RI[b, {ioff} + {h} + {sw} * {n} + {{c}}] = j",
-                              after=f"RI[b, {ioff} + {sw}] = {{c}}", name=f"cr_{safe[name]}"))
-    # a node whose spikes also go to a delay ring: this step's readers use the list just written to the ring
-    ring_lists = {cur[name].id: (name, ioff, h) for name, (_, _, h, ioff) in rings.items()
-                  if any(s.kind == "events" and s.after and s.value is cur[name] for s in sinks)}
-    for v in tr.values:  # index lists for the matmuls that read spikes of this very step
-        for ev in (v.args[0].meta.get("events") or []) if v.op == "matmul" else []:
-            if ev.local is not None and ev.local.id in ring_lists and ev.value is None:
-                name, ioff, h = ring_lists[ev.local.id]
-                n, sw = graph.nodes[name].size, f"sw_{safe[name]}"
-                ev.local, ev.count, ev.index = None, f"cr_{safe[name]}", f"RI[b, {ioff} + {h} + {sw} * {n} + {{q}}]"
+                if getattr(type(node), "step", None) is None:
+                    raise LoweringError(name, prim, BACKEND, "no step definition")
+                try:
+                    out, states[name] = _trace_node(tr, ops, bufs, graph, name, node, value, delayed, sinks,
+                                                    integer[name])
+                except Unsupported as e:
+                    raise LoweringError(name, prim, BACKEND, f"cannot compile its step ({e})") from None
+                if node.out_kind == SPIKE:  # consumers' matmuls read the index list built with the spikes
+                    out.meta["events"] = [EventSource(local=out)]
+                cur[name] = out
+                if prim == "EarlyExit":
+                    exit_info = (name, float(np.max(node.theta)))
+            # activity: nonzero outputs per step (= spikes for spiking nodes)
+            if out.meta.get("aer"):
+                k = out.meta["aer"][0]
+                prelude.append(f"NZ[t, b, {len(nz_cols)}] = XP{k}[t * B + b + 1] - XP{k}[t * B + b]")
+            else:
+                sinks.append(Sink(out, "count", f"NZ[t, b, {len(nz_cols)}]"))
+            nz_cols.append(name)
+            if name in seq:
+                sinks.append(Sink(out, "store", f"{seq[name][0]}[t, {seq[name][1]} + {{j}}] = {{v}}"))
+            if name in graph.outputs or name in record:
+                off = bufs.alloc("OUT", n)
+                sinks.append(Sink(out, "store", f"OUT[t, b, {off} + {{j}}] = {{v}}"))
+                if name in graph.outputs:
+                    outputs[name] = (off, n)
+                records.setdefault(name, {})["out"] = (off, n)
+                if exit_info and exit_info[0] == name:
+                    exit_info = (name, off, n, exit_info[1])
+        values = tr.values[first:]
+        values_read, event_read = _reads(values)
+        for name in (m for m in members if m in rings):  # delayed consumers read values, index lists or both
+            buf, off, h, ioff = rings[name]
+            leaves, n, sw = ring_leaves.get(name, []), graph.nodes[name].size, f"sw_{safe[name]}"
+            if any(lf.id in values_read for lf in leaves):
+                sinks.append(Sink(cur[name], "store", f"{buf}[b, {off} + {sw} * {n} + {{j}}] = {{v}}"))
+            if ioff is not None and any(lf.id in event_read for lf in leaves):
+                sinks.append(Sink(cur[name], "events", f"RI[b, {ioff} + {h} + {sw} * {n} + {{c}}] = j",
+                                  after=f"RI[b, {ioff} + {sw}] = {{c}}", name=f"cr_{safe[name]}"))
+        # a node whose spikes also go to a delay ring: this step's readers use the list just written to the ring
+        ring_lists = {cur[name].id: (name, rings[name][3], rings[name][2]) for name in members if name in rings
+                      and any(s.kind == "events" and s.after and s.value is cur[name] for s in sinks)}
+        for v in values:  # index lists for the matmuls that read spikes of this very step
+            for ev in (v.args[0].meta.get("events") or []) if v.op == "matmul" else []:
+                if ev.local is not None and ev.local.id in ring_lists and ev.value is None:
+                    name, ioff, h = ring_lists[ev.local.id]
+                    n, sw = graph.nodes[name].size, f"sw_{safe[name]}"
+                    ev.local, ev.count, ev.index = None, f"cr_{safe[name]}", f"RI[b, {ioff} + {h} + {sw} * {n} + {{q}}]"
+                    continue
+                if ev.local is not None and not any(s.kind == "events" and s.value is ev.local and not s.after
+                                                    for s in sinks):
+                    src = ev.local
+                    off = bufs.alloc("IX", src.n)
+                    sinks.append(Sink(src, "events", f"IX[{off} + {{c}}] = j", name=f"c{src.id}"))
+        for name in (m for m in members if m in record):
+            for var, (leaf, new) in states.get(name, {}).items():
+                off = bufs.alloc("OUT", leaf.n)
+                records[name][var] = (off, leaf.n)
+                sinks.append(Sink(new, "store", f"OUT[t, b, {off} + {{j}}] = {{v}}", state=leaf))
+        for o in graph.outputs:  # a state as a graph output (`node.v`): its value after each step
+            node_name, var = graph.output_ref(o)
+            if var is None or node_name not in members:
                 continue
-            if ev.local is not None and not any(s.kind == "events" and s.value is ev.local and not s.after
-                                                for s in sinks):
-                src = ev.local
-                off = bufs.alloc("IX", src.n)
-                sinks.append(Sink(src, "events", f"IX[{off} + {{c}}] = j", name=f"c{src.id}"))
-    for name in record:
-        for var, (leaf, new) in states.get(name, {}).items():
+            if var not in states.get(node_name, {}):
+                raise LoweringError(node_name, type(graph.nodes[node_name]).__name__, BACKEND,
+                                    f"graph output '{o}': state '{var}' is not carried by the compiled step")
+            leaf, new = states[node_name][var]
             off = bufs.alloc("OUT", leaf.n)
-            records[name][var] = (off, leaf.n)
+            outputs[o] = (off, leaf.n)
             sinks.append(Sink(new, "store", f"OUT[t, b, {off} + {{j}}] = {{v}}", state=leaf))
-    for o in graph.outputs:  # a state as a graph output (`node.v`): its value after each step
-        node_name, var = graph.output_ref(o)
-        if var is None:
-            continue
-        if var not in states.get(node_name, {}):
-            raise LoweringError(node_name, type(graph.nodes[node_name]).__name__, BACKEND,
-                                f"graph output '{o}': state '{var}' is not carried by the compiled step")
-        leaf, new = states[node_name][var]
-        off = bufs.alloc("OUT", leaf.n)
-        outputs[o] = (off, leaf.n)
-        sinks.append(Sink(new, "store", f"OUT[t, b, {off} + {{j}}] = {{v}}", state=leaf))
-    em = Emitter(tr.values, sinks, bufs, prelude)
-    body = em.lines()
-    aer_pre = []
-    for name, (n_, k_, off_) in [(nm, (v.meta["aer"][2], v.meta["aer"][0], v.meta["aer"][1]))
-                                 for nm, v in cur.items() if v.meta.get("aer")]:
-        if cur[name].id in values_read:  # something reads the values: scatter the spike list into a dense row
-            aer_pre += [f"for j in range({n_}):", f"    MF[{off_} + j] = DT(0)",
-                        f"for q in range(XP{k_}[t * B + b], XP{k_}[t * B + b + 1]):", f"    MF[{off_} + XI{k_}[q]] = DT(1)"]
-    source = _module(dtype, inputs, bufs, aer_pre + body, exit_info)
+        em = Emitter(values, sinks, bufs, prelude)
+        aer_pre = []
+        for v in cur.values():
+            if v.meta.get("aer") and v.id in values_read:  # values read: scatter the spike list into a dense row
+                k_, off_, n_ = v.meta["aer"]
+                aer_pre += [f"for j in range({n_}):", f"    MF[{off_} + j] = DT(0)",
+                            f"for q in range(XP{k_}[t * B + b], XP{k_}[t * B + b + 1]):",
+                            f"    MF[{off_} + XI{k_}[q]] = DT(1)"]
+        bodies.append(aer_pre + em.lines())
+    source = module_source(dtype, inputs, bufs, bodies, exit_info, staged, KERNEL_VERSION)
     event_driven = sorted({v.owner for v in tr.values if v.op == "matmul" and v.args[0].meta.get("events")})
     return CpuProgram(graph, dtype, source, bufs, inputs, outputs, records, nz_cols, integer,
-                      exit_info, {"kernel_version": KERNEL_VERSION, "event_driven": event_driven})
+                      exit_info, {"kernel_version": KERNEL_VERSION, "event_driven": event_driven,
+                                  "stages": [list(g) for g in groups]})
+
+
+def _input(tr: Tracer, bufs: Buffers, node, k: int, mode: str) -> Sym:
+    """Graph input k this step: its dense row, or (AER) its index list and a dense row if something reads values."""
+    n = node.size
+    if mode == "aer":  # matmuls read the index list itself
+        off = bufs.alloc("MF", n)
+        out = tr.leaf(f"MF[{off} + {{j}}]", n, "f")
+        out.meta["events"] = [EventSource(count=f"(XP{k}[t * B + b + 1] - XP{k}[t * B + b])",
+                                          index=f"XI{k}[XP{k}[t * B + b] + {{q}}]")]
+        out.meta["aer"] = (k, off, n)
+        return out
+    out = tr.ew("+", tr.leaf(f"X{k}[t, b, {{j}}]", n, "f"), 0.0)
+    out.code = "{0}"  # identity: the input row becomes a loop (activity count, index list)
+    if node.out_kind == SPIKE:
+        out.meta["events"] = [EventSource(local=out, value=f"X{k}[t, b, {{j}}]")]
+    return out
 
 
 def _reads(values: list[Sym]) -> tuple[set[int], set[int]]:
@@ -218,7 +258,7 @@ def _reads(values: list[Sym]) -> tuple[set[int], set[int]]:
     return vals, evs
 
 
-def _trace_node(tr: Tracer, ops: SymOps, bufs: Buffers, graph: Graph, name: str, node, cur: dict,
+def _trace_node(tr: Tracer, ops: SymOps, bufs: Buffers, graph: Graph, name: str, node, value,
                 delayed, sinks: list[Sink], integer: bool) -> tuple[Sym, dict[str, tuple[Sym, Sym]]]:
     """Run node.step on symbolic values; add its state writes to `sinks`; return its output and {state: (old, new)}."""
     def bind(k: str, a: np.ndarray):
@@ -245,7 +285,7 @@ def _trace_node(tr: Tracer, ops: SymOps, bufs: Buffers, graph: Graph, name: str,
     for port in node.ports:
         terms = []
         for e in graph.in_edges(name, port):
-            terms.append(cur[e.src] if e.delay == 0 else delayed(e.src, e.delay))
+            terms.append(value(e.src) if e.delay == 0 else delayed(e.src, e.delay))
         if not terms:
             x[port] = tr.lit(0)
             continue
@@ -290,60 +330,3 @@ def _vector(tr: Tracer, v: Any, n: int) -> Sym:
     if ev:
         w.meta["events"] = ev
     return w
-
-
-def _module(dtype: np.dtype, inputs, bufs: Buffers, body: list[str], exit_info) -> str:
-    """The kernel module's source: samples b0..b1-1 over the whole sequence (threads run disjoint sample ranges)."""
-    args = ["T", "t0", "b0", "b1"]
-    for k, (_, _, mode) in enumerate(inputs):
-        args += [f"XP{k}", f"XI{k}"] if mode == "aer" else [f"X{k}"]
-    args += ["PF", "PI", "SF", "SI", "RF", "RI", "OUT", "NZ", "STEPS", "DEC", "HELD"]
-    sz = bufs.size
-    # per-sample rows as 1-D views: every index below is then provably non-negative (no wraparound test) and
-    # the neuron loops vectorize
-    rows = [("SF[b, ", "SFb["), ("SI[b, ", "SIb["), ("RF[b, ", "RFb["), ("RI[b, ", "RIb["), ("OUT[t, b, ", "OUTb["),
-            ("NZ[t, b, ", "NZb[")] + [(f"X{k}[t, b, ", f"X{k}b[") for k, (_, _, m) in enumerate(inputs) if m == "dense"]
-    for a, b_ in rows:
-        body = [ln.replace(a, b_) for ln in body]
-    head = ["B = OUT.shape[1]",
-            f"MF = np.empty({max(1, sz['MF'])}, DT)",
-            f"MI = np.empty({max(1, sz['MI'])}, np.int64)",
-            f"IX = np.empty({max(1, sz['IX'])}, np.int64)",
-            "for b in range(b0, b1):",
-            "    SFb, SIb, RFb, RIb = SF[b], SI[b], RF[b], RI[b]",
-            "    for t in range(T):",
-            "        OUTb, NZb = OUT[t, b], NZ[t, b]"]
-    head += [f"        X{k}b = X{k}[t, b]" for k, (_, _, m) in enumerate(inputs) if m == "dense"]
-    if exit_info is not None:  # a decided sample skips the rest of the sequence; its outputs are held
-        head += ["        if DEC[b, 1] >= 0:",
-                 "            for j in range(OUT.shape[2]):",
-                 "                OUT[t, b, j] = HELD[b, j]",
-                 "            continue"]
-    head.append("        tt = t0 + t")
-    tail = ["        STEPS[b] += 1"]
-    if exit_info is not None:
-        name, off, n, theta = exit_info
-        tail += ["        for j in range(OUT.shape[2]):",
-                 "            HELD[b, j] = OUT[t, b, j]",
-                 f"        m = OUT[t, b, {off}]",
-                 f"        a = 0",
-                 f"        for j in range(1, {n}):",
-                 f"            if OUT[t, b, {off} + j] > m:",
-                 f"                m = OUT[t, b, {off} + j]",
-                 f"                a = j",
-                 f"        if m > {theta!r}:",
-                 f"            DEC[b, 0] = a",
-                 f"            DEC[b, 1] = tt"]
-    lines = ["# generated by snnc.backends.cpu.lower: one kernel over the whole sequence (do not edit)",
-             f"# kernel version {KERNEL_VERSION}",
-             "import numpy as np",
-             "from numba import njit",
-             f"DT = np.{dtype.name}",
-             ""]
-    # nogil: the runtime splits the batch over threads that call this one kernel (no second, parallel compile)
-    lines += ["@njit(cache=True, nogil=True, error_model='numpy', boundscheck=False)",
-              f"def kernel({', '.join(args)}):"]
-    lines += ["    " + ln for ln in head]
-    lines += ["            " + ln for ln in body]
-    lines += ["    " + ln for ln in tail]
-    return "\n".join(lines) + "\n"
