@@ -113,6 +113,7 @@ class ALIFLayer(SpikingLayer):
         I_ff, T, B = self._start(x)
         alpha, rho = self.decays()
         v, b = self._state(self.v_init, B, I_ff), self._state(self.b_init, B, I_ff)
+        I_ff = I_ff.unbind(0)  # one backward node for all steps: indexing I_ff[t] costs a zeroed [T, B, n] gradient per step
         s = torch.zeros_like(v)
         outs, vs, bs = [], [], []
         for t in range(T):
@@ -157,6 +158,7 @@ class LIFLayer(_MembraneLayer):
         I_ff, T, B = self._start(x)
         alpha, gain = self.decays()
         v = self._state(self.v_init, B, I_ff)
+        I_ff = I_ff.unbind(0)  # one backward node, not a zeroed [T, B, n] gradient per step (see ALIFLayer)
         s = torch.zeros_like(v)
         outs, vs = [], []
         for t in range(T):
@@ -185,6 +187,7 @@ class LIReadout(_MembraneLayer):
         I_ff, T, B = self._start(x)
         alpha, gain = self.decays()
         v = self._state(self.v_init, B, I_ff)
+        I_ff = I_ff.unbind(0)  # one backward node, not a zeroed [T, B, n] gradient per step (see ALIFLayer)
         vs = []
         for t in range(T):
             v = alpha * v + gain * I_ff[t]

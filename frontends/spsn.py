@@ -88,8 +88,8 @@ def decay_scan(x: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
 
 def _recurrence(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     y, ys = torch.zeros_like(x[0]), []
-    for t in range(x.shape[0]):
-        y = a * y + x[t]
+    for x_t in x.unbind(0):
+        y = a * y + x_t
         ys.append(y)
     return torch.stack(ys)
 
@@ -106,8 +106,8 @@ def sequential_integrate(I: torch.Tensor, alpha: torch.Tensor, beta: torch.Tenso
     i = torch.zeros_like(I[0])
     v = torch.zeros_like(I[0])
     iss, vs = [], []
-    for t in range(I.shape[0]):
-        i = alpha * i + I[t]
+    for I_t in I.unbind(0):  # one backward node, not a zeroed [T, B, n] gradient per step
+        i = alpha * i + I_t
         v = beta * v + (1 - beta) * i
         iss.append(i), vs.append(v)
     return torch.stack(iss), torch.stack(vs)
