@@ -1,8 +1,10 @@
-"""Benchmark (not a test): SPSN training parallel in time (closed-form scan or FFT) vs stepwise SPSN and stepwise LIF.
+"""Benchmark (not a test): SPSN training (parallel integration) vs stepwise SPSN and a stepwise LIF network.
 
 SHD-size inputs (700 channels, T=250, 5 % spikes), 700-128-128-20 networks, batch 64; one training step is
-forward, cross-entropy on the summed readout, backward and an Adam step. Prints CPU seconds per batch (median
-of --rounds interleaved rounds) and per SHD epoch (8156 training samples = 128 batches).
+forward, cross-entropy on the summed readout, backward and an Adam step. Every variant runs in the same
+interleaved rounds; prints CPU seconds per batch (median of --rounds) and per SHD epoch (8156 training
+samples = 128 batches), the ratio against the stepwise LIF network, and which input product each layer used
+(sparse: from the nonzero inputs, frontends/sparse_input.py, chosen by input density; both networks share it).
 
     .venv/bin/python bench/bench_training.py [--T 250] [--batch 64] [--rounds 3]
 """
@@ -14,12 +16,58 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+BASE = "LIF, stepwise (feed-forward, same size)"
 
-def fft_integrate(I, alpha, beta):
-    """The SPSN recurrence by FFT convolution (frontends/spsn.py's causal_decay_conv), the earlier default."""
-    from snnc.frontends.spsn import causal_decay_conv
-    i = causal_decay_conv(I, alpha)
-    return i, causal_decay_conv((1 - beta) * i, beta)
+
+def _variants(sizes: list[int]) -> dict:
+    """name -> (module, SPSN integrator or None for stepwise, readout parallel, sparse input product allowed)."""
+    from snnc.frontends import zoo
+    spsn = {"sizes": sizes, "stochastic": True}
+    lif = {"sizes": sizes, "recurrent": False, "neuron": "lif"}
+    table = {
+        "SPSN, linear recurrence node (default)": ("spsn", spsn, "recurrence", None, None),
+        "SPSN, closed-form scan": ("spsn", spsn, "scan", None, None),
+        "SPSN, FFT convolution": ("spsn", spsn, "fft", None, None),
+        "SPSN, stepwise autograd (LI readout too)": ("spsn", spsn, False, False, None),
+        "SPSN, linear recurrence, dense input product": ("spsn", spsn, "recurrence", None, False),
+        BASE: ("lif-srnn", lif, None, False, None),
+        "LIF, stepwise, dense input product": ("lif-srnn", lif, None, False, False),
+    }
+    nets = {}
+    for name, (arch, cfg, integ, ro_par, sparse) in table.items():
+        m, _ = zoo.build(arch, cfg)
+        m.train()
+        for layer in m.modules():
+            if hasattr(layer, "integrator"):  # SPSN layers
+                layer.parallel = integ is not False
+                if integ:
+                    layer.integrator = integ
+            elif hasattr(layer, "parallel"):  # the LI readout
+                layer.parallel = ro_par
+            if hasattr(layer, "sparse_input"):
+                layer.sparse_input = sparse
+        nets[name] = m
+    return nets
+
+
+def _products(m, x) -> str:
+    """Which input product each layer takes on this batch (sparse or dense) and its input density."""
+    import torch
+
+    from snnc.frontends.layers import SpikingLayer
+    from snnc.frontends.sparse_input import sparse_pays
+    seen = []
+
+    def hook(layer, args):
+        (h,) = args
+        use = layer.sparse_input is True or (layer.sparse_input is None and sparse_pays(h))
+        seen.append(f"{'sparse' if use else 'dense'} ({float((h != 0).float().mean()):.0%})")
+    hs = [lay.register_forward_pre_hook(hook) for lay in m.modules() if isinstance(lay, SpikingLayer)]
+    with torch.no_grad():
+        m(x)
+    for h in hs:
+        h.remove()
+    return ", ".join(seen)
 
 
 def main() -> None:
@@ -31,52 +79,35 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from snnc.frontends import zoo
     torch.set_num_threads(1)
     sizes = [700, 128, 128, 20]
-    nets = {}
-    spsn, _ = zoo.build("spsn", {"sizes": sizes, "stochastic": True})
-    nets["SPSN, parallel in time (closed-form scan)"] = (spsn, True)
-    spsn_fft, _ = zoo.build("spsn", {"sizes": sizes, "stochastic": True})
-    nets["SPSN, parallel in time (FFT)"] = (spsn_fft, "fft")
-    spsn_seq, _ = zoo.build("spsn", {"sizes": sizes, "stochastic": True})
-    nets["SPSN, stepwise"] = (spsn_seq, False)
-    lif, _ = zoo.build("lif-srnn", {"sizes": sizes, "recurrent": False})
-    nets["LIF, stepwise (feed-forward, same size)"] = (lif, None)
-    for m, par in nets.values():
-        m.train()
-        for layer in m.modules():
-            if hasattr(layer, "parallel") and par is not None:
-                layer.parallel = bool(par)
+    nets = _variants(sizes)
     rng = np.random.default_rng(0)
     x = torch.from_numpy((rng.random((args.T, args.batch, 700)) < 0.05).astype(np.float32))
     y = torch.from_numpy(rng.integers(0, 20, args.batch))
-    opts = {k: torch.optim.Adam(m.parameters(), 1e-3) for k, (m, _) in nets.items()}
-
-    import snnc.frontends.spsn as spsn_mod
-    scan = spsn_mod.parallel_integrate
+    opts = {k: torch.optim.Adam(m.parameters(), 1e-3) for k, m in nets.items()}
 
     def train_step(name: str) -> None:
-        m = nets[name][0]
-        spsn_mod.parallel_integrate = fft_integrate if nets[name][1] == "fft" else scan
         opts[name].zero_grad()
-        loss = torch.nn.functional.cross_entropy(m(x).sum(0), y)
+        loss = torch.nn.functional.cross_entropy(nets[name](x).sum(0), y)
         loss.backward()
         opts[name].step()
 
     for name in nets:
         train_step(name)  # warm-up
-    times = {k: [] for k in nets}
+    times: dict[str, list[float]] = {k: [] for k in nets}
     for _ in range(args.rounds):
         for name in nets:
             t0 = time.process_time()
             train_step(name)
             times[name].append(time.process_time() - t0)
-    base = float(np.median(times["LIF, stepwise (feed-forward, same size)"]))
-    print(f"training step, 700-128-128-20, T={args.T}, batch {args.batch}, 1 thread (CPU time, median of {args.rounds})")
+    base = float(np.median(times[BASE]))
+    print(f"training step, 700-128-128-20, T={args.T}, batch {args.batch}, 1 thread (CPU time, median of {args.rounds} "
+          "interleaved rounds)")
     for name, t in times.items():
         s = float(np.median(t))
-        print(f"{name:<44}{s:>8.3f} s/batch{128 * s:>9.1f} s/epoch   {base / s:>5.1f}x vs stepwise LIF")
+        print(f"{name:<46}{s:>7.3f} s/batch{128 * s:>7.1f} s/epoch {base / s:>5.1f}x vs stepwise LIF   "
+              f"products: {_products(nets[name], x)}")
 
 
 if __name__ == "__main__":

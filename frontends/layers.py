@@ -19,6 +19,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from snnc.frontends.sparse_input import sparse_linear, sparse_pays
 from snnc.frontends.surrogate import SURROGATES
 
 RESETS = ("zero", "subtract", "none")
@@ -39,6 +40,46 @@ def _init_tau(n: int, init: float | Sequence[float]) -> torch.Tensor:
     return torch.empty(n).normal_(mean, std).clamp_(min=1e-3)  # a tau <= 0 has no decay
 
 
+class _DecayRecurrence(torch.autograd.Function):
+    """y_t = x_t + a·y_{t−1} from zero over axis 0 of x [T, ...n] as ONE autograd node: one fused row operation
+    per step forward, the reverse recurrence g_x,t = g_t + a·g_x,t+1 backward, instead of a graph of T steps."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        x = x.contiguous()
+        y = torch.empty_like(x)
+        a_row = a.to(x.dtype).expand(x.shape[1:]).contiguous()  # a contiguous row operand: 2x faster than broadcasting
+        xs, ys = x.unbind(0), y.unbind(0)  # views made once: indexing y[t] per step costs as much as the step
+        ys[0].copy_(xs[0])
+        for t in range(1, len(xs)):
+            torch.addcmul(xs[t], a_row, ys[t - 1], out=ys[t])
+        ctx.save_for_backward(y, a_row)
+        ctx.a_shape = a.shape
+        return y
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor):  # type: ignore[override]
+        y, a_row = ctx.saved_tensors
+        g = g.contiguous()
+        gx = torch.empty_like(g)
+        gs, gxs = g.unbind(0), gx.unbind(0)
+        gxs[-1].copy_(gs[-1])
+        for t in range(len(gs) - 2, -1, -1):
+            torch.addcmul(gs[t], a_row, gxs[t + 1], out=gxs[t])
+        ga = None
+        if ctx.needs_input_grad[1]:  # dL/da = Σ_t g_x,t · y_{t−1}, summed down to a's shape
+            ga = (gx[1:] * y[:-1]).sum(0).sum_to_size(ctx.a_shape)
+        return gx, ga
+
+
+def decay_recurrence(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """y_t = a·y_{t−1} + x_t from zero over axis 0 of x [T, ...n] (a broadcasts over n), differentiable in x and a:
+    the linear recurrence of a neuron without reset, vectorized over batch and neurons in one autograd node."""
+    if x.shape[0] == 0:
+        return x.clone()
+    return _DecayRecurrence.apply(x, a)
+
+
 class SpikingLayer(nn.Module):
     """Shared machinery: input weights `fc`, optional recurrent weights `rec`, recording of traces."""
 
@@ -56,6 +97,9 @@ class SpikingLayer(nn.Module):
             if bias:
                 nn.init.zeros_(self.rec.bias)
         self.record = False  # when True, forward() keeps self.trace = {"out", state...} as [T, B, n]
+        # the input product in training: None = from x's nonzero entries where x is sparse enough to pay
+        # (frontends/sparse_input.py), True = always so, False = dense; evaluation is always dense (the reference)
+        self.sparse_input: bool | None = None
         self.trace: dict[str, torch.Tensor] = {}
 
     def _decay(self, tau: torch.Tensor) -> torch.Tensor:
@@ -64,7 +108,9 @@ class SpikingLayer(nn.Module):
     def _start(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
         if x.dim() != 3 or x.shape[-1] != self.in_features:
             raise ValueError(f"{type(self).__name__}: expected input [T, B, {self.in_features}], got {tuple(x.shape)}")
-        return self.fc(x), x.shape[0], x.shape[1]  # input currents of all steps in one matmul
+        mode = getattr(self, "sparse_input", None)
+        sparse = self.training and (mode is True or (mode is None and sparse_pays(x)))
+        return (sparse_linear(x, self.fc) if sparse else self.fc(x)), x.shape[0], x.shape[1]  # all steps in one product
 
     def _state(self, init: float | torch.Tensor, B: int, like: torch.Tensor) -> torch.Tensor:
         return torch.as_tensor(init, dtype=like.dtype, device=like.device).expand(B, self.out_features).clone()
@@ -182,10 +228,22 @@ class LIReadout(_MembraneLayer):
         super().__init__(in_features, out_features, False, dt, bias)
         self.tau_m = nn.Parameter(_init_tau(out_features, tau_m), requires_grad=learn_tau)
         self.R, self.v_init = float(R), float(v_init)
+        # True: the whole sequence as one linear recurrence node (decay_recurrence); None: so in training only;
+        # False (default): the step loop, as every stepwise network (the SPSN zoo model sets None)
+        self.parallel: bool | None = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         I_ff, T, B = self._start(x)
         alpha, gain = self.decays()
+        par = getattr(self, "parallel", False)
+        if (self.training if par is None else par) and T > 0:
+            drive = gain * I_ff
+            if self.v_init != 0.0:  # v_0 = alpha·v_init + gain·I_0: fold the initial state into the first drive
+                drive = torch.cat([(drive[0] + alpha * self.v_init).unsqueeze(0), drive[1:]])
+            v = decay_recurrence(drive, alpha)
+            if self.record:
+                self.trace = {"out": v.detach(), "v": v.detach()}
+            return v
         v = self._state(self.v_init, B, I_ff)
         I_ff = I_ff.unbind(0)  # one backward node, not a zeroed [T, B, n] gradient per step (see ALIFLayer)
         vs = []
