@@ -35,6 +35,9 @@ class Primitive:
     per_neuron: ClassVar[tuple[str, ...]] = ()
     # True for fixed-point primitives (after quantize): the NumPy runtime keeps their states as int64
     integer: ClassVar[bool] = False
+    # states that are linear recurrences s_t = a·s_{t−1} + u_t (u_t not reading s), with the field holding a,
+    # in dependency order: parallel-in-time executors solve them for the whole sequence (runtime/numpy/parallel.py)
+    linear_states: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     @property
     def out_kind(self) -> str:

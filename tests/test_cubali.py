@@ -64,8 +64,14 @@ def test_pytorch_module_traces_and_agrees(v_bias):
     x = (torch.rand(40, 3, 6) < 0.3).double()
     g = trace(m, x[:2].float())
     assert [type(n).__name__ for n in g.nodes.values()] == ["Input", "Dense", "CubaLI"]
-    out, _ = NumpyRuntime(g, "float64").run(x.numpy())
-    np.testing.assert_array_equal(out[g.outputs[0]], m(x).detach().numpy())  # same operations, same order
+    rt = NumpyRuntime(g, "float64")
+    rt.parallel_time = False  # stepped: the same operations in the same order
+    out, _ = rt.run(x.numpy())
+    np.testing.assert_array_equal(out[g.outputs[0]], m(x).detach().numpy())
+    rt.parallel_time = None  # the default solves CubaLI for all T at once: the bias is added before a·v, not after
+    out, _ = rt.run(x.numpy())
+    assert "CubaLI" in {type(g.nodes[n]).__name__ for n in rt.last_path["parallel"]}
+    np.testing.assert_allclose(out[g.outputs[0]], m(x).detach().numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_validation_names_the_parameter():

@@ -43,6 +43,10 @@ class LIF(_Spiking):
     states = {"v": "v0"}
     per_neuron = ("alpha", "gain", "theta", "v0")
 
+    @property
+    def linear_states(self):  # type: ignore[override]
+        return (("v", "alpha"),) if self.reset == "none" else ()  # a reset makes v depend on its own spikes
+
     @classmethod
     def example(cls, n=4, rng=None):
         rng = rng or np.random.default_rng(0)
@@ -72,6 +76,11 @@ class CubaLIF(_Spiking):
 
     states = {"i": "i0", "v": "v0"}
     per_neuron = ("alpha_syn", "alpha_mem", "gain", "theta", "bias", "i0", "v0")
+
+    @property
+    def linear_states(self):  # type: ignore[override]
+        # the current never reads the spikes; v does through its reset, so it stays stepped unless there is none
+        return (("i", "alpha_syn"),) + ((("v", "alpha_mem"),) if self.reset == "none" else ())
 
     @classmethod
     def example(cls, n=4, rng=None):
@@ -134,6 +143,7 @@ class LI(Primitive):
 
     states = {"v": "v0"}
     per_neuron = ("alpha", "gain", "v0")
+    linear_states = (("v", "alpha"),)
 
     @classmethod
     def example(cls, n=4, rng=None):
@@ -167,6 +177,7 @@ class CubaLI(Primitive):
 
     states = {"i": "i0", "v": "v0"}
     per_neuron = ("alpha_syn", "alpha_mem", "gain", "bias", "i0", "v0")
+    linear_states = (("i", "alpha_syn"), ("v", "alpha_mem"))
 
     @classmethod
     def example(cls, n=4, rng=None):

@@ -23,6 +23,7 @@ class SPSN(Primitive):
 
     states = {"i": None, "v": None}
     per_neuron = ("alpha", "beta")
+    linear_states = (("i", "alpha"), ("v", "beta"))  # no reset: both integrate without reading the spikes
 
     @classmethod
     def example(cls, n=4, rng=None):

@@ -3,7 +3,7 @@
 The graph is cut into stages (`stages`): every recurrence (a strongly connected
 set of nodes) is stepped over T on its own, and each node outside every cycle
 runs for all T at once as soon as the sequences it reads are complete: a Dense
-is one product over [T·B, in], a linear neuron (LI, SPSN) the closed-form scan
+is one product over [T·B, in], a linear neuron (LI, SPSN) the chunked scan
 of runtime/numpy/parallel.py when T is long enough. In the step loops node plans
 are tuples, inputs are read by list index, outputs go into preallocated
 [T, B, n] buffers. Activity is counted once after the run from those buffers.
@@ -16,12 +16,13 @@ from snnc.compiler.activity import Activity
 from snnc.runtime.numpy import parallel
 
 
-def stages(g, parallel_time: bool | None) -> list[tuple[bool, list[str]]]:
+def stages(g, parallel_time: bool | None, T: int = 0, B: int = 1) -> list[tuple[bool, list[str]]]:
     """The non-input nodes as [(whole_sequence, nodes)] in an order that respects every edge's direction.
 
     Each strongly connected set of nodes (a recurrence through delayed edges) is one stage stepped over T;
     a node outside every cycle whose source sequences are complete is computed for all T at once when it is
-    stateless (a Dense: one product), or linear and `parallel_time` is True.
+    stateless (a Dense: one product), or has linear states and `parallel_time` is True, or (None, the default)
+    is linear and parallel.worthwhile at this T and batch B.
     """
     import networkx as nx
     order = [n for n in g.schedule() if n not in g.inputs]
@@ -32,16 +33,17 @@ def stages(g, parallel_time: bool | None) -> list[tuple[bool, list[str]]]:
     cond = nx.condensation(dg)
     # topological order of the cycles, ties by schedule position so the step loop keeps its order
     comps = list(nx.lexicographical_topological_sort(cond, key=lambda c: min(pos[n] for n in cond.nodes[c]["members"])))
-    # only when asked: once the Dense products run whole-sequence, stepping a linear neuron measured faster than
-    # its scan (bench/suite.py ff-spsn, T=1000: 27 vs 38 µs/step at batch 1), and it keeps step()'s exact sums
-    allow_linear = bool(parallel_time)
+    def linear_whole(node) -> bool:  # the linear-node choice (runtime/numpy/parallel.py)
+        if parallel_time is None:
+            return parallel.worthwhile(node, T, B)
+        return bool(parallel_time) and (parallel.linear(node) or parallel.partial(node))
     out: list[tuple[bool, list[str]]] = []
     for c in comps:
         members = sorted(cond.nodes[c]["members"], key=pos.get)
         node = g.nodes[members[0]]
         whole = (len(members) == 1 and not dg.has_edge(members[0], members[0])
                  and type(node).__name__ != "EarlyExit"
-                 and (not node.states or allow_linear and parallel.linear(node)))
+                 and (not node.states or linear_whole(node)))
         if not whole and out and not out[-1][0]:
             out[-1][1].extend(members)  # consecutive stepped stages share one loop over T
         else:
@@ -56,7 +58,7 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     rt.reset(B)
     plans = prog.plans
     index = {p.name: k for k, p in enumerate(plans)}
-    plan_stages = stages(g, parallel_time)
+    plan_stages = stages(g, parallel_time, T, B)
     whole = [n for w, names in plan_stages if w for n in names]
     rt.last_path = {"loop": "fast", "parallel": whole, "stepwise": [n for w, names in plan_stages if not w
                                                                     for n in names]}

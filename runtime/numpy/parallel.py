@@ -1,14 +1,14 @@
 """Parallel in time: the nodes that no spike or reset feeds back into, computed for all T steps at once.
 
-The prefix of a graph that depends only on its inputs, through stateless nodes
-(Dense chains) and neurons whose states are linear recurrences s_t = a·s_{t−1} + u_t
-(LI; SPSN's i and v, no reset), is evaluated before the step loop: a stateless
-node's step runs once on [T·B, in]; a linear state's drive u_t is what the
-node's own step returns with that state's previous value set to zero, and the
-recurrence is solved in closed form per chunk, s_t = a^t·(s_0 + Σ_{k≤t} a^{−k}·u_k),
-with chunks short enough that a^{−k} stays finite. The node's step then runs
-once more on the shifted state sequences for its output, so outputs come from
-the single primitive definition. The step loop only runs what is left.
+A node outside every cycle whose sources are complete runs here for the whole
+sequence: a stateless node's step once on [T·B, in] (a Dense: one product, a
+sparse one when its input is mostly zeros); a neuron's linear states
+(`Primitive.linear_states`: s_t = a·s_{t−1} + u_t, e.g. LI's v, SPSN's i and v,
+CubaLIF's i) by scan(), where the drive u_t is what the node's own step returns
+with that state's previous value set to zero. A fully linear node's outputs come
+from its step run once more on the shifted state sequences; a partially linear
+one (CubaLIF: v has a reset) is stepped over T for the rest, its linear states
+read from the scan. Outputs always come from the single primitive definition.
 """
 from __future__ import annotations
 
@@ -16,12 +16,36 @@ import numpy as np
 
 from snnc.compiler.ir import Graph
 
-# primitive -> its linear states in dependency order, each with the parameter holding its decay a
-LINEAR_STATES: dict[str, tuple[tuple[str, str], ...]] = {
-    "LI": (("v", "alpha"),),
-    "SPSN": (("i", "alpha"), ("v", "beta")),
-}
 MIN_STEPS = 32  # below this the step loop is as fast
+# B·n up to which one step of a neuron is dominated by the ~1 µs cost of each NumPy call, so solving it for all
+# T at once wins; above it a step already runs at memory speed and the scan's extra passes over [T, B, n] lose
+# (ff-spsn T=1000: batch 1 n=256 wins, batch 64 n=256 measured slower)
+MAX_WIDTH = 4096
+# a product x[N, K] @ Wᵀ[K, M] goes through scipy's CSR kernel when M·(SPARSE_DENSITY − density) > SPARSE_COST:
+# measured here (1 thread) dense BLAS runs ~50 G multiply-adds/s, CSR ~10 G, finding the nonzeros ~1 ns per entry
+SPARSE_DENSITY, SPARSE_COST = 0.2, 12.0
+
+
+def linear_states(node) -> tuple[tuple[str, str], ...]:
+    """The node's states that scan() solves (none for fixed-point primitives: their sums wrap)."""
+    return () if node.integer else tuple(getattr(node, "linear_states", ()))
+
+
+def linear(node) -> bool:
+    """A neuron whose states are all linear recurrences: the whole node runs for all T at once."""
+    lin = linear_states(node)
+    return bool(node.states) and len(lin) == len(node.states)
+
+
+def partial(node) -> bool:
+    """A neuron with some linear states (solved for all T) and others that must be stepped (CubaLIF's v)."""
+    lin = linear_states(node)
+    return bool(lin) and len(lin) < len(node.states)
+
+
+def worthwhile(node, T: int, B: int) -> bool:
+    """Solve a linear node's states for all T at once (else step it): T long, one step small (see MAX_WIDTH)."""
+    return T >= MIN_STEPS and B * node.size <= MAX_WIDTH and linear(node)
 
 
 def prefix(graph: Graph) -> list[str]:
@@ -29,55 +53,78 @@ def prefix(graph: Graph) -> list[str]:
     done, out = set(graph.inputs), []
     for n in graph.schedule():
         node = graph.nodes[n]
-        prim = type(node).__name__
-        if n in done or prim == "EarlyExit" or any(e.src not in done for e in graph.in_edges(n)):
+        if n in done or type(node).__name__ == "EarlyExit" or any(e.src not in done for e in graph.in_edges(n)):
             continue
-        if node.states and not linear(node):
+        if node.states and not (linear(node) or partial(node)):
             continue
         done.add(n)
         out.append(n)
     return out
 
 
-def linear(node) -> bool:
-    """A float neuron whose states are all linear recurrences with decays in (0, 1]: scan() solves them."""
-    prim = type(node).__name__
-    return (prim in LINEAR_STATES and not node.integer
-            and all(np.all(getattr(node, a) > 0) for _, a in LINEAR_STATES[prim]))
+def scan(a: np.ndarray, u: np.ndarray, s0: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """s_t = a·s_{t−1} + u_t for t = 0..T−1 (s_{−1} = s0), u [T, B, n], a [n], in u's dtype; written into `out`.
 
-
-def worthwhile(graph: Graph, names: list[str], T: int) -> bool:
-    """Take the parallel path when it removes a recurrence (not only input projections) and T is long enough."""
-    return T >= MIN_STEPS and any(graph.nodes[n].states for n in names)
-
-
-def scan(a: np.ndarray, u: np.ndarray, s0: np.ndarray) -> np.ndarray:
-    """s_t = a·s_{t−1} + u_t for t = 0..T−1 (s_{−1} = s0), u [T, B, n], a [n] in (0, 1], in float64."""
-    a = np.asarray(a, np.float64)
-    u = np.asarray(u, np.float64)
+    The recurrence itself, two in-place vector operations per step on flat [B·n] rows: the step's own a·s + u
+    in its order, so a linear state equals the step loop's bit for bit (any decay: 0, tiny, 1), at about 0.7 µs
+    a step instead of the node's whole step with its dictionaries. (A chunked closed form, a^t-weighted sums
+    per block of steps, measured only 1.3x faster at batch 1 and gives up that exactness.)
+    """
     T = u.shape[0]
-    amin = float(a.min())
-    # a^{-L} <= 1e100: the rescaled running sums stay far from overflow
-    L = T if amin >= 1.0 else int(max(1, min(T, np.floor(100 * np.log(10) / -np.log(amin)))))
-    pw = a[None, None, :] ** np.arange(1, L + 1, dtype=np.float64)[:, None, None]  # [L, 1, n]: a^1 .. a^L
-    out = np.empty_like(u)
-    carry = np.broadcast_to(np.asarray(s0, np.float64), u.shape[1:])
-    for c in range(0, T, L):
-        uc = u[c:c + L]
-        p = pw[:uc.shape[0]]
-        out[c:c + uc.shape[0]] = p * (carry + np.cumsum(uc / p, axis=0))
-        carry = out[c + uc.shape[0] - 1]
+    if out is not None and not out.flags.c_contiguous:  # the rows are written through a flat view of `out`
+        out[...] = scan(a, u, s0)
+        return out
+    out = np.empty_like(u) if out is None else out
+    width = int(np.prod(u.shape[1:]))
+    a = np.ascontiguousarray(np.broadcast_to(np.asarray(a, u.dtype), u.shape[1:])).reshape(width)
+    prev = np.ascontiguousarray(np.broadcast_to(np.asarray(s0, u.dtype), u.shape[1:])).reshape(width)
+    mul, add = np.multiply, np.add
+    # 1-D row views: a ufunc call on a 1-D view costs about half of one on [B, n]
+    for o, ut in zip(out.reshape(T, width), u.reshape(T, width)):
+        mul(a, prev, out=o)
+        add(o, ut, out=o)
+        prev = o
     return out
 
 
-def _shift(seq: np.ndarray, d: int, first=None) -> np.ndarray:
-    """seq delayed by d steps: zeros (or `first` broadcast) before step d."""
-    if d == 0:
-        return seq
-    out = np.empty_like(seq)
-    out[:d] = 0 if first is None else first
-    out[d:] = seq[:-d]
-    return out
+class _SparseOps:
+    """The NumPy op vocabulary with matmul over mostly-zero [T·B, in] inputs through scipy's CSR product.
+
+    A spike train at a few percent needs that share of the multiply-adds; the result is the same sum in
+    another order. Without scipy (a dev extra, not a core dependency) every product stays dense.
+    """
+
+    def __init__(self, ops):
+        self._ops = ops
+        self.used = False
+
+    def __getattr__(self, name):
+        return getattr(self._ops, name)
+
+    def matmul(self, x, W):
+        if x.ndim == 2 and x.shape[0] >= 256 and W.shape[0] * (SPARSE_DENSITY - _density(x)) > SPARSE_COST:
+            try:
+                import scipy.sparse as sp
+            except ImportError:
+                return self._ops.matmul(x, W)
+            self.used = True
+            flat = np.flatnonzero(x != 0)  # on the bool mask: half the time of flatnonzero on floats
+            rows, cols = np.divmod(flat, x.shape[1])
+            indptr = np.zeros(x.shape[0] + 1, np.int64)
+            np.cumsum(np.bincount(rows, minlength=x.shape[0]), out=indptr[1:])
+            A = sp.csr_matrix((x.reshape(-1)[flat], cols, indptr), shape=x.shape)
+            return np.asarray(A @ self._ops._transposed(W))
+        return self._ops.matmul(x, W)
+
+
+def _density(x: np.ndarray) -> float:
+    """Share of nonzeros, estimated on every 16th row (a full count costs as much as a sparse product)."""
+    sample = x[::16]
+    return np.count_nonzero(sample) / max(sample.size, 1)
+
+
+def _zeros(n: int, dtype) -> np.ndarray:
+    return np.zeros((1, n), dtype)  # broadcasts against [T·B, n] without T·B zeros being read
 
 
 def run(graph: Graph, names: list[str], xs: dict[str, np.ndarray], dtype, ops, params: dict) -> tuple[dict, dict]:
@@ -89,26 +136,66 @@ def run(graph: Graph, names: list[str], xs: dict[str, np.ndarray], dtype, ops, p
     seqs = dict(xs)
     states: dict[str, dict[str, np.ndarray]] = {}
     T, B = next(iter(xs.values())).shape[:2]
+    sops = _SparseOps(ops)
     for n in names:
         node = graph.nodes[n]
-        flat = lambda a: a.reshape(T * B, a.shape[-1])  # noqa: E731  (steps are elementwise in the batch axis)
         x = {}
         for e in graph.in_edges(n):
             v = _shift(seqs[e.src], e.delay)
             x[e.port] = v if e.port not in x else x[e.port] + v
-        x = {k: flat(v) for k, v in x.items()}
+        x = {k: v.reshape(T * B, v.shape[-1]) for k, v in x.items()}  # steps are elementwise in the batch axis
         p = params[n]
+        if not node.states:
+            out, _ = node.step(sops, p, {}, x)
+            seqs[n] = np.asarray(out).reshape(T, B, -1)
+            continue
         init = {k: np.broadcast_to(v.astype(dtype), (B, v.shape[0])) for k, v in node.initial_state().items()}
-        known: dict[str, np.ndarray] = {}
-        for var, decay in LINEAR_STATES.get(type(node).__name__, ()):
-            prev = {k: flat(_shift(known[k], 1, init[k]) if k in known else np.zeros((T, B, v.shape[1]), dtype))
-                    for k, v in init.items()}
+        # state sequences with the initial state as row 0: rows 0..T−1 are s_{t−1}, rows 1..T are s_t (views)
+        bufs: dict[str, np.ndarray] = {}
+        prev = {k: _zeros(v.shape[1], dtype) for k, v in init.items()}
+        for var, decay in linear_states(node):
             _, new = node.step(ops, p, prev, x)  # with s_{t-1} = 0 for this state: its drive u_t
-            u = np.asarray(new[var]).reshape(T, B, -1)
-            known[var] = scan(getattr(p, decay), u, init[var]).astype(dtype)
-        prev = {k: flat(_shift(known[k], 1, init[k])) for k in init}
-        out, _ = node.step(ops, p, prev, x)
-        seqs[n] = np.asarray(out).reshape(T, B, -1)
-        if known:
-            states[n] = known
+            u = np.broadcast_to(np.asarray(new[var], dtype), (T * B, node.size)).reshape(T, B, -1)
+            buf = bufs[var] = np.empty((T + 1, B, node.size), dtype)
+            buf[0] = init[var]
+            scan(getattr(p, decay), u, init[var], out=buf[1:])
+            prev[var] = buf[:-1].reshape(T * B, -1)
+        if linear(node):
+            out, _ = node.step(ops, p, prev, x)
+            seqs[n] = np.asarray(out).reshape(T, B, -1)
+        else:
+            seqs[n] = _step_rest(node, ops, p, init, bufs, x, T, B)
+        states[n] = {k: v[1:] for k, v in bufs.items()}
     return {n: seqs[n] for n in names}, states
+
+
+def _step_rest(node, ops, p, init: dict, bufs: dict, x: dict, T: int, B: int) -> np.ndarray:
+    """A partially linear node stepped over T: its linear states read from their scanned sequences.
+
+    The nonlinear states land in `bufs` like the scanned ones, so the caller hands every final state on.
+    """
+    rest = [k for k in init if k not in bufs]
+    for k in rest:
+        bufs[k] = np.empty((T + 1, B, node.size), init[k].dtype)
+        bufs[k][0] = init[k]
+    xt = {k: v.reshape(T, B, -1) for k, v in x.items()}
+    out = None
+    for t in range(T):
+        s = {k: bufs[k][t] for k in init}
+        y, new = node.step(ops, p, s, {k: v[t] for k, v in xt.items()})
+        if out is None:
+            out = np.empty((T,) + y.shape, y.dtype)
+        out[t] = y
+        for k in rest:
+            bufs[k][t + 1] = new[k]
+    return out
+
+
+def _shift(seq: np.ndarray, d: int, first=None) -> np.ndarray:
+    """seq delayed by d steps: zeros (or `first` broadcast) before step d."""
+    if d == 0:
+        return seq
+    out = np.empty_like(seq)
+    out[:d] = 0 if first is None else first
+    out[d:] = seq[:-d]
+    return out
