@@ -18,6 +18,7 @@ from snnc.compiler.errors import SnncError
 NUMBA_PIN = "numba==0.68.1"
 _LOADED: dict[str, ModuleType] = {}
 _POOLS: dict = {}
+_TARGET_READY = False
 
 
 def threads() -> int:
@@ -43,7 +44,32 @@ def require_numba() -> ModuleType:
     except Exception as e:  # missing, or broken against this numpy
         raise SnncError(f"the cpu target needs numba ({type(e).__name__}: {e}); install it with "
                         f"'.venv/bin/pip install {NUMBA_PIN}' or 'pip install snnc[cpu]'") from None
+    global _TARGET_READY
+    if not _TARGET_READY:
+        _load_target()
+        _TARGET_READY = True
     return numba
+
+
+def _load_target() -> None:
+    """Load numba's CPU target (its first compile or cache load would) without importing scipy.linalg.
+
+    numba's numpy support probes for BLAS by importing scipy.linalg.cython_blas, and scipy.linalg's import
+    is about a third of a second-process start; the kernels call no BLAS. A placeholder module answers that
+    probe while the target loads and is removed after, so a later `import scipy.linalg` (or a numba function
+    using np.dot, which imports cython_blas itself when compiled) gets the real module.
+    """
+    import importlib.util
+    from numba.core.registry import cpu_target
+    name = "scipy.linalg.cython_blas"
+    stub = None
+    if name not in sys.modules and importlib.util.find_spec("scipy") is not None:  # no scipy: numba says no BLAS
+        stub = sys.modules[name] = ModuleType(name)
+    try:
+        cpu_target.target_context.refresh()
+    finally:
+        if stub is not None and sys.modules.get(name) is stub:
+            del sys.modules[name]
 
 
 def default_cache_dir() -> Path:
