@@ -109,7 +109,7 @@ def _expect_whole(node, par, T, B) -> bool:
     lin = () if node.integer else node.linear_states
     fully = len(lin) == len(node.states)
     if par is None:  # automatic: a fully linear node when T is long and one step is narrow
-        return fully and T >= 32 and B * node.size <= 4096
+        return fully and T >= 32 and B * node.size <= 1024
     return bool(par) and bool(lin)
 
 
@@ -136,8 +136,10 @@ def _states_after(g, xs, par):
 
 @pytest.mark.parametrize("kind,reset", [("LI", "zero"), ("SPSN", "zero"), ("CubaLIF", "zero"), ("CubaLIF", "none"),
                                         ("CubaLIF", "subtract"), ("CubaLI", "zero"), ("LIF", "none")])
-def test_parallel_equals_stepwise_within_1e6(kind, reset):
+@pytest.mark.parametrize("block", [100, parallel.BLOCK])  # 100: blocks of 3 steps (B·n = 32), a short tail
+def test_parallel_equals_stepwise_within_1e6(kind, reset, block, monkeypatch):
     # Dense chains with delays and biases around the node, T = 300: outputs, spikes and final states
+    monkeypatch.setattr(parallel, "BLOCK", block)
     from snnc.compiler.primitives import SPSN, CubaLI, CubaLIF, LIF
     rng = np.random.default_rng(3)
     H = 16
@@ -247,7 +249,7 @@ def test_automatic_choice_by_path():
     rt = NumpyRuntime(ff)
     y_par, _ = rt.run(x)
     assert rt.last_path == {"loop": "fast", "parallel": ["fc", "li"], "stepwise": []}
-    wide = spikes(40, 1025, 7)  # 1025 samples x 4 neurons: one step is wide enough that stepping wins
+    wide = spikes(40, 257, 7)  # 257 samples x 4 neurons: one step is wide enough that stepping wins
     y_wide, _ = rt.run(wide)
     assert rt.last_path == {"loop": "fast", "parallel": ["fc"], "stepwise": ["li"]}
     rt.parallel_time = True

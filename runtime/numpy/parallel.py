@@ -17,10 +17,12 @@ import numpy as np
 from snnc.compiler.ir import Graph
 
 MIN_STEPS = 32  # below this the step loop is as fast
-# B·n up to which one step of a neuron is dominated by the ~1 µs cost of each NumPy call, so solving it for all
-# T at once wins; above it a step already runs at memory speed and the scan's extra passes over [T, B, n] lose
-# (ff-spsn T=1000: batch 1 n=256 wins, batch 64 n=256 measured slower)
-MAX_WIDTH = 4096
+# B·n up to which solving a linear node for all T at once beats stepping it: one step of a narrow node is
+# dominated by the ~1 µs cost of each NumPy call; a wide one already runs at memory speed, and its three
+# step calls per block plus the scans then cost more (ff-spsn T=1000, n=256, float32: batch 1, 2 win
+# 1.7x / 1.3x, batch 4 ties, batch 8 loses 1.1x)
+MAX_WIDTH = 1024
+BLOCK = 16384  # entries [steps·B, n] per block of a linear node's step calls: their temporaries stay in cache
 # a product x[N, K] @ Wᵀ[K, M] goes through scipy's CSR kernel when M·(SPARSE_DENSITY − density) > SPARSE_COST:
 # measured here (1 thread) dense BLAS runs ~50 G multiply-adds/s, CSR ~10 G, finding the nonzeros ~1 ns per entry
 SPARSE_DENSITY, SPARSE_COST = 0.2, 12.0
@@ -153,23 +155,44 @@ def run(graph: Graph, names: list[str], xs: dict[str, np.ndarray], dtype, ops, p
             seqs[n] = np.asarray(out).reshape(T, B, -1)
             continue
         init = {k: np.broadcast_to(v.astype(dtype), (B, v.shape[0])) for k, v in node.initial_state().items()}
-        # state sequences with the initial state as row 0: rows 0..T−1 are s_{t−1}, rows 1..T are s_t (views)
-        bufs: dict[str, np.ndarray] = {}
-        prev = {k: _zeros(v.shape[1], dtype) for k, v in init.items()}
-        for var, decay in linear_states(node):
-            _, new = node.step(ops, p, prev, x)  # with s_{t-1} = 0 for this state: its drive u_t
-            u = np.broadcast_to(np.asarray(new[var], dtype), (T * B, node.size)).reshape(T, B, -1)
-            buf = bufs[var] = np.empty((T + 1, B, node.size), dtype)
-            buf[0] = init[var]
-            scan(getattr(p, decay), u, init[var], out=buf[1:])
-            prev[var] = buf[:-1].reshape(T * B, -1)
-        if linear(node):
-            out, _ = node.step(ops, p, prev, x)
-            seqs[n] = np.asarray(out).reshape(T, B, -1)
-        else:
-            seqs[n] = _step_rest(node, ops, p, init, bufs, x, T, B)
+        bufs, out = _solve(node, ops, p, init, x, T, B, dtype)
+        seqs[n] = out if out is not None else _step_rest(node, ops, p, init, bufs, x, T, B)
         states[n] = {k: v[1:] if len(v) == T + 1 else v for k, v in bufs.items()}
     return {n: seqs[n] for n in names}, states
+
+
+def _solve(node, ops, p, init: dict, x: dict, T: int, B: int, dtype) -> tuple[dict, np.ndarray | None]:
+    """({linear state: [T+1, B, n] with the initial state as row 0}, output [T, B, n] of a fully linear node).
+
+    Block by block of about BLOCK entries, so the step's temporaries stay in cache: each linear state's drive
+    (the step with that state's s_{t−1} = 0 and the states before it from their scans), its scan from the
+    block's entering state, then the step once more for the outputs.
+    """
+    n, lin = node.size, linear_states(node)
+    bufs = {k: np.empty((T + 1, B, n), dtype) for k, _ in lin}
+    flat = {k: v.reshape((T + 1) * B, n) for k, v in bufs.items()}  # rows t·B.. of s_{t−1}
+    for k, v in bufs.items():
+        v[0] = init[k]
+    zeros = {k: _zeros(v.shape[1], dtype) for k, v in init.items()}
+    decays = {k: getattr(p, a) for k, a in lin}
+    out, whole = None, linear(node)
+    Tb = max(1, BLOCK // max(1, B * n))
+    for t0 in range(0, T, Tb):
+        t1 = min(T, t0 + Tb)
+        r0, r1 = t0 * B, t1 * B
+        xb = {k: v[r0:r1] for k, v in x.items()}
+        prev = dict(zeros)
+        for k in bufs:
+            _, new = node.step(ops, p, prev, xb)  # with s_{t-1} = 0 for this state: its drive u_t
+            u = np.broadcast_to(np.asarray(new[k], dtype), (r1 - r0, n)).reshape(t1 - t0, B, n)
+            scan(decays[k], u, bufs[k][t0], out=bufs[k][t0 + 1:t1 + 1])
+            prev[k] = flat[k][r0:r1]
+        if whole:
+            y, _ = node.step(ops, p, prev, xb)
+            if out is None:
+                out = np.empty((T * B, np.shape(y)[-1]), np.asarray(y).dtype)
+            out[r0:r1] = y
+    return bufs, None if out is None else out.reshape(T, B, -1)
 
 
 def _step_rest(node, ops, p, init: dict, bufs: dict, x: dict, T: int, B: int) -> np.ndarray:
