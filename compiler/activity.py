@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,11 +10,59 @@ import numpy as np
 from snnc.compiler.errors import FileFormatError
 
 
+class LazyCounts(MutableMapping):
+    """{node: int64 [T, B]} where an entry may be given as a function, called on first access (then kept).
+
+    The NumPy runtime's whole-sequence loop hands its count functions over this way: a run whose
+    activity nobody reads never counts. Pickling stores the counted values.
+    """
+
+    def __init__(self, pending: dict[str, Callable[[], np.ndarray]] | None = None):
+        self._d: dict[str, object] = {}
+        self._fn: set[str] = set()  # keys whose value is still a function
+        for k, fn in (pending or {}).items():
+            self.defer(k, fn)
+
+    def defer(self, key: str, fn: Callable[[], np.ndarray]) -> None:
+        self._d[key] = fn
+        self._fn.add(key)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        v = self._d[key]
+        if key in self._fn:
+            v = self._d[key] = v()
+            self._fn.discard(key)
+        return v
+
+    def __setitem__(self, key: str, value: np.ndarray) -> None:
+        self._d[key] = value
+        self._fn.discard(key)
+
+    def __delitem__(self, key: str) -> None:
+        del self._d[key]
+        self._fn.discard(key)
+
+    def __iter__(self):
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __repr__(self) -> str:
+        return f"LazyCounts({sorted(self._d)}, {len(self._fn)} not counted yet)"
+
+    def __getstate__(self) -> dict:
+        return {k: self[k] for k in list(self._d)}
+
+    def __setstate__(self, state: dict) -> None:
+        self._d, self._fn = dict(state), set()
+
+
 @dataclass
 class Activity:
     """Per node and step: how many output entries were nonzero (= spikes for spiking nodes).
 
-    `nonzero[node]` is int64 [T, B]; `steps[b]` is how many steps sample b actually
+    `nonzero[node]` is int64 [T, B] (a dict, or a LazyCounts that counts on first access); `steps[b]` is how many steps sample b actually
     ran (fewer than T after an early exit); `kinds[node]` is "spike" or "graded";
     `traces[node][var]` holds recorded outputs ("out") and states [T, B, n] when the
     run was asked to record them.

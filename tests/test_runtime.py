@@ -203,3 +203,101 @@ def test_unknown_primitive_is_a_lowering_error():
             lower(g)
     finally:
         PRIMITIVES.pop("Mystery", None)
+
+
+# -- the whole-sequence loop's event-driven products and lazy activity (runtime/numpy/fastloop.py) ------------------
+
+def test_sparse_product_sums_exactly_what_blas_sums():
+    # integer weights and inputs in {0, 1, 2}: every partial sum is exact in float32, so any order gives the same bits
+    from snnc.compiler.primitives.ops import NumpyOps, row_key
+    rng = np.random.default_rng(1)
+    W = rng.integers(-8, 9, (128, 300)).astype(np.float32)
+    for rows in (64, 2000):  # one step's batch; a whole sequence [T·B, in] (row counts kept)
+        x = ((rng.random((rows, 300)) < 0.04) * rng.integers(1, 3, (rows, 300))).astype(np.float32)
+        ops = NumpyOps("float32", sparse=True)
+        y = ops.matmul(x, W)
+        assert ops.sparse_calls == 1
+        np.testing.assert_array_equal(y, NumpyOps("float32").matmul(x, W))
+        np.testing.assert_array_equal(y, (x.astype(np.int64) @ W.T.astype(np.int64)).astype(np.float32))
+        if rows >= 1024:
+            np.testing.assert_array_equal(ops.row_counts[row_key(x)][1], np.count_nonzero(x, axis=1))
+    dense_x = (rng.random((2000, 300)) < 0.5).astype(np.float32)  # half ones: BLAS is faster
+    ops = NumpyOps("float32", sparse=True)
+    np.testing.assert_array_equal(ops.matmul(dense_x, W), dense_x @ W.T)
+    assert ops.sparse_calls == 0
+
+
+def _shd_like(dtype):
+    """The benchmark's SHD-size SRNN (zoo srnn 700-128r-128r-20, hidden layers fire at 2-3 %), 5 % input spikes."""
+    import torch
+
+    import snnc
+    from snnc.frontends import zoo
+    module, _ = zoo.build("srnn", {})
+    x = spikes(40, 32, 700, rate=0.05, seed=4)
+    g = snnc.trace(module.eval(), torch.as_tensor(x[:4, :1], dtype=torch.float32))
+    return g, x, NumpyRuntime(g, dtype)
+
+
+def test_float32_takes_event_driven_products_by_path():
+    g, x, rt = _shd_like("float32")
+    y, act = rt.run(x)
+    # the input and hidden-layer products whole-sequence, and most recurrent products of the 2 x 40 steps
+    assert rt.last_path["sparse"] == ["layer1.fc", "layer2.fc"] and rt.last_path["sparse_calls"] > 60, rt.last_path
+    ref = NumpyRuntime(g, "float32")
+    ref.reset(32)
+    o = g.outputs[0]
+    ys = np.stack([ref.step(x[t])[o] for t in range(40)])  # step(): dense BLAS products
+    np.testing.assert_allclose(y[o], ys, rtol=1e-4, atol=1e-5)
+    ref_act = ref.activity()
+    for n in ("layer1.alif", "layer2.alif"):
+        assert (act.nonzero[n] == ref_act.nonzero[n]).mean() >= 0.999 and ref_act.nonzero[n].sum() > 100
+    np.testing.assert_array_equal(act.nonzero[g.inputs[0]], x.sum(axis=2))  # the input's counts from its index
+    rt64 = NumpyRuntime(g, "float64")
+    rt64.run(x)
+    assert "sparse" not in rt64.last_path  # float64 keeps BLAS's sums, identical to step()'s
+
+
+def test_without_scipy_the_products_stay_dense(monkeypatch):
+    from snnc.compiler.primitives import ops
+    g, x, rt = _shd_like("float32")
+    monkeypatch.setattr(ops, "_KERNEL", [None])
+    y, _ = rt.run(x)
+    assert rt.last_path["sparse"] == [] and rt.last_path["sparse_calls"] == 0
+    ref = NumpyRuntime(g, "float32")
+    ref.reset(32)
+    o = g.outputs[0]
+    np.testing.assert_allclose(y[o], np.stack([ref.step(x[t])[o] for t in range(40)]), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lazy_activity_equals_the_step_loops_counts(dtype):
+    import pickle
+    from snnc.compiler.activity import LazyCounts
+    g, x, rt = _shd_like(dtype)
+    o = g.outputs[0]
+    g.outputs = [o, "layer2.fc"]
+    rt = NumpyRuntime(g, dtype)
+    y, act = rt.run(x)
+    assert isinstance(act.nonzero, LazyCounts) and act.nonzero._fn  # hidden layers not counted yet
+    ref = NumpyRuntime(g, dtype)
+    ref.reset(32)
+    outs = [ref.step(x[t]) for t in range(40)]
+    ref_act = ref.activity()
+    want = {n: act.nonzero[n].copy() for n in ref_act.nonzero} if dtype == "float32" else ref_act.nonzero
+    y["layer2.fc"][:] = 0  # what the caller holds may change after the run: its counts were taken before
+    x[:] = 0
+    assert list(act.nonzero) == list(ref_act.nonzero)
+    for n in ref_act.nonzero:
+        np.testing.assert_array_equal(act.nonzero[n], want[n], err_msg=n)
+        assert act.nonzero[n].dtype == np.int64 and act.nonzero[n].shape == (40, 32)
+    if dtype == "float64":
+        np.testing.assert_array_equal(act.nonzero["layer2.fc"],
+                                      np.count_nonzero(np.stack([v["layer2.fc"] for v in outs]), axis=2))
+    else:  # float32: the event-driven sums may flip a rare spike against step()'s
+        assert all((act.nonzero[n] == ref_act.nonzero[n]).mean() >= 0.999 for n in ref_act.nonzero)
+    assert act.total_spikes() == sum(int(v.sum()) for n, v in want.items() if act.kinds[n] == "spike")
+    b = pickle.loads(pickle.dumps(act))  # (the Dask workers' transport) carries the counted values
+    assert type(b.nonzero) is LazyCounts and not b.nonzero._fn
+    for n in want:
+        np.testing.assert_array_equal(b.nonzero[n], want[n])

@@ -6,13 +6,17 @@ runs for all T at once as soon as the sequences it reads are complete: a Dense
 is one product over [T·B, in], a linear neuron (LI, SPSN) the chunked scan
 of runtime/numpy/parallel.py when T is long enough. In the step loops node plans
 are tuples, inputs are read by list index, outputs go into preallocated
-[T, B, n] buffers. Activity is counted once after the run from those buffers.
+[T, B, n] buffers. Activity is counted from those buffers when first read (compiler/activity.py LazyCounts).
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from snnc.compiler.activity import Activity
+from snnc.compiler.activity import Activity, LazyCounts
+from snnc.compiler.ir import SPIKE
+from snnc.compiler.primitives.ops import row_key
 from snnc.runtime.numpy import parallel
 
 
@@ -65,13 +69,17 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     seqs: dict[str, np.ndarray] = dict(xs)
     # outputs of every node [T, B, n], written in place step by step (whole-sequence nodes: their result)
     bufs: list = [seqs.get(p.name) for p in plans]
-    ops = None
+    ops, kernels = _fast_ops(rt)
+    ops.binary = {row_key(xs[n].reshape(T * B, -1)) for n in prog.inputs if g.nodes[n].out_kind == SPIKE}
+    start, sparse = ops.sparse_calls, []  # whole-sequence nodes whose product ran event-driven
+    if ops.sparse:  # float32 only: float64 keeps BLAS's sums
+        rt.last_path["sparse"] = sparse
     for is_whole, names in plan_stages:
         if is_whole:
-            if ops is None:
-                from snnc.compiler.primitives.ops import NumpyOps
-                ops = NumpyOps(prog.dtype)
+            done = ops.sparse_calls
             outs, states = parallel.run(g, names, seqs, prog.dtype, ops, {n: plans[index[n]].params for n in names})
+            if ops.sparse_calls > done:
+                sparse.extend(names)
             for n, v in outs.items():
                 seqs[n] = bufs[index[n]] = v
             for n, st in states.items():  # the final state, as the step loop would leave it
@@ -84,13 +92,15 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
             bufs[k] = seqs[n] = np.empty((T, B, p.node.size), np.int64 if p.node.integer else prog.dtype)
             ports = tuple((port, p.node.in_size(port), tuple((index[s], d) for s, d in srcs))
                           for port, srcs in p.inputs.items())
-            loop.append((k, p.kernel, p.params, rt.state[p.name], ports))
+            loop.append((k, kernels[k], p.params, rt.state[p.name], ports))
         _steps(loop, bufs, T, B, prog.dtype)
+    if ops.sparse:  # and how many products in all (whole-sequence and per step) ran event-driven
+        rt.last_path["sparse_calls"] = ops.sparse_calls - start
     rt.t = T
     rt.steps_run[:] = T
     act = Activity(T, B, steps=rt.steps_run.copy())
+    act.nonzero = _counts(prog, bufs, ops, T, B)
     for k, p in enumerate(plans):
-        act.nonzero[p.name] = nonzero_counts(bufs[k])
         act.kinds[p.name] = p.node.out_kind
         act.sizes[p.name] = p.node.size
         if p.name in rt._held:
@@ -101,6 +111,45 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
             if T - 1 - d >= 0:
                 h[(T - 1 - d) % h.shape[0]] = bufs[index[n]][T - 1 - d]
     return outs, act
+
+
+def _fast_ops(rt) -> tuple:
+    """The ops of this loop and every node's kernel on them, made once per runtime.
+
+    float32 runs take event-driven products where x is sparse enough (NumpyOps sparse=True);
+    float64 keeps BLAS's dense sums, identical to step()'s.
+    """
+    from snnc.backends.numpy.lower import step_kernel
+    from snnc.compiler.primitives.ops import NumpyOps
+    prog = rt.program
+    if rt._fast is None:
+        ops = NumpyOps(prog.dtype, sparse=prog.dtype == np.float32)
+        rt._fast = ops, [step_kernel(p.name, p.node, ops) if ops.sparse and p.node.step is not None else p.kernel
+                         for p in prog.plans]
+    ops = rt._fast[0]
+    ops.row_counts = {}  # (they keep this run's sequences alive)
+    return rt._fast
+
+
+def _counts(prog, bufs: list, ops, T: int, B: int) -> LazyCounts:
+    """Every node's nonzero counts [T, B]: counted on first access from buffers only this run holds.
+
+    What the caller can still change (the input arrays, the returned outputs, and any buffer sharing
+    memory with them) is counted now, unless a sparse product already counted that sequence.
+    """
+    index = {p.name: k for k, p in enumerate(prog.plans)}
+    visible = [bufs[index[n]] for n in list(prog.inputs) + list(prog.outputs)]
+    counts = LazyCounts()
+    for k, p in enumerate(prog.plans):
+        a = bufs[k]
+        known = ops.row_counts.get(row_key(a.reshape(T * B, -1))) if a.flags.c_contiguous else None
+        if known is not None:
+            counts[p.name] = known[1].reshape(T, B).astype(np.int64)
+        elif any(np.may_share_memory(a, v) for v in visible):
+            counts[p.name] = nonzero_counts(a)
+        else:
+            counts.defer(p.name, partial(nonzero_counts, a))
+    return counts
 
 
 def _steps(loop: list, bufs: list, T: int, B: int, dtype) -> None:

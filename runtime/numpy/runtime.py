@@ -55,6 +55,7 @@ class NumpyRuntime:
         # run(): True solves linear neurons (LI, SPSN) parallel in time by the closed-form scan; None/False step them
         self.parallel_time: bool | None = None
         self.last_path: dict | None = None  # which loop the last run() took and which nodes ran parallel in time
+        self._fast = None  # the whole-sequence loop's ops and kernels (runtime/numpy/fastloop.py), made on first use
 
     def _kinds(self) -> tuple[dict[str, str], set]:
         """Input kinds, and the graded inputs that must be integers (read by a fixed-point node as int64)."""
