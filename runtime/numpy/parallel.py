@@ -141,7 +141,7 @@ def run(graph: Graph, names: list[str], xs: dict[str, np.ndarray], dtype, ops, p
     seqs = dict(xs)
     states: dict[str, dict[str, np.ndarray]] = {}
     T, B = next(iter(xs.values())).shape[:2]
-    sops = _SparseOps(ops)
+    sops = ops if getattr(ops, "sparse", False) else _SparseOps(ops)  # float32's fast loop: NumpyOps(sparse=True)
     for n in names:
         node = graph.nodes[n]
         x = {}
