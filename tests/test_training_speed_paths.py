@@ -223,3 +223,34 @@ def test_only_the_spsn_zoo_model_trains_its_readout_as_one_recurrence():
     srnn, _ = zoo.build("lif-srnn", {"sizes": [8, 6, 3], "recurrent": False})
     spsn = zoo.build("spsn", {"sizes": [8, 6, 3]})[0]
     assert srnn.readout.parallel is False and spsn.readout.parallel is None
+
+
+@pytest.mark.parametrize("outputs", ["i and v", "v only", "i only"])
+def test_spsn_recurrence_node_gradcheck(outputs):
+    from snnc.frontends.spsn import parallel_integrate
+    g = torch.Generator().manual_seed(5)
+    I = torch.randn(25, 2, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    alpha = torch.tensor([0.0, 0.5, 0.97], dtype=torch.float64, requires_grad=True)
+    beta = torch.tensor([0.9, 0.0, 0.6], dtype=torch.float64, requires_grad=True)
+    pick = {"i and v": lambda iv: iv, "v only": lambda iv: iv[1], "i only": lambda iv: iv[0]}[outputs]
+    assert torch.autograd.gradcheck(lambda *a: pick(parallel_integrate(*a, method="recurrence")), (I, alpha, beta))
+
+
+def test_multi_gaussian_derivative_equals_the_plain_formula_everywhere():
+    import math
+
+    from snnc.frontends.surrogate import MultiGaussian, multi_gaussian
+    c = MultiGaussian
+
+    def n(x, mu, sigma):
+        return torch.exp(-((x - mu) ** 2) / (2 * sigma**2)) / (math.sqrt(2 * math.pi) * sigma)
+    x = torch.cat([torch.linspace(-3000, 3000, 6001, dtype=torch.float64), torch.linspace(-4, 4, 8001, dtype=torch.float64)])
+    want = c.gamma * ((1 + c.height) * n(x, 0, c.lens) - c.height * n(x, c.lens, c.scale * c.lens)
+                      - c.height * n(x, -c.lens, c.scale * c.lens))
+    for dtype, tol in ((torch.float64, 1e-15), (torch.float32, 1e-7)):
+        xr = x.to(dtype).clone().requires_grad_()
+        s = multi_gaussian(xr)
+        assert s.dtype == dtype and torch.equal(s, (xr > 0).to(dtype))
+        s.backward(torch.ones_like(xr))
+        assert torch.isfinite(xr.grad).all()
+        torch.testing.assert_close(xr.grad.double(), want, rtol=0, atol=tol)
