@@ -2,10 +2,10 @@
 
 Per step:  i = alpha·i + I;  v = beta·v + (1−beta)·i;  s = 1[u < σ(v)] with u ~ U(0, 1),
 or s = H(v) in deterministic mode. With no reset, i and v are linear in the
-input, so training integrates all T steps at once (`parallel_integrate`, a
-closed-form scan; the FFT convolution `causal_decay_conv` computes the same) instead of a Python loop; the
-step-by-step recurrence is kept for evaluation, where it is the reference for
-the NumPy runtime. The noise u is an explicit input: set `layer.noise` [T, B, n]
+input, so training integrates the whole sequence in one autograd node (`parallel_integrate`; `layer.integrator`:
+"recurrence", the linear recurrence vectorized over batch and neurons, fastest on CPU; "scan", a closed form;
+"fft", `causal_decay_conv`) instead of an autograd graph per step; the step-by-step recurrence is kept for
+evaluation, where it is the reference for the NumPy runtime. The noise u is an explicit input: set `layer.noise` [T, B, n]
 to replay given numbers (snnc verify does), else it is drawn with torch.rand.
 """
 from __future__ import annotations
