@@ -107,9 +107,8 @@ def _expect_whole(node, par, T, B) -> bool:
     if not node.states:
         return True  # stateless: one call for all T
     lin = () if node.integer else node.linear_states
-    fully = len(lin) == len(node.states)
-    if par is None:  # automatic: a fully linear node when T is long and one step is narrow
-        return fully and T >= 32 and B * node.size <= 1024
+    if par is None:  # automatic: a node with linear states when T is long and one step is narrow
+        return bool(lin) and T >= 32 and B * node.size <= 1024
     return bool(par) and bool(lin)
 
 
@@ -219,10 +218,9 @@ def test_zoo_feed_forward_stacks_parallel_equal_stepwise(arch, cfg):
         y, act = rt.run(x)
         if arch == "spsn":  # every node for all T at once
             assert rt.last_path["stepwise"] == []
-        elif par:  # CubaLIF's current scanned (its v stepped inside), the IF layer's reset stepped
-            assert rt.last_path["stepwise"] == ["layer2.if"] and "layer1.cuba" in rt.last_path["parallel"]
-        else:  # by default a partially linear node steps whole, the LI readout is solved
-            assert rt.last_path["stepwise"] == ["layer1.cuba", "layer2.if"] and "readout.li" in rt.last_path["parallel"]
+        else:  # CubaLIF's current scanned (its v stepped inside), the IF layer's reset stepped, the LI solved
+            assert rt.last_path["stepwise"] == ["layer2.if"]
+            assert {"layer1.cuba", "readout.li"} <= set(rt.last_path["parallel"])
         _assert_same(g, y, ref, act, act_ref, f"{arch} par={par}")
 
 

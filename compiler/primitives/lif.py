@@ -4,6 +4,8 @@ H(x) = 1 if x > 0 else 0 (strict); s⁻ is the neuron's own spike of step t-1.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from snnc.compiler.errors import PrimitiveError
@@ -82,6 +84,10 @@ class CubaLIF(_Spiking):
         # the current never reads the spikes; v does through its reset, so it stays stepped unless there is none
         return (("i", "alpha_syn"),) + ((("v", "alpha_mem"),) if self.reset == "none" else ())
 
+    @functools.cached_property
+    def _biased(self) -> bool:
+        return bool(np.any(self.bias))  # once per node: an .any() in every step cost about 1 µs of it
+
     @classmethod
     def example(cls, n=4, rng=None):
         rng = rng or np.random.default_rng(0)
@@ -94,7 +100,7 @@ class CubaLIF(_Spiking):
     def step(self, ops, p, s, x):
         i = ops.add(ops.mul(p.alpha_syn, s["i"]), x["in"])
         v = ops.add(ops.mul(p.alpha_mem, s["v"]), ops.mul(p.gain, i))
-        if self.bias.any():  # v + 0 == v
+        if self._biased:  # v + 0 == v
             v = ops.add(v, p.bias)
         spk = ops.heaviside(v, p.theta)
         return spk, {"i": i, "v": self._reset(ops, v, spk, p.theta)}
@@ -179,6 +185,10 @@ class CubaLI(Primitive):
     per_neuron = ("alpha_syn", "alpha_mem", "gain", "bias", "i0", "v0")
     linear_states = (("i", "alpha_syn"), ("v", "alpha_mem"))
 
+    @functools.cached_property
+    def _biased(self) -> bool:
+        return bool(np.any(self.bias))  # once per node: an .any() in every step cost about 1 µs of it
+
     @classmethod
     def example(cls, n=4, rng=None):
         rng = rng or np.random.default_rng(0)
@@ -192,6 +202,6 @@ class CubaLI(Primitive):
     def step(self, ops, p, s, x):
         i = ops.add(ops.mul(p.alpha_syn, s["i"]), x["in"])
         v = ops.add(ops.mul(p.alpha_mem, s["v"]), ops.mul(p.gain, i))
-        if self.bias.any():  # v + 0 == v
+        if self._biased:  # v + 0 == v
             v = ops.add(v, p.bias)
         return v, {"i": i, "v": v}
