@@ -67,20 +67,6 @@ def test_linear_state_metadata_lives_on_the_primitives():
     assert not hasattr(parallel, "LINEAR_STATES")  # one place for the metadata
 
 
-def test_sparse_products_equal_dense():
-    from snnc.compiler.primitives.ops import NumpyOps
-    rng = np.random.default_rng(0)
-    W = rng.normal(0, 1, (128, 300))
-    x = (rng.random((1000, 300)) < 0.05) * rng.normal(0, 1, (1000, 300))
-    ops = parallel._SparseOps(NumpyOps("float64"))
-    np.testing.assert_allclose(ops.matmul(x, W), x @ W.T, rtol=1e-12, atol=1e-12)
-    assert ops.used
-    dense = parallel._SparseOps(NumpyOps("float64"))
-    xd = rng.normal(0, 1, (1000, 300))
-    np.testing.assert_array_equal(dense.matmul(xd, W), xd @ W.T)
-    assert not dense.used  # a dense input stays on BLAS
-
-
 # -- NumpyRuntime.run: the lean loop (runtime/numpy/fastloop.py) chosen automatically, equal to the step loop --------
 
 def _stepwise(g, xs, dtype="float64"):

@@ -1,8 +1,8 @@
 """Parallel in time: the nodes that no spike or reset feeds back into, computed for all T steps at once.
 
 A node outside every cycle whose sources are complete runs here for the whole
-sequence: a stateless node's step once on [T·B, in] (a Dense: one product, a
-sparse one when its input is mostly zeros); a neuron's linear states
+sequence: a stateless node's step once on [T·B, in] (a Dense: one product, which
+the float32 loop's NumpyOps(sparse=True) runs event-driven when x is mostly zeros); a neuron's linear states
 (`Primitive.linear_states`: s_t = a·s_{t−1} + u_t, e.g. LI's v, SPSN's i and v,
 CubaLIF's i) by scan(), where the drive u_t is what the node's own step returns
 with that state's previous value set to zero. A fully linear node's outputs come
@@ -23,9 +23,6 @@ MIN_STEPS = 32  # below this the step loop is as fast
 # 1.7x / 1.3x, batch 4 ties, batch 8 loses 1.1x)
 MAX_WIDTH = 1024
 BLOCK = 16384  # entries [steps·B, n] per block of a linear node's step calls: their temporaries stay in cache
-# a product x[N, K] @ Wᵀ[K, M] goes through scipy's CSR kernel when M·(SPARSE_DENSITY − density) > SPARSE_COST:
-# measured here (1 thread) dense BLAS runs ~50 G multiply-adds/s, CSR ~10 G, finding the nonzeros ~1 ns per entry
-SPARSE_DENSITY, SPARSE_COST = 0.2, 12.0
 
 
 def linear_states(node) -> tuple[tuple[str, str], ...]:
@@ -93,44 +90,6 @@ def scan(a: np.ndarray, u: np.ndarray, s0: np.ndarray, out: np.ndarray | None = 
     return out
 
 
-class _SparseOps:
-    """The NumPy op vocabulary with matmul over mostly-zero [T·B, in] inputs through scipy's CSR product.
-
-    A spike train at a few percent needs that share of the multiply-adds; the result is the same sum in
-    another order. Without scipy (a dev extra, not a core dependency) every product stays dense.
-    """
-
-    def __init__(self, ops):
-        self._ops = ops
-        self.used = False
-
-    def __getattr__(self, name):
-        return getattr(self._ops, name)
-
-    def matmul(self, x, W):
-        if x.ndim == 2 and x.shape[0] >= 256 and W.shape[0] * (SPARSE_DENSITY - _density(x)) > SPARSE_COST:
-            try:
-                import scipy.sparse as sp
-            except ImportError:
-                return self._ops.matmul(x, W)
-            self.used = True
-            N, K = x.shape
-            x = np.ascontiguousarray(x)
-            # int32 indices when they fit: scipy would otherwise check and copy int64 ones (~13 ms at 64000 x 700)
-            idx = np.int32 if N * K < 2 ** 31 else np.int64
-            flat = np.flatnonzero(x != 0).astype(idx)  # on the bool mask: half the time of flatnonzero on floats
-            indptr = np.searchsorted(flat, np.arange(N + 1, dtype=idx) * idx(K)).astype(idx)  # row starts
-            A = sp.csr_matrix((x.reshape(-1)[flat], flat % idx(K), indptr), shape=(N, K))
-            return np.asarray(A @ self._ops._transposed(W))
-        return self._ops.matmul(x, W)
-
-
-def _density(x: np.ndarray) -> float:
-    """Share of nonzeros, estimated on every 16th row (a full count costs as much as a sparse product)."""
-    sample = x[::16]
-    return np.count_nonzero(sample) / max(sample.size, 1)
-
-
 def _zeros(n: int, dtype) -> np.ndarray:
     return np.zeros((1, n), dtype)  # broadcasts against [T·B, n] without T·B zeros being read
 
@@ -145,7 +104,6 @@ def run(graph: Graph, names: list[str], xs: dict[str, np.ndarray], dtype, ops, p
     seqs = dict(xs)
     states: dict[str, dict[str, np.ndarray]] = {}
     T, B = next(iter(xs.values())).shape[:2]
-    sops = ops if getattr(ops, "sparse", False) else _SparseOps(ops)  # float32's fast loop: NumpyOps(sparse=True)
     for n in names:
         node = graph.nodes[n]
         x = {}
@@ -155,7 +113,7 @@ def run(graph: Graph, names: list[str], xs: dict[str, np.ndarray], dtype, ops, p
         x = {k: v.reshape(T * B, v.shape[-1]) for k, v in x.items()}  # steps are elementwise in the batch axis
         p = params[n]
         if not node.states:
-            out, _ = node.step(sops, p, {}, x)
+            out, _ = node.step(ops, p, {}, x)
             seqs[n] = np.asarray(out).reshape(T, B, -1)
             continue
         init = {k: np.broadcast_to(v.astype(dtype), (B, v.shape[0])) for k, v in node.initial_state().items()}
