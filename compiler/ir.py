@@ -36,7 +36,8 @@ class Primitive:
     # True for fixed-point primitives (after quantize): the NumPy runtime keeps their states as int64
     integer: ClassVar[bool] = False
     # states that are linear recurrences s_t = a·s_{t−1} + u_t (u_t not reading s), with the field holding a,
-    # in dependency order: parallel-in-time executors solve them for the whole sequence (runtime/numpy/parallel.py)
+    # in dependency order: parallel-in-time executors solve them for the whole sequence (runtime/numpy/parallel.py;
+    # a primitive declaring any has a step elementwise per neuron and sample, which the NumPy one relies on)
     linear_states: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     @property
