@@ -48,6 +48,7 @@ class AHPLayer(SpikingLayer):
         v, aux = self._state(0.0, B, I_ff), self._state(0.0, B, I_ff)
         s = torch.zeros_like(v)
         outs, vs, auxs = [], [], []
+        I_ff = I_ff.unbind(0)  # one backward node: indexing I_ff[t] zeroed a whole [T, B, n] gradient per step
         for t in range(T):
             I = I_ff[t] + self.rec(s) if self.rec is not None else I_ff[t]
             aux = alpha_aux * aux + w * s

@@ -64,6 +64,7 @@ class CubaLIFLayer(_CurrentLayer):
         i, v = self._state(0.0, B, I_ff), self._state(0.0, B, I_ff)
         s = torch.zeros_like(v)
         outs, iss, vs = [], [], []
+        I_ff = I_ff.unbind(0)  # one backward node: indexing I_ff[t] zeroed a whole [T, B, n] gradient per step
         for t in range(T):
             I = I_ff[t] + self.rec(s) if self.rec is not None else I_ff[t]
             i = a_syn * i + I
@@ -90,6 +91,7 @@ class IFLayer(SpikingLayer):
         v = self._state(0.0, B, I_ff)
         s = torch.zeros_like(v)
         outs, vs = [], []
+        I_ff = I_ff.unbind(0)  # one backward node: indexing I_ff[t] zeroed a whole [T, B, n] gradient per step
         for t in range(T):
             I = I_ff[t] + self.rec(s) if self.rec is not None else I_ff[t]
             # written as the LIF update with alpha = gain = 1, the same floating-point operations as the kernel
@@ -118,6 +120,7 @@ class CubaLIReadout(_CurrentLayer):
         a_syn, a_mem = self.decays()
         i, v = self._state(0.0, B, I_ff), self._state(0.0, B, I_ff)
         iss, vs = [], []
+        I_ff = I_ff.unbind(0)  # one backward node: indexing I_ff[t] zeroed a whole [T, B, n] gradient per step
         for t in range(T):
             i = a_syn * i + I_ff[t]
             v = a_mem * v + self.gain * i

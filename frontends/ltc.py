@@ -55,6 +55,7 @@ class LTCLayer(SpikingLayer):
         I_ff, T, B = self._start(x)
         state = self.init_state(B, I_ff)
         outs, vs, bs = [], [], []
+        I_ff = I_ff.unbind(0)  # one backward node: indexing I_ff[t] zeroed a whole [T, B, n] gradient per step
         for t in range(T):
             s, state = self.cell(I_ff[t], state)
             outs.append(s), vs.append(state[0]), bs.append(state[1])
@@ -85,6 +86,7 @@ class LTCReadout(SpikingLayer):
         I_ff, T, B = self._start(x)
         state = self.init_state(B, I_ff)
         vs = []
+        I_ff = I_ff.unbind(0)  # one backward node: indexing I_ff[t] zeroed a whole [T, B, n] gradient per step
         for t in range(T):
             v, state = self.cell(I_ff[t], state)
             vs.append(v)

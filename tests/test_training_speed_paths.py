@@ -171,51 +171,34 @@ def test_spsn_network_training_fast_paths_equal_the_plain_stepwise_network():
         torch.testing.assert_close(res[True][1][k], g, rtol=1e-7, atol=1e-9, msg=k)
 
 
-def _indexed_forward(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The stepwise layers as written before the unbind: I_ff[t] indexed per step (the oracle of the change)."""
-    I_ff, T, B = layer.fc(x), x.shape[0], x.shape[1]
-    if isinstance(layer, ALIFLayer):
-        alpha, rho = layer.decays()
-        v, b = layer._state(layer.v_init, B, I_ff), layer._state(layer.b_init, B, I_ff)
-        s, outs = torch.zeros_like(v), []
-        for t in range(T):
-            I = I_ff[t] + layer.rec(s) if layer.rec is not None else I_ff[t]
-            b = rho * b + (1 - rho) * s
-            Bt = layer.b0 + layer.beta * b
-            v = alpha * v + (1 - alpha) * layer.R * I - Bt * s
-            s = layer.spike(v - Bt)
-            outs.append(s)
-        return torch.stack(outs)
-    alpha, gain = layer.decays()
-    v, outs = layer._state(layer.v_init, B, I_ff), []
-    s = torch.zeros_like(v)
-    for t in range(T):
-        if isinstance(layer, LIReadout):
-            v = alpha * v + gain * I_ff[t]
-            outs.append(v)
-            continue
-        I = I_ff[t] + layer.rec(s) if layer.rec is not None else I_ff[t]
-        v = alpha * v + gain * I
-        s = layer.spike(v - layer.theta)
-        v = v - layer.theta * s
-        outs.append(s)
-    return torch.stack(outs)
+def _stepwise_layers():
+    from snnc.frontends.ahp import AHPLayer
+    from snnc.frontends.cuba import CubaLIFLayer, CubaLIReadout, IFLayer
+    from snnc.frontends.ltc import LTCLayer, LTCReadout
+    return {"alif": lambda: ALIFLayer(5, 7, recurrent=True), "lif": lambda: LIFLayer(5, 7, recurrent=True, theta=0.3),
+            "li": lambda: LIReadout(5, 7), "cuba-lif": lambda: CubaLIFLayer(5, 7, recurrent=True),
+            "if": lambda: IFLayer(5, 7, recurrent=True, theta=0.5), "cuba-li": lambda: CubaLIReadout(5, 7),
+            "ahp": lambda: AHPLayer(5, 7, recurrent=True), "ltc": lambda: LTCLayer(5, 7, recurrent=True),
+            "ltc-readout": lambda: LTCReadout(5, 7)}
 
 
-@pytest.mark.parametrize("make", [lambda: ALIFLayer(5, 7, recurrent=True), lambda: LIFLayer(5, 7, recurrent=True, reset="subtract"),
-                                  lambda: LIReadout(5, 7)])
-def test_unbind_keeps_stepwise_forward_and_backward_bit_identical(make):
+@pytest.mark.parametrize("name", sorted(_stepwise_layers()))
+def test_unbind_keeps_stepwise_forward_and_backward_bit_identical(name, monkeypatch):
     torch.manual_seed(4)
-    layer = make()
+    layer = _stepwise_layers()[name]()
     layer.sparse_input = False  # the dense product on both sides: only the unbind differs
     x = torch.randn(30, 2, 5) * 2
     res = []
-    for f in (layer, lambda x: _indexed_forward(layer, x)):
+    for per_step_index in (False, True):
+        if per_step_index:  # the layers as written before: I_ff[t], one select per step
+            monkeypatch.setattr(torch.Tensor, "unbind", lambda self, dim=0: [self.select(dim, t) for t in range(self.shape[dim])])
         layer.zero_grad()
-        out = f(x)
+        out = layer(x)
+        names = _graph_names(out)
+        assert ("UnbindBackward0" in names) != per_step_index and ("SelectBackward0" in names) == per_step_index
         (out * torch.arange(7.0)).sum().backward()
         res.append((out.detach(), [p.grad.clone() for p in layer.parameters() if p.grad is not None]))
-    assert torch.equal(res[0][0], res[1][0])
+    assert torch.equal(res[0][0], res[1][0]) and res[0][0].abs().sum() > 0
     assert len(res[0][1]) == len(res[1][1]) > 0 and all(torch.equal(a, b) for a, b in zip(res[0][1], res[1][1]))
 
 
