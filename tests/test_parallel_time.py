@@ -298,3 +298,30 @@ def test_trained_fixtures_fast_loop_spikes_equal_step_loop(name, par):
     ref, act_ref = _stepwise(g, xs)
     assert any(g.output_kind(o) == SPIKE and ref[o].any() for o in g.outputs)
     _assert_same(g, y, ref, act, act_ref, name)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_decays_near_zero_and_one_through_the_runtime(dtype, memoryless):
+    # SPSN with alpha = 1 (a running sum of its input) and beta near 0 or 0, an LI readout with both extremes:
+    # run()'s default path solves them, equal to stepping every node
+    from snnc.compiler.primitives import SPSN
+    rng = np.random.default_rng(5)
+    g = Graph()
+    g.add("x", Input(6, "spike"))
+    g.add("fc", Dense.of(rng.normal(0, 0.3, (4, 6))))
+    g.add("n", SPSN(np.array([1.0, 1.0, 1e-12, 0.5]), np.array([1e-300, 0.0, 1.0, 0.999]), False))
+    g.add("ro", Dense.of(rng.normal(0, 1, (3, 4))))
+    g.add("li", LI(np.array([1.0, 1e-12, 0.0]), np.ones(3)))
+    for a, b in (("x", "fc"), ("fc", "n"), ("n", "ro"), ("ro", "li")):
+        g.connect(a, b)
+    g.outputs = ["n", "li"]
+    x = spikes(600, 1, 6)
+    rt = NumpyRuntime(g, dtype)
+    y, _ = rt.run(x)
+    assert {"n", "li"} <= set(rt.last_path["parallel"])
+    ref, _ = _stepwise(g, {"x": x}, dtype)
+    assert ref["n"].any() and not ref["n"].all()
+    np.testing.assert_array_equal(y["n"], ref["n"])
+    tol = 1e-12 if dtype == "float64" else 1e-5  # the scans are the step loop's arithmetic; BLAS may sum otherwise
+    np.testing.assert_allclose(y["li"], ref["li"], rtol=tol, atol=tol * np.abs(ref["li"]).max())
+    assert np.isfinite(y["li"]).all() and np.abs(ref["li"]).max() > 1  # alpha = 1: the sum grows
