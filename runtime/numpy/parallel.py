@@ -51,20 +51,6 @@ def worthwhile(node, T: int, B: int) -> bool:
     return T >= MIN_STEPS and B * node.size <= MAX_WIDTH and (linear(node) or partial(node))
 
 
-def prefix(graph: Graph) -> list[str]:
-    """Non-input nodes computable for the whole sequence before the step loop, in schedule order."""
-    done, out = set(graph.inputs), []
-    for n in graph.schedule():
-        node = graph.nodes[n]
-        if n in done or type(node).__name__ == "EarlyExit" or any(e.src not in done for e in graph.in_edges(n)):
-            continue
-        if node.states and not (linear(node) or partial(node)):
-            continue
-        done.add(n)
-        out.append(n)
-    return out
-
-
 def scan(a: np.ndarray, u: np.ndarray, s0: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """s_t = a·s_{t−1} + u_t for t = 0..T−1 (s_{−1} = s0), u [T, B, n], a [n], in u's dtype; written into `out`.
 
