@@ -3,8 +3,8 @@
 The graph is cut into stages (`stages`): every recurrence (a strongly connected
 set of nodes) is stepped over T on its own, and each node outside every cycle
 runs for all T at once as soon as the sequences it reads are complete: a Dense
-is one product over [T·B, in], a linear neuron (LI, SPSN) the chunked scan
-of runtime/numpy/parallel.py when T is long enough. In the step loops node plans
+is one product over [T·B, in], a neuron with linear states (LI, SPSN, CubaLIF's
+current) solved by runtime/numpy/parallel.py when T is long and one step narrow. In the step loops node plans
 are tuples, inputs are read by list index, outputs go into preallocated
 [T, B, n] buffers. Activity is counted from those buffers when first read (compiler/activity.py LazyCounts).
 """
