@@ -36,9 +36,11 @@ class Primitive:
     # True for fixed-point primitives (after quantize): the NumPy runtime keeps their states as int64
     integer: ClassVar[bool] = False
     # states that are linear recurrences s_t = a·s_{t−1} + u_t (u_t not reading s), with the field holding a,
-    # in dependency order: parallel-in-time executors solve them for the whole sequence (runtime/numpy/parallel.py;
-    # a primitive declaring any has a step elementwise per neuron and sample, which the NumPy one relies on)
+    # in dependency order: parallel-in-time executors solve them for the whole sequence (runtime/numpy/parallel.py)
     linear_states: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # True: the step is elementwise per neuron and sample (every port as wide as the node, per-neuron parameters):
+    # an executor may lay [B, n] out flat as [B·n] (the NumPy runtime's node-major loop does, runtime/numpy/parallel.py)
+    elementwise: ClassVar[bool] = False
 
     @property
     def out_kind(self) -> str:

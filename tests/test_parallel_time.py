@@ -63,6 +63,7 @@ def test_linear_state_metadata_lives_on_the_primitives():
     assert parallel.partial(cuba) and not parallel.linear(cuba)
     assert dataclasses.replace(cuba, reset="none").linear_states == (("i", "alpha_syn"), ("v", "alpha_mem"))
     assert LIF.example(3, rng).linear_states == () and not parallel.partial(LIF.example(3, rng))
+    assert all(c.elementwise for c in (LI, SPSN, CubaLI, CubaLIF, LIF)) and not Dense.elementwise
     assert parallel.linear_states(LoihiLI.example(3, rng)) == ()  # fixed point wraps: never scanned
     assert not hasattr(parallel, "LINEAR_STATES")  # one place for the metadata
 
@@ -93,8 +94,8 @@ def _expect_whole(node, par, T, B) -> bool:
     if not node.states:
         return True  # stateless: one call for all T
     lin = () if node.integer else node.linear_states
-    if par is None:  # automatic: a node with linear states when T is long and one step is narrow
-        return bool(lin) and T >= 32 and B * node.size <= 1024
+    if par is None:  # automatic, when T is long and one step narrow: linear states, or an elementwise float step
+        return (bool(lin) or node.elementwise and not node.integer) and T >= 32 and B * node.size <= 1024
     return bool(par) and bool(lin)
 
 
@@ -120,9 +121,10 @@ def _states_after(g, xs, par):
 
 
 @pytest.mark.parametrize("kind,reset", [("LI", "zero"), ("SPSN", "zero"), ("CubaLIF", "zero"), ("CubaLIF", "none"),
-                                        ("CubaLIF", "subtract"), ("CubaLI", "zero"), ("LIF", "none")])
+                                        ("CubaLIF", "subtract"), ("CubaLI", "zero"), ("LIF", "none"), ("LIF", "zero")])
 @pytest.mark.parametrize("block", [100, parallel.BLOCK])  # 100: blocks of 3 steps (B·n = 32), a short tail
-def test_parallel_equals_stepwise_within_1e6(kind, reset, block, monkeypatch):
+@pytest.mark.parametrize("par", [True, None])  # None: the default, which also steps a LIF node-major
+def test_parallel_equals_stepwise_within_1e6(kind, reset, block, par, monkeypatch):
     # Dense chains with delays and biases around the node, T = 300: outputs, spikes and final states
     monkeypatch.setattr(parallel, "BLOCK", block)
     from snnc.compiler.primitives import SPSN, CubaLI, CubaLIF, LIF
@@ -151,8 +153,8 @@ def test_parallel_equals_stepwise_within_1e6(kind, reset, block, monkeypatch):
     g.connect("fc2", "out")
     g.outputs = ["n", "out"]
     xs = {"x": spikes(300, 2, 9)}
-    rt, y, act = _states_after(g, xs, True)
-    assert rt.last_path["stepwise"] == [] and "n" in rt.last_path["parallel"]
+    rt, y, act = _states_after(g, xs, par)
+    assert ("n" in rt.last_path["parallel"]) == (par is None or bool(node.linear_states)), rt.last_path
     ref_rt = NumpyRuntime(g, "float64")
     steps = [ref_rt.step(xs["x"][t]) for t in range(300)]
     ref = {o: np.stack([y[o] for y in steps]) for o in g.outputs}
@@ -204,9 +206,11 @@ def test_zoo_feed_forward_stacks_parallel_equal_stepwise(arch, cfg):
         y, act = rt.run(x)
         if arch == "spsn":  # every node for all T at once
             assert rt.last_path["stepwise"] == []
-        else:  # CubaLIF's current scanned (its v stepped inside), the IF layer's reset stepped, the LI solved
+        elif par:  # CubaLIF's current scanned (its v stepped inside), the IF layer in the step loop, the LI solved
             assert rt.last_path["stepwise"] == ["layer2.if"]
             assert {"layer1.cuba", "readout.li"} <= set(rt.last_path["parallel"])
+        else:  # by default the IF layer (narrow, elementwise) is stepped node-major on flat rows too
+            assert rt.last_path["stepwise"] == [] and "layer2.if" in rt.last_path["parallel"]
         _assert_same(g, y, ref, act, act_ref, f"{arch} par={par}")
 
 

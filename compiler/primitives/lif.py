@@ -15,6 +15,7 @@ RESET_MODES = ("zero", "subtract", "none")
 
 
 class _Spiking(Primitive):
+    elementwise = True  # LIF, CubaLIF, ALIF: per-neuron arithmetic only
     @property
     def out_kind(self) -> str:
         return SPIKE
@@ -150,6 +151,7 @@ class LI(Primitive):
     states = {"v": "v0"}
     per_neuron = ("alpha", "gain", "v0")
     linear_states = (("v", "alpha"),)
+    elementwise = True
 
     @classmethod
     def example(cls, n=4, rng=None):
@@ -184,6 +186,7 @@ class CubaLI(Primitive):
     states = {"i": "i0", "v": "v0"}
     per_neuron = ("alpha_syn", "alpha_mem", "gain", "bias", "i0", "v0")
     linear_states = (("i", "alpha_syn"), ("v", "alpha_mem"))
+    elementwise = True
 
     @functools.cached_property
     def _biased(self) -> bool:

@@ -24,6 +24,7 @@ class SPSN(Primitive):
     states = {"i": None, "v": None}
     per_neuron = ("alpha", "beta")
     linear_states = (("i", "alpha"), ("v", "beta"))  # no reset: both integrate without reading the spikes
+    elementwise = True
 
     @classmethod
     def example(cls, n=4, rng=None):

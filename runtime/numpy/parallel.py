@@ -42,13 +42,19 @@ def partial(node) -> bool:
     return bool(lin) and len(lin) < len(node.states)
 
 
-def worthwhile(node, T: int, B: int) -> bool:
-    """Solve a node's linear states for all T at once (else step it whole): T long, one step small (MAX_WIDTH).
+def alone(node) -> bool:
+    """A float neuron with an elementwise step (Primitive.elementwise) that run() can step node-major on flat rows."""
+    return bool(node.states) and node.elementwise and not node.integer
 
-    A partially linear node then steps the rest in a loop of its own over T on row views made once, which
-    measured faster than the staged loop's step (ff-cuba batch 1: CubaLIF 6.3 vs 7.3 µs a step).
+
+def worthwhile(node, T: int, B: int) -> bool:
+    """Run a node outside every cycle for all T here (else in the staged step loop): T long, one step narrow.
+
+    Its linear states are solved; a partially linear or an elementwise node (a LIF: a reset, no linear state)
+    steps the rest in a loop of its own over T on flat row views made once, which measured faster than the
+    staged loop's step (ff-cuba batch 1: CubaLIF 6.3 vs 7.3 µs a step; the IF layer ~1 µs less).
     """
-    return T >= MIN_STEPS and B * node.size <= MAX_WIDTH and (linear(node) or partial(node))
+    return T >= MIN_STEPS and B * node.size <= MAX_WIDTH and (linear(node) or partial(node) or alone(node))
 
 
 def scan(a: np.ndarray, u: np.ndarray, s0: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -144,14 +150,14 @@ def _solve(node, ops, p, init: dict, x: dict, T: int, B: int, dtype) -> tuple[di
 
 
 def _step_rest(node, ops, p, init: dict, bufs: dict, x: dict, T: int, B: int) -> np.ndarray:
-    """A partially linear node stepped over T: its linear states read from their scanned sequences.
+    """A node stepped over T on its own, its linear states (if any) read from their scanned sequences.
 
-    Its other states' final values are added to `bufs` as one row each. The step gets flat [B·n] row views
-    made once (a ufunc call on a 1-D view costs about half of one on [B, n]), its per-neuron parameters
-    tiled to B·n, when every port is as wide as the node (the step is elementwise per neuron and sample).
+    Its other states' final values are added to `bufs` as one row each. An elementwise step gets flat [B·n]
+    row views made once (a ufunc call on a 1-D view costs about half of one on [B, n]), its per-neuron
+    parameters tiled to B·n.
     """
     n = node.size
-    flat = all(v.shape[-1] == n for v in x.values())
+    flat = node.elementwise and all(v.shape[-1] == n for v in x.values())
     if flat and B > 1:
         from snnc.compiler.primitives.ops import Params
         p = Params({k: np.tile(v, B) if isinstance(v, np.ndarray) and v.shape == (n,) else v for k, v in p.items()})
