@@ -183,7 +183,7 @@ def _feed_forward(seed: int = 0) -> Graph:
     g.add("spsn", SPSN(rng.uniform(0.5, 0.95, 8), rng.uniform(0.8, 0.99, 8), False))
     g.add("fc2", Dense.of(rng.normal(0, 1, (7, 8))))
     g.add("cuba", CubaLIF(rng.uniform(0.5, 0.9, 7), rng.uniform(0.8, 0.99, 7), rng.uniform(0.1, 1, 7),
-                          rng.uniform(0.2, 0.6, 7), reset="subtract"))
+                          rng.uniform(15.0, 30.0, 7), reset="subtract"))
     g.add("fc3", Dense.of(rng.normal(0, 1, (3, 7))))
     g.add("out", LI(rng.uniform(0.8, 0.99, 3), rng.uniform(0.1, 1, 3)))
     for a, b in (("x", "fc1"), ("fc1", "spsn"), ("spsn", "fc2"), ("fc2", "cuba"), ("cuba", "fc3"), ("fc3", "out")):
@@ -194,8 +194,9 @@ def _feed_forward(seed: int = 0) -> Graph:
 
 @pytest.mark.parametrize("case", ["feed-forward", "recurrent"])
 def test_node_major_equals_stepwise(case):
-    """The node-major kernel (each stage loops over all T) against the stepwise one: the same outputs, spikes,
-    traces and activity in float64, and the states and delay rings it leaves let step() continue the same."""
+    """The node-major kernel (each stage loops over all T) against the stepwise one: the same outputs (within
+    1e-6: a product over the whole sequence sums in another order), spikes, traces and activity in float64,
+    and the states and delay rings it leaves let step() continue the same."""
     if case == "feed-forward":
         g, stages = _feed_forward(), [["x", "fc1", "spsn"], ["fc2", "cuba"], ["fc3", "out"]]
     else:
@@ -211,6 +212,16 @@ def test_node_major_equals_stepwise(case):
         more = np.stack([rt.step(x[t])["out"] for t in range(5)])  # continues from the state run() left
         runs[mode] = (y, act, more)
     assert rt.last_path["stages"] == stages
+    # each Dense reading an earlier stage took one product over all T where its input was over 1/4 nonzero
+    # in that sample (counted here from the recorded activity), else the event-driven sums
+    sources = {"fc2": "spsn", "fc3": "cuba"} if case == "feed-forward" else {"fc2": "n1"}
+    want = {}
+    for dense, src in sources.items():
+        per_sample = runs[True][1].nonzero[src].sum(axis=0) * 4 > 40 * g.nodes[src].size
+        want[dense] = "dense" if per_sample.all() else "events" if not per_sample.any() else "mixed"
+    assert rt.last_path["products"] == want
+    if case == "feed-forward":
+        assert set(want.values()) == {"dense", "events"}  # both kinds ran
     (y0, a0, m0), (y1, a1, m1) = runs[False], runs[True]
     np.testing.assert_allclose(y1["out"], y0["out"], rtol=0, atol=1e-6)
     np.testing.assert_allclose(m1, m0, rtol=0, atol=1e-6)
@@ -224,12 +235,12 @@ def test_node_major_equals_stepwise(case):
     np.testing.assert_allclose(y1["out"], yn["out"], rtol=1e-12, atol=1e-12)
     t, b, i = np.nonzero(x)
     ya, _ = rt.run_events({"x": (t, b, i)}, T=40, B=3)
-    assert rt.last_path["loop"] == "staged"
+    assert rt.last_path["loop"] == "staged" and rt.last_path["products"] == want
     np.testing.assert_array_equal(ya["out"], y1["out"])
 
 
 def test_node_major_path_choice():
-    """The default is the stepwise loop (the node-major one measured no faster); a graph without a stage cut
+    """The default is the stepwise loop (node-major is faster only with dense products); a graph without a stage cut
     runs stepwise even when asked."""
     g = _feed_forward(1)
     x = spikes(40, 2, 10, 0.3, seed=7)

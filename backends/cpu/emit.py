@@ -290,16 +290,18 @@ class EventSource:
     value: str | None = None  # template over {j} of the value at an index (None: spikes are exactly 1)
 
 
-def module_source(dtype, inputs, bufs: Buffers, bodies: list[list[str]], exit_info, staged: bool,
-                  version: int) -> str:
+def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], list[str], tuple | None]], exit_info,
+                  staged: bool, version: int) -> str:
     """The kernel module's source: samples b0..b1-1 over the whole sequence (threads run disjoint sample ranges).
 
-    One step body (stepwise: all nodes in one loop over T), or one per stage, each in its own loop over T.
+    One step body (stepwise: all nodes in one loop over T), or one per stage, each in its own loop over T;
+    each body comes with the code that runs before its loop and may have a variant taken under a condition
+    (a matmul read from a product over the whole sequence).
     """
     args = ["T", "t0", "b0", "b1"]
     for k, (_, _, mode) in enumerate(inputs):
         args += [f"XP{k}", f"XI{k}"] if mode == "aer" else [f"X{k}"]
-    args += ["PF", "PI", "SF", "SI", "RF", "RI", "OUT", "NZ", "STEPS", "DEC", "HELD"]
+    args += ["PF", "PI", "SF", "SI", "RF", "RI", "OUT", "NZ", "STEPS", "DEC", "HELD"] + (["PATHS"] if staged else [])
     sz = bufs.size
     # per-sample rows as 1-D views: every index below is then provably non-negative (no wraparound test) and
     # the neuron loops vectorize
@@ -307,7 +309,8 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[list[str]], exit_in
             ("NZ[t, b, ", "NZb["), ("SQ[t, ", "SQt["), ("SQI[t, ", "SQIt[")] + [
         (f"X{k}[t, b, ", f"X{k}b[") for k, (_, _, m) in enumerate(inputs) if m == "dense"]
     for a, b_ in rows:
-        bodies = [[ln.replace(a, b_) for ln in body] for body in bodies]
+        bodies = [(pre, [ln.replace(a, b_) for ln in body],
+                   alt and (alt[0], [ln.replace(a, b_) for ln in alt[1]])) for pre, body, alt in bodies]
     head = ["B = OUT.shape[1]",
             f"MF = np.empty({max(1, sz['MF'])}, DT)",
             f"MI = np.empty({max(1, sz['MI'])}, np.int64)",
@@ -351,10 +354,16 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[list[str]], exit_in
     lines += ["@njit(cache=True, nogil=True, error_model='numpy', boundscheck=False)",
               f"def kernel({', '.join(args)}):"]
     lines += ["    " + ln for ln in head]
-    for body in bodies:
-        lines += ["    " + ln for ln in step]
-        lines += ["            " + ln for ln in body]
-        lines += ["    " + ln for ln in tail]
+
+    def loop(body: list[str], ind: str = "") -> list[str]:
+        return [ind + "    " + ln for ln in step] + [ind + "            " + ln for ln in body] + \
+            [ind + "    " + ln for ln in tail]
+    for pre, body, alt in bodies:
+        lines += ["        " + ln for ln in pre]
+        if alt is None:
+            lines += loop(body)
+        else:  # the variant reading a whole-sequence product where the kernel took it, else the step loop's own
+            lines += [f"        if {alt[0]}:"] + loop(alt[1], "    ") + ["        else:"] + loop(body, "    ")
     if staged:
         lines.append("        STEPS[b] += T")
     return "\n".join(lines) + "\n"

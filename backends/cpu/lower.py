@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from snnc.backends.cpu.emit import Buffers, Emitter, EventSource, Sink, module_source
-from snnc.backends.cpu.stages import cuts
 from snnc.backends.cpu.fxtrace import traced
+from snnc.backends.cpu.stages import cuts, hoist
 from snnc.backends.cpu.symbolic import Mat, Sym, SymOps, Tracer, Unsupported, params_namespace
 from snnc.compiler import fixedpoint
 from snnc.compiler.errors import LoweringError, SnncError
@@ -96,6 +96,7 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
     exit_info = None
     record = set(record) | {n for n in order if type(graph.nodes[n]).__name__ == "EarlyExit"}
     bodies = []
+    hoisted: list[str] = []  # node-major: the matmuls over an input or an earlier stage, by their node
     for members in groups:
         first = len(tr.values)
         sinks: list[Sink] = []
@@ -125,7 +126,9 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
                 else:
                     buf, off = seq[src]
                     n = graph.nodes[src].size
-                    cur[src] = _vector(tr, tr.leaf(f"{buf}[t, {off} + {{j}}]", n, "i" if integer[src] else "f"), n)
+                    leaf = tr.leaf(f"{buf}[t, {off} + {{j}}]", n, "i" if integer[src] else "f",
+                                   seq=f"{buf}[:, {off}:{off + n}]", nz=order.index(src))
+                    cur[src] = _vector(tr, leaf, n)
                     if graph.nodes[src].out_kind == SPIKE:
                         cur[src].meta["events"] = [EventSource(local=cur[src])]
             return cur[src]
@@ -217,12 +220,19 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
                 aer_pre += [f"for j in range({n_}):", f"    MF[{off_} + j] = DT(0)",
                             f"for q in range(XP{k_}[t * B + b], XP{k_}[t * B + b + 1]):",
                             f"    MF[{off_} + XI{k_}[q]] = DT(1)"]
-        bodies.append(aer_pre + em.lines())
+        body = aer_pre + em.lines()
+        dense = hoist(values, sinks, hoisted) if staged else None
+        if dense is None:
+            bodies.append(([], body, None))
+        else:  # the same stage reading one product over the whole sequence instead of its matmul
+            pre, cond, values2, sinks2 = dense
+            bodies.append((pre, body, (cond, aer_pre + Emitter(values2, sinks2, bufs, prelude).lines())))
     source = module_source(dtype, inputs, bufs, bodies, exit_info, staged, KERNEL_VERSION)
     event_driven = sorted({v.owner for v in tr.values if v.op == "matmul" and v.args[0].meta.get("events")})
     return CpuProgram(graph, dtype, source, bufs, inputs, outputs, records, nz_cols, integer,
                       exit_info, {"kernel_version": KERNEL_VERSION, "event_driven": event_driven,
-                                  "stages": [list(g) for g in groups]})
+                                  "stages": [list(g) for g in groups],
+                                  **({"hoisted": hoisted} if staged else {})})
 
 
 def _input(tr: Tracer, bufs: Buffers, node, k: int, mode: str) -> Sym:
