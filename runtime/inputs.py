@@ -76,9 +76,12 @@ def check_inputs(sizes: Mapping[str, int], x, dtype: np.dtype, where: str = "inp
             T, B = a.shape[:2]
         elif a.shape[:2] != (T, B):
             raise InputError(f"{where} '{n}': [T, B] = {a.shape[:2]} differs from the other inputs' {(T, B)}")
-        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        # a spike input holding only 0/1 is finite too: one pass instead of two (a failure names its cause below)
+        if kinds is not None and kinds.get(n) == "spike" and not ((a != 0) & (a != 1)).any():
+            pass
+        elif a.dtype.kind == "f" and not np.all(np.isfinite(a)):
             raise InputError(f"{where} '{n}': contains NaN or inf")
-        if kinds is not None and n in kinds:
+        elif kinds is not None and n in kinds:
             from snnc.compiler.inputkinds import check_values
             check_values(n, kinds[n], a, integer if isinstance(integer, bool) else n in integer, where)
         out[n] = np.ascontiguousarray(a, dtype=dtype)
