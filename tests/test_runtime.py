@@ -301,3 +301,27 @@ def test_lazy_activity_equals_the_step_loops_counts(dtype):
     assert type(b.nonzero) is LazyCounts and not b.nonzero._fn
     for n in want:
         np.testing.assert_array_equal(b.nonzero[n], want[n])
+
+
+def test_fast_loop_leaves_garbage_collection_as_it_found_it():
+    import gc
+    g, x = recurrent_graph(), spikes(10, 2, 6)
+    NumpyRuntime(g).run(x)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        NumpyRuntime(g).run(x)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    from snnc.runtime.numpy import fastloop
+
+    def broken(*args):
+        raise RuntimeError("a kernel failed")
+    try:
+        fastloop._steps, steps = broken, fastloop._steps
+        with pytest.raises(RuntimeError, match="a kernel failed"):
+            NumpyRuntime(g).run(x)
+    finally:
+        fastloop._steps = steps
+    assert gc.isenabled()

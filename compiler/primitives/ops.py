@@ -62,6 +62,7 @@ class NumpyOps:
         self.row_counts: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # row_key(x) -> (x, counts [rows])
         self.binary: set[tuple] = set()
         self._rows: dict[tuple[int, int], np.ndarray] = {}
+        self._one = np.ones(0, self.dtype)
 
     @property
     def fx(self):
@@ -116,18 +117,30 @@ class NumpyOps:
         whole = R >= SPARSE_ROWS
         if whole and not _sparse_pays(np.count_nonzero(x[::R // 256]) / (F * len(range(0, R, R // 256))), N):
             return None  # (a sample of a whole sequence's rows)
-        flat = (x != 0).ravel().nonzero()[0]  # a bool mask's nonzero is several times faster than the floats'
-        if not whole and not _sparse_pays(flat.size / x.size, N):
-            return None  # (one step's x: listing its nonzeros costs about a fifth of the dense product)
-        indptr = flat.searchsorted(self._bounds(R, F))
-        key = row_key(x) if whole else None
-        if whole:  # x is kept alive with its counts: no later array can take its address in this run
-            self.row_counts[key] = (x, np.diff(indptr))
-        data = np.ones(flat.size, x.dtype) if key in self.binary else x.ravel()[flat]
         y = np.zeros((R, N), x.dtype)
-        kernel(R, F, N, indptr, flat % F, data, WT.ravel(), y.ravel())  # y += A·WT
+        counts = np.empty(R, np.int64) if whole else None
+        binary = whole and row_key(x) in self.binary
+        rows = max(32, 2 ** 17 // F) if whole else R  # ~512 KB of x at a time: it stays in cache through its passes
+        for r in range(0, R, rows):
+            xc = x[r:r + rows]
+            n = xc.shape[0]
+            flat = (xc != 0).ravel().nonzero()[0]  # a bool mask's nonzero is several times faster than the floats'
+            if not whole and not _sparse_pays(flat.size / x.size, N):
+                return None  # (one step's x: listing its nonzeros costs about a fifth of the dense product)
+            indptr = flat.searchsorted(self._bounds(n, F))
+            if whole:
+                counts[r:r + n] = np.diff(indptr)
+            data = self._ones(flat.size, x.dtype) if binary else xc.ravel()[flat]
+            kernel(n, F, N, indptr, flat % F, data, WT.ravel(), y[r:r + n].ravel())  # y[rows] += A·WT (a view)
+        if whole:  # x is kept alive with its counts: no later array can take its address in this run
+            self.row_counts[row_key(x)] = (x, counts)
         self.sparse_calls += 1
         return y
+
+    def _ones(self, n: int, dtype) -> np.ndarray:
+        if self._one.size < n or self._one.dtype != dtype:
+            self._one = np.ones(max(n, 2 * self._one.size), dtype)
+        return self._one[:n]
 
     def int_matmul(self, q, W):
         acc = q.astype(np.int32) @ self._transposed(W, np.int32)  # int32 accumulation

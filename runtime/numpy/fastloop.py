@@ -10,6 +10,7 @@ are tuples, inputs are read by list index, outputs go into preallocated
 """
 from __future__ import annotations
 
+import gc
 from functools import partial
 
 import numpy as np
@@ -74,6 +75,37 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     start, sparse = ops.sparse_calls, []  # whole-sequence nodes whose product ran event-driven
     if ops.sparse:  # float32 only: float64 keeps BLAS's sums
         rt.last_path["sparse"] = sparse
+    collect = gc.isenabled()
+    gc.disable()  # the loop makes no cycles, but its per-step dicts trigger full collections of the whole process
+    try:
+        _stages(rt, plan_stages, seqs, bufs, ops, kernels, sparse, T, B)
+    finally:
+        if collect:
+            gc.enable()
+    if ops.sparse:  # and how many products in all (whole-sequence and per step) ran event-driven
+        rt.last_path["sparse_calls"] = ops.sparse_calls - start
+    rt.t = T
+    rt.steps_run[:] = T
+    act = Activity(T, B, steps=rt.steps_run.copy())
+    act.nonzero = _counts(prog, bufs, ops, T, B)
+    for k, p in enumerate(plans):
+        act.kinds[p.name] = p.node.out_kind
+        act.sizes[p.name] = p.node.size
+        if p.name in rt._held:
+            rt._held[p.name] = np.array(bufs[k][-1], dtype=prog.dtype)
+    outs = {o: np.ascontiguousarray(bufs[index[o]], dtype=prog.dtype) for o in prog.outputs}
+    for n, h in rt.hist.items():  # delay rings as the step loop leaves them, so step() can continue
+        for d in range(h.shape[0]):
+            if T - 1 - d >= 0:
+                h[(T - 1 - d) % h.shape[0]] = bufs[index[n]][T - 1 - d]
+    return outs, act
+
+
+def _stages(rt, plan_stages, seqs: dict, bufs: list, ops, kernels: list, sparse: list, T: int, B: int) -> None:
+    """Every stage in order: whole-sequence nodes by parallel.run, recurrences by the step loop."""
+    prog, g = rt.program, rt.program.graph
+    plans = prog.plans
+    index = {p.name: k for k, p in enumerate(plans)}
     for is_whole, names in plan_stages:
         if is_whole:
             done = ops.sparse_calls
@@ -94,23 +126,6 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
                           for port, srcs in p.inputs.items())
             loop.append((k, kernels[k], p.params, rt.state[p.name], ports))
         _steps(loop, bufs, T, B, prog.dtype)
-    if ops.sparse:  # and how many products in all (whole-sequence and per step) ran event-driven
-        rt.last_path["sparse_calls"] = ops.sparse_calls - start
-    rt.t = T
-    rt.steps_run[:] = T
-    act = Activity(T, B, steps=rt.steps_run.copy())
-    act.nonzero = _counts(prog, bufs, ops, T, B)
-    for k, p in enumerate(plans):
-        act.kinds[p.name] = p.node.out_kind
-        act.sizes[p.name] = p.node.size
-        if p.name in rt._held:
-            rt._held[p.name] = np.array(bufs[k][-1], dtype=prog.dtype)
-    outs = {o: np.ascontiguousarray(bufs[index[o]], dtype=prog.dtype) for o in prog.outputs}
-    for n, h in rt.hist.items():  # delay rings as the step loop leaves them, so step() can continue
-        for d in range(h.shape[0]):
-            if T - 1 - d >= 0:
-                h[(T - 1 - d) % h.shape[0]] = bufs[index[n]][T - 1 - d]
-    return outs, act
 
 
 def _fast_ops(rt) -> tuple:
