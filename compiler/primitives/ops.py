@@ -114,26 +114,30 @@ class NumpyOps:
         if kernel is None or x.dtype != WT.dtype or not x.flags.c_contiguous:
             return None
         (R, F), N = x.shape, WT.shape[1]
-        whole = R >= SPARSE_ROWS
-        if whole and not _sparse_pays(np.count_nonzero(x[::R // 256]) / (F * len(range(0, R, R // 256))), N):
+        if R < SPARSE_ROWS:  # one step's batch: the whole x at once
+            flat = (x != 0).ravel().nonzero()[0]  # a bool mask's nonzero is several times faster than the floats'
+            if not _sparse_pays(flat.size / x.size, N):
+                return None  # (listing one step's nonzeros costs about a fifth of its dense product)
+            y = np.zeros((R, N), x.dtype)
+            kernel(R, F, N, flat.searchsorted(self._bounds(R, F)), flat % F, x.ravel()[flat], WT.ravel(), y.ravel())
+            self.sparse_calls += 1
+            return y
+        if not _sparse_pays(np.count_nonzero(x[::R // 256]) / (F * len(range(0, R, R // 256))), N):
             return None  # (a sample of a whole sequence's rows)
         y = np.zeros((R, N), x.dtype)
-        counts = np.empty(R, np.int64) if whole else None
-        binary = whole and row_key(x) in self.binary
-        rows = max(32, 2 ** 17 // F) if whole else R  # ~512 KB of x at a time: it stays in cache through its passes
+        counts = np.empty(R, np.int64)
+        binary = row_key(x) in self.binary
+        rows = max(32, 2 ** 17 // F)  # ~512 KB of x at a time: it stays in cache through its passes
         for r in range(0, R, rows):
             xc = x[r:r + rows]
             n = xc.shape[0]
-            flat = (xc != 0).ravel().nonzero()[0]  # a bool mask's nonzero is several times faster than the floats'
-            if not whole and not _sparse_pays(flat.size / x.size, N):
-                return None  # (one step's x: listing its nonzeros costs about a fifth of the dense product)
+            flat = (xc != 0).ravel().nonzero()[0]
             indptr = flat.searchsorted(self._bounds(n, F))
-            if whole:
-                counts[r:r + n] = np.diff(indptr)
+            counts[r:r + n] = np.diff(indptr)
             data = self._ones(flat.size, x.dtype) if binary else xc.ravel()[flat]
             kernel(n, F, N, indptr, flat % F, data, WT.ravel(), y[r:r + n].ravel())  # y[rows] += A·WT (a view)
-        if whole:  # x is kept alive with its counts: no later array can take its address in this run
-            self.row_counts[row_key(x)] = (x, counts)
+        # x is kept alive with its counts: no later array can take its address in this run
+        self.row_counts[row_key(x)] = (x, counts)
         self.sparse_calls += 1
         return y
 
