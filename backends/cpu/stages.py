@@ -9,6 +9,8 @@ A Dense reading an earlier stage's output can then run as one product over the w
 """
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 
 from snnc.backends.cpu.emit import Sink
@@ -45,10 +47,11 @@ def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str]):
     source's activity counts): BLAS at 50 % spikes takes 1.7 µs per step for 256x256 against 2.9 µs for the
     event-driven sums (bench ff-spsn); sparser inputs keep the step loop's own matmul. PATHS[b, i] records it.
     """
-    cands = [v for v in values if v.op == "matmul" and v.kind == "f" and v.args[0].kind == "f"
+    cands = [v for v in values if v.op == "matmul" and v.meta["W"][0] == "PF" and v.args[0].kind == "f"
              and v.args[0].op == "ew" and v.args[0].code == "{0}" and v.args[0].args[0].op == "leaf"
              and "seq" in v.args[0].args[0].meta]
-    if len(cands) != 1 or sum(1 for v in values if v.op == "matmul" and v.args[0] is cands[0].args[0]) != 1:
+    # numba's np.dot calls scipy's BLAS: without scipy every product stays event-driven
+    if importlib.util.find_spec("scipy") is None or len(cands) != 1 or sum(1 for v in values if v.op == "matmul" and v.args[0] is cands[0].args[0]) != 1:
         return None
     v = cands[0]
     x, src = v.args[0], v.args[0].args[0]
