@@ -52,7 +52,8 @@ class NumpyRuntime:
         self.noise = noise_inputs(self.program.graph)
         self.batch = None
         self.t = 0
-        # run(): True solves linear neurons (LI, SPSN) parallel in time by the closed-form scan; None/False step them
+        # run(), for neurons outside every cycle (runtime/numpy/parallel.py): None (default) solves their linear
+        # states for all T when T is long and one step narrow; True always does; False steps them
         self.parallel_time: bool | None = None
         self.last_path: dict | None = None  # which loop the last run() took and which nodes ran parallel in time
         self._fast = None  # the whole-sequence loop's ops and kernels (runtime/numpy/fastloop.py), made on first use
