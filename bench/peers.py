@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from report import NUMPY_PARALLEL, NUMPY_STEPWISE
+from report import CPU_NODE_MAJOR, NUMPY_STAGED, NUMPY_STEPWISE
 
 
 @dataclass
@@ -151,35 +151,40 @@ def build_peers(arch: str, cfg: dict, x: np.ndarray, mode: str, skip: list[str],
         return runtime_peer(NumpyRuntime(graph, "float32"))
     add("snnc NumPy runtime", numpy_peer)
 
-    def numpy_parallel() -> Peer:
-        from snnc.runtime.numpy.runtime import NumpyRuntime
-        rt = NumpyRuntime(graph, "float32")
-        rt.parallel_time = True  # float32 steps linear neurons by default (exact sums); here the scan is timed
-        return Peer(lambda: rt.run(x), rt.run(x)[0][out])
-    def numpy_stepwise() -> Peer:
-        """The reference semantics as written: every node evaluated at every step (one step() call per step)."""
-        from snnc.runtime.numpy.runtime import NumpyRuntime
-        rt = NumpyRuntime(graph, "float32")
+    def numpy_variant(parallel_time: bool | None, stepwise: bool = False) -> Callable[[], Peer]:
+        """The NumPy runtime with its parallel-in-time choice fixed, or stepwise: every node evaluated at every
+        step (one step() call per step, the reference semantics as written)."""
+        def build() -> Peer:
+            from snnc.runtime.numpy.runtime import NumpyRuntime
+            rt = NumpyRuntime(graph, "float32")
+            rt.parallel_time = parallel_time
+            if not stepwise:
+                return Peer(lambda: rt.run(x), rt.run(x)[0][out])
 
-        def call():
-            rt.reset(B)
-            return np.stack([rt.step(x[t])[out] for t in range(T)])
-        return Peer(call, call())
+            def call():
+                rt.reset(B)
+                return np.stack([rt.step(x[t])[out] for t in range(T)])
+            return Peer(call, call())
+        return build
     from snnc.runtime.numpy import parallel
-    if not stream and any(parallel.linear(node) for node in graph.nodes.values()):
-        add(NUMPY_STEPWISE, numpy_stepwise)
-        add(NUMPY_PARALLEL, numpy_parallel)
+    if not stream:
+        add(NUMPY_STEPWISE, numpy_variant(None, stepwise=True))
+        if any(parallel.linear_states(n) or parallel.alone(n) for n in graph.nodes.values()):
+            add(NUMPY_STAGED, numpy_variant(False))  # run() with every neuron stepped (Dense whole-sequence)
 
     cache = tempfile.mkdtemp(prefix="snnc-bench-")
     info = {"desc": f"zoo {arch} {'-'.join(map(str, full.get('sizes', [])))}", "ref": ref, "graph": graph,
             "trace_s": trace_s, "out": out}
 
-    def cpu_peer(aer: bool) -> Callable[[], Peer]:
+    def cpu_peer(aer: bool, node_major: bool = False) -> Callable[[], Peer]:
         def build() -> Peer:
             from snnc.runtime.cpu.runtime import CpuRuntime
             t0 = time.perf_counter()
             rt = CpuRuntime(graph, "float32", threads=1, cache_dir=cache)
-            info["lower_s"] = time.perf_counter() - t0
+            if node_major:
+                rt.parallel_time = True
+            else:
+                info["lower_s"] = time.perf_counter() - t0
             if stream:
                 def call():
                     rt.reset(B)
@@ -195,13 +200,19 @@ def build_peers(arch: str, cfg: dict, x: np.ndarray, mode: str, skip: list[str],
             t0 = time.perf_counter()
             y = call()
             jit = time.perf_counter() - t0
-            if not aer and not stream:
+            if node_major:
+                if rt.last_path.get("loop") != "staged":
+                    raise RuntimeError(f"no stage cut in this graph (last_path {rt.last_path})")
+                y = y[0][out]
+            elif not aer and not stream:
                 info["activity"] = y[1]
                 y = y[0][out]
                 info["jit_s"] = jit
             return Peer(call, y, setup_s=jit)
         return build
     add("snnc cpu (compiled)", cpu_peer(False))
+    if not stream and any(parallel.linear_states(n) or parallel.alone(n) for n in graph.nodes.values()):
+        add(CPU_NODE_MAJOR, cpu_peer(False, node_major=True))
     if not stream and graph.nodes[graph.inputs[0]].out_kind == "spike":
         add("snnc cpu (compiled, AER input)", cpu_peer(True))
     return peers, info

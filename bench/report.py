@@ -5,8 +5,9 @@ import numpy as np
 
 CPU = "snnc cpu (compiled)"
 NUMPY = "snnc NumPy runtime"
-NUMPY_STEPWISE = "snnc NumPy runtime, stepwise"
-NUMPY_PARALLEL = "snnc NumPy runtime, parallel in time"
+NUMPY_STEPWISE = "snnc NumPy runtime, stepwise"  # step() at every step: the reference semantics as written
+NUMPY_STAGED = "snnc NumPy runtime, neurons stepped"  # run(), parallel_time=False: Dense whole-sequence only
+CPU_NODE_MAJOR = "snnc cpu, node-major (parallel_time)"
 
 
 def _tol(ref: np.ndarray) -> float:
@@ -15,13 +16,20 @@ def _tol(ref: np.ndarray) -> float:
 
 
 AGREE = 0.999  # or this share of readout entries within tolerance: float32 sums in another order flip a rare spike
+# or, after such a flip (its effect on the readout lasts for the rest of the sequence), nearly every per-step
+# decision (argmax of the readout) equal and most entries within tolerance: a wrong model fails both
+DECIDE, LOOSE = 0.99, 0.95
 
 
 def _check(y: np.ndarray, ref: np.ndarray) -> tuple[float, float, bool]:
     """(max |Δ|, share of entries within tolerance, accepted)."""
-    d = np.abs(np.asarray(y, np.float64).reshape(ref.shape) - ref)
+    y = np.asarray(y, np.float64).reshape(ref.shape)
+    d = np.abs(y - ref)
     share = float((d <= _tol(ref)).mean())
-    return float(d.max()), share, bool(d.max() <= _tol(ref) or share >= AGREE)
+    if d.max() <= _tol(ref) or share >= AGREE:
+        return float(d.max()), share, True
+    same = float((y.argmax(-1) == ref.argmax(-1)).mean()) if ref.ndim == 3 and ref.shape[-1] > 1 else 0.0
+    return float(d.max()), share, bool(share >= LOOSE and same >= DECIDE)
 
 
 def print_table(title: str, peers: dict, times: dict, T: int, B: int, info: dict) -> dict[str, tuple[float, bool]]:
@@ -54,11 +62,12 @@ def print_table(title: str, peers: dict, times: dict, T: int, B: int, info: dict
     fastest = min((us[n] for n in us if ok.get(n) and not n.startswith("snnc")), default=None)
     if CPU in us and ok.get(CPU) and fastest:
         print(f"snnc cpu vs the fastest checked peer: {fastest / us[CPU]:.1f}x faster")
-    for base, what in ((NUMPY_STEPWISE, "stepwise (every node every step)"),
-                       (NUMPY, "the staged loop (Dense whole-sequence, neurons stepped)")):
-        r = _ratio(us, ok, base, NUMPY_PARALLEL)
+    for a, b, what in ((NUMPY, NUMPY_STEPWISE, "NumPy run() vs stepwise (every node every step)"),
+                       (NUMPY, NUMPY_STAGED, "NumPy run() vs its neurons stepped (parallel_time=False)"),
+                       (CPU_NODE_MAJOR, CPU, "cpu node-major (parallel_time=True) vs its stepwise kernel")):
+        r = _ratio(us, ok, b, a)
         if r:
-            print(f"NumPy parallel in time vs {what}: speed-up {r}")
+            print(f"{what}: speed-up {r}")
     if "trace_s" in info:
         times_s = [f"trace {info['trace_s']:.2f} s"]
         if "lower_s" in info:  # the cpu peer ran: its lowering and code generation, then the JIT (reported apart)
@@ -106,9 +115,10 @@ def markdown(results: dict[str, dict[str, dict[str, tuple[float, bool]]]], model
                 ratios.append(f"cpu vs the fastest checked peer, {MODES[m]}: {min(peers_ok) / r[CPU][0]:.1f}x")
             if NUMPY in r and ZOO in r and r[NUMPY][1]:
                 ratios.append(f"NumPy runtime vs the zoo module, {MODES[m]}: {r[ZOO][0] / r[NUMPY][0]:.1f}x")
-            if NUMPY_PARALLEL in r and NUMPY_STEPWISE in r and r[NUMPY_PARALLEL][1]:
-                ratios.append(f"NumPy parallel in time vs stepwise, {MODES[m]}: "
-                              f"{r[NUMPY_STEPWISE][0] / r[NUMPY_PARALLEL][0]:.1f}x")
+            for a, b, what in ((NUMPY, NUMPY_STEPWISE, "NumPy run() vs stepwise"),
+                               (CPU_NODE_MAJOR, CPU, "cpu node-major vs its stepwise kernel")):
+                if a in r and b in r and r[a][1] and r[b][1]:
+                    ratios.append(f"{what}, {MODES[m]}: {r[b][0] / r[a][0]:.1f}x")
         lines += [""] + [f"- {x}" for x in ratios] + [""]
     return "\n".join(lines)
 

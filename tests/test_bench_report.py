@@ -38,3 +38,16 @@ def test_checked_peer_sets_the_ratio(capsys):
     res, out = _run(capsys, wrong=False)
     assert "FAIL" not in out and "snnc cpu vs the fastest checked peer: 10.0x faster" in out
     assert "cpu vs the fastest checked peer, batch 1: 10.0x" in report.markdown({"m": {"b1": res}}, {"m": "model"})
+
+
+def test_a_late_spike_flip_is_accepted_a_wrong_model_is_not():
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(100, 2, 5))
+    flip = ref.copy()
+    flip[97:, 0, 1] += 0.01  # one float32 spike flip near the end: 3 of 1000 entries off, every decision equal
+    assert report._check(flip, ref)[2]
+    wrong = ref.copy()
+    wrong[50:] *= -1  # half the sequence with the sign of an input flipped: decisions differ
+    assert not report._check(wrong, ref)[2]
+    scaled = ref * 1.02  # a 2 % gain error: every entry off, decisions equal
+    assert not report._check(scaled, ref)[2]
