@@ -319,11 +319,11 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], li
         head += [f"SQ = np.empty((T, {max(1, sz['SQ'])}), DT)", f"SQI = np.empty((T, {max(1, sz['SQI'])}), np.int64)"]
     head += ["for b in range(b0, b1):",
              "    SFb, SIb, RFb, RIb = SF[b], SI[b], RF[b], RI[b]"]
-    step = ["    for t in range(T):",
-            "        OUTb, NZb = OUT[t, b], NZ[t, b]"]
-    step += [f"        X{k}b = X{k}[t, b]" for k, (_, _, m) in enumerate(inputs) if m == "dense"]
-    if staged:
-        step.append("        SQt, SQIt = SQ[t], SQI[t]")
+    # the rows of step t a body reads: an unused view still costs its reference counting in every step
+    views = [("OUTb", "OUT[t, b]"), ("NZb", "NZ[t, b]")] + [
+        (f"X{k}b", f"X{k}[t, b]") for k, (_, _, m) in enumerate(inputs) if m == "dense"] + [
+        ("SQt", "SQ[t]"), ("SQIt", "SQI[t]")]
+    step = ["    for t in range(T):", "{views}"]
     if exit_info is not None:  # a decided sample skips the rest of the sequence; its outputs are held
         step += ["        if DEC[b, 1] >= 0:",
                  "            for j in range(OUT.shape[2]):",
@@ -356,7 +356,10 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], li
     lines += ["    " + ln for ln in head]
 
     def loop(body: list[str], ind: str = "") -> list[str]:
-        return [ind + "    " + ln for ln in step] + [ind + "            " + ln for ln in body] + \
+        text = "\n".join(body + tail)
+        used = [f"        {v} = {a}" for v, a in views if v + "[" in text]
+        head_t = [ln2 for ln in step for ln2 in (used if ln == "{views}" else [ln])]
+        return [ind + "    " + ln for ln in head_t] + [ind + "            " + ln for ln in body] + \
             [ind + "    " + ln for ln in tail]
     for pre, body, alt in bodies:
         lines += ["        " + ln for ln in pre]
