@@ -204,6 +204,9 @@ def build_peers(arch: str, cfg: dict, x: np.ndarray, mode: str, skip: list[str],
                 if rt.last_path.get("loop") != "staged":
                     raise RuntimeError(f"no stage cut in this graph (last_path {rt.last_path})")
                 y = y[0][out]
+                prods = rt.last_path.get("products") or {}
+                note = ", ".join(f"{n}: {v}" for n, v in prods.items())
+                return Peer(call, y, setup_s=jit, note=f"products {note}" if note else "")
             elif not aer and not stream:
                 info["activity"] = y[1]
                 y = y[0][out]
