@@ -325,3 +325,57 @@ def test_fast_loop_leaves_garbage_collection_as_it_found_it():
     finally:
         fastloop._steps = steps
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("prim", sorted(PRIMITIVES))
+def test_traced_step_computes_what_the_step_computes(prim, dtype):
+    # the whole-sequence loop's kernels: each primitive's step traced into straight-line code, bit-identical
+    from test_cpu_matrix import add_cell
+    from snnc.backends.numpy.lower import step_kernel, traced_kernel
+    from snnc.compiler.primitives.ops import NumpyOps, prepared
+    g, xs = Graph(), {}
+    add_cell(g, "p", prim, xs, 6, 3, 2)
+    node, ops = g.nodes["p"], NumpyOps(dtype)
+    p = prepared(node, ops.dtype)
+    traced = traced_kernel("p", node, ops, p)
+    if node.integer:  # fixed-point steps call ops.fx on values: they keep step_kernel
+        assert traced is None
+        return
+    assert traced is not None and "def kernel" in traced.source
+    plain = step_kernel("p", node, ops)
+    dt = ops.dtype
+    st_a = {k: np.repeat(v.astype(dt)[None], 3, axis=0) for k, v in node.initial_state().items()}
+    st_b = {k: v.copy() for k, v in st_a.items()}
+    ports = list(node.ports)
+    for t in range(6):
+        inp = ({port: xs[f"p.x_{port}"][t].astype(dt) for port in ports} if node.ports
+               else {"x": np.random.default_rng(t).random((3, node.size)).astype(dt)})  # an Input: its data
+        np.testing.assert_array_equal(traced(p, st_a, dict(inp)), plain(p, st_b, dict(inp)), err_msg=f"{prim} t={t}")
+        assert st_a.keys() == st_b.keys()
+        for k in st_b:
+            np.testing.assert_array_equal(st_a[k], st_b[k], err_msg=f"{prim} state {k} t={t}")
+
+
+def test_steps_that_inspect_values_keep_the_plain_kernel():
+    from snnc.backends.numpy.lower import traced_kernel
+    from snnc.compiler.primitives.ops import NumpyOps, prepared
+
+    @primitive
+    class Peeks(Primitive):
+        """Test-only primitive whose step branches on a value (outside the step contract)."""
+        w: np.ndarray
+        per_neuron = ("w",)
+        ports = {"in": "graded"}
+
+        def step(self, ops, p, s, x):
+            if self.w[0] == 2:
+                return (x["in"] if x["in"] == 0 else ops.neg(x["in"])), {}  # a comparison of a value
+            return (x["in"] if x["in"].sum() > 0 else ops.neg(x["in"])), {}  # a method of a value
+
+    try:
+        for w in (1.0, 2.0):
+            node = Peeks(np.full(2, w))
+            assert traced_kernel("k", node, NumpyOps(), prepared(node, np.float64)) is None
+    finally:
+        PRIMITIVES.pop("Peeks", None)

@@ -86,3 +86,101 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64") -> Program:
             inputs[e.port].append((e.src, e.delay))
         plans.append(NodePlan(name, node, fn, params, inputs, graph.max_delay(name)))
     return Program(graph, dtype, plans, list(graph.inputs), list(graph.outputs))
+
+
+# -- the step traced once into straight-line code (the whole-sequence loop's kernels) -------------------------------
+
+class _Untraceable(Exception):
+    """The step did something with a value other than passing it to an op."""
+
+
+class _Sym:
+    """A value in a traced step: the name of a local of the generated kernel; any use but an op's argument fails."""
+
+    __slots__ = ("name",)
+    __array_ufunc__ = None  # NumPy ufuncs on it raise TypeError instead of making object arrays
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __array__(self, *args, **kwargs):
+        raise _Untraceable(self.name)
+
+    def __bool__(self):
+        raise _Untraceable(self.name)
+
+    def __iter__(self):
+        raise _Untraceable(self.name)
+
+    def __getitem__(self, key):
+        raise _Untraceable(self.name)
+
+    def _compare(self, other):
+        raise _Untraceable(self.name)  # (== would otherwise answer by identity, silently)
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _compare
+    __hash__ = object.__hash__
+
+
+class _TraceOps:
+    """Records each op applied to a traced value; an op on constants only (parameters) is computed once, here."""
+
+    def __init__(self, ops):
+        self._ops, self.lines, self.env = ops, [], {}
+
+    def _const(self, v) -> str:
+        name = f"c{len(self.env)}"
+        self.env[name] = v
+        return name
+
+    def _arg(self, v) -> str:
+        if isinstance(v, _Sym):
+            return v.name
+        if isinstance(v, (list, tuple)) and any(isinstance(a, _Sym) for a in v):
+            raise _Untraceable("a traced value inside a container")
+        return self._const(v)
+
+    def __getattr__(self, name):
+        real = getattr(self._ops, name)
+        if name == "fx" or not callable(real):
+            if name == "fx":
+                raise _Untraceable("fixed-point helpers")
+            return real
+
+        def record(*args, **kwargs):
+            if not any(isinstance(a, _Sym) for a in (*args, *kwargs.values())):
+                return real(*args, **kwargs)  # parameters only: folded into a constant
+            fn = self._const(real)
+            parts = [self._arg(a) for a in args] + [f"{k}={self._arg(v)}" for k, v in kwargs.items()]
+            out = _Sym(f"t{len(self.lines)}")
+            self.lines.append(f"    {out.name} = {fn}({', '.join(parts)})")
+            return out
+        return record
+
+
+def traced_kernel(name: str, node: Primitive, ops: NumpyOps, params) -> Kernel | None:
+    """`node.step` on `params` as one generated function of (states, inputs), or None when it cannot be traced.
+
+    The same ops in the same order as the step (results identical), without its Python between them: the
+    operations on parameters alone are computed once, the node's control flow (on its own fields) is resolved.
+    Fixed-point steps (ops.fx on values) and steps that inspect values are left to step_kernel.
+    """
+    if node.integer:
+        return None
+    tr = _TraceOps(ops)
+    st = {k: _Sym(f"s_{i}") for i, k in enumerate(node.states)}
+    ports = list(node.ports) or ["x"]
+    inp = {k: _Sym(f"x_{i}") for i, k in enumerate(ports)}
+    try:
+        out, new = node.step(tr, params, dict(st), dict(inp))
+    except Exception:  # noqa: BLE001  (a value inspected: the plain kernel runs it, and raises what it raises)
+        return None
+    if not isinstance(new, dict) or new.keys() != set(node.states):
+        return None  # step_kernel names the mismatch
+    head = [f"    {v.name} = st[{k!r}]" for k, v in st.items()] + [f"    {v.name} = inp[{k!r}]" for k, v in inp.items()]
+    tail = [f"    st[{k!r}] = {tr._arg(v)}" for k, v in new.items()] + [f"    return {tr._arg(out)}"]
+    src = "def kernel(p, st, inp):\n" + "\n".join(head + tr.lines + tail) + "\n"
+    env = dict(tr.env)
+    exec(compile(src, f"<snnc traced step of {name}>", "exec"), env)
+    env["kernel"].source = src  # (what runs, for a reader and the tests)
+    return env["kernel"]

@@ -134,16 +134,21 @@ def _fast_ops(rt) -> tuple:
     float32 runs take event-driven products where x is sparse enough (NumpyOps sparse=True);
     float64 keeps BLAS's dense sums, identical to step()'s.
     """
-    from snnc.backends.numpy.lower import step_kernel
+    from snnc.backends.numpy.lower import traced_kernel
     from snnc.compiler.primitives.ops import NumpyOps
     prog = rt.program
     if rt._fast is None:
         ops = NumpyOps(prog.dtype, sparse=prog.dtype == np.float32)
-        rt._fast = ops, [step_kernel(p.name, p.node, ops) if ops.sparse and p.node.step is not None else p.kernel
-                         for p in prog.plans]
+        rt._fast = ops, [traced_kernel(p.name, p.node, ops, p.params) or _bound(p, ops) for p in prog.plans]
     ops = rt._fast[0]
     ops.row_counts = {}  # (they keep this run's sequences alive)
     return rt._fast
+
+
+def _bound(p, ops):
+    """The node's step on this loop's ops (the program's own kernel when they are the same vocabulary)."""
+    from snnc.backends.numpy.lower import step_kernel
+    return step_kernel(p.name, p.node, ops) if ops.sparse else p.kernel
 
 
 def _counts(prog, bufs: list, ops, T: int, B: int) -> LazyCounts:
