@@ -6,7 +6,11 @@ runs for all T at once as soon as the sequences it reads are complete: a Dense
 is one product over [T·B, in], a neuron with linear states (LI, SPSN, CubaLIF's
 current) solved by runtime/numpy/parallel.py when T is long and one step narrow. In the step loops node plans
 are tuples, inputs are read by list index, outputs go into preallocated
-[T, B, n] buffers. Activity is counted from those buffers when first read (compiler/activity.py LazyCounts).
+[T, B, n] buffers, and each node runs its step traced once into straight-line code
+(backends/numpy/lower.py traced_kernel). In float32 a product over a mostly-zero x (the
+input spikes, a hidden layer's spikes, whole-sequence or per step) runs event-driven
+(NumpyOps sparse=True); float64 keeps BLAS's sums, identical to step()'s. Activity is
+counted from the buffers when first read (compiler/activity.py LazyCounts).
 """
 from __future__ import annotations
 
