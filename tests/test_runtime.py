@@ -379,3 +379,14 @@ def test_steps_that_inspect_values_keep_the_plain_kernel():
             assert traced_kernel("k", node, NumpyOps(), prepared(node, np.float64)) is None
     finally:
         PRIMITIVES.pop("Peeks", None)
+
+
+def test_the_runtime_keeps_no_reference_to_the_input_after_a_run():
+    import weakref
+    g, x, rt = _shd_like("float32")
+    x32 = x.astype(np.float32)
+    ref = weakref.ref(x32)
+    rt.run(x32)
+    assert rt.last_path["sparse"]  # the input was indexed (and its counts kept during the run)
+    del x32
+    assert ref() is None

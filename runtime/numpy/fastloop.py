@@ -92,6 +92,7 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     rt.steps_run[:] = T
     act = Activity(T, B, steps=rt.steps_run.copy())
     act.nonzero = _counts(prog, bufs, ops, T, B)
+    ops.row_counts = {}  # (they hold this run's sequences, the caller's input among them)
     for k, p in enumerate(plans):
         act.kinds[p.name] = p.node.out_kind
         act.sizes[p.name] = p.node.size
