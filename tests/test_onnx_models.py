@@ -160,7 +160,7 @@ def test_registry_example_matches_numpy(name: str) -> None:
     if g.nodes[o].out_kind == "spike":
         assert (out[o] == ref[o]).mean() >= 0.999
     else:
-        np.testing.assert_allclose(out[o], ref[o], atol=1e-5, rtol=0)
+        np.testing.assert_allclose(out[o], ref[o], atol=1e-5, rtol=1e-5)  # float32 sums in another order: values reach ~20 (CubaLI)
     for k in ("node:decision", "node:time"):
         if k in ref:
             np.testing.assert_array_equal(out[k], ref[k])
