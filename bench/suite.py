@@ -42,11 +42,15 @@ def make_input(kind: str, T: int, B: int, F: int, rng) -> np.ndarray:
     return (rng.random((T, B, F)) < 0.05).astype(np.float32)
 
 
-def measure(peers: dict, rounds: int) -> dict[str, list[float]]:
-    """Interleaved: every round calls every peer once; CPU seconds per call."""
+def measure(peers: dict, rounds: int, seed: int = 0) -> dict[str, list[float]]:
+    """Interleaved: every round calls every peer once, in a fresh random order (what one peer leaves behind,
+    e.g. freed memory the kernel must compact into huge pages for the next large allocation, must not always
+    land on the same neighbour); CPU seconds per call."""
     times: dict[str, list[float]] = {n: [] for n in peers}
+    order = np.random.default_rng(seed)
     for _ in range(rounds):
-        for name, p in peers.items():
+        for name in order.permutation(list(peers)):
+            p = peers[name]
             if p.error:
                 continue
             t0 = time.process_time()
