@@ -390,3 +390,22 @@ def test_the_runtime_keeps_no_reference_to_the_input_after_a_run():
     assert rt.last_path["sparse"]  # the input was indexed (and its counts kept during the run)
     del x32
     assert ref() is None
+
+
+def test_a_changed_private_scipy_kernel_means_dense_products(monkeypatch):
+    """The CSR kernel is SciPy's private csr_matvecs: one that computes something else is not used."""
+    import scipy.sparse._sparsetools as st
+
+    from snnc.compiler.primitives import ops as ops_mod
+    monkeypatch.setattr(ops_mod, "_KERNEL", [])
+    monkeypatch.setattr(st, "csr_matvecs", lambda *a: None, raising=True)  # leaves Y unchanged: wrong
+    assert ops_mod._csr_matvecs() is None
+    rng = np.random.default_rng(0)
+    x = (rng.random((2048, 300)) < 0.02).astype(np.float32)
+    W = rng.normal(size=(64, 300)).astype(np.float32)
+    ops = ops_mod.NumpyOps("float32", sparse=True)
+    np.testing.assert_allclose(ops.matmul(x, W), x @ W.T, rtol=1e-5, atol=1e-5)
+    assert ops.sparse_calls == 0
+    monkeypatch.setattr(ops_mod, "_KERNEL", [])  # the real one passes its check again
+    monkeypatch.undo()
+    assert ops_mod._csr_matvecs() is not None

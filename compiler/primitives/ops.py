@@ -189,11 +189,21 @@ _KERNEL: list = []
 
 
 def _csr_matvecs():
-    """SciPy's C++ kernel Y += A·X for a CSR matrix A (its public csr_matrix costs ~20 µs a call), or None."""
+    """SciPy's C++ kernel Y += A·X for a CSR matrix A (its public csr_matrix costs ~20 µs a call), or None.
+
+    It is a private SciPy function: it is used only if it exists and computes a known product correctly
+    with the argument order used here, so a SciPy that changed it makes the products dense, not wrong.
+    """
     if not _KERNEL:
         try:
             from scipy.sparse._sparsetools import csr_matvecs
-        except ImportError:
+            # A = [[0, 2], [3, 0]] (CSR), X = [[1, 10], [100, 1000]]: A·X = [[200, 2000], [3, 30]]
+            y = np.zeros(4, np.float32)
+            csr_matvecs(2, 2, 2, np.array([0, 1, 2]), np.array([1, 0]), np.array([2, 3], np.float32),
+                        np.array([1, 10, 100, 1000], np.float32), y)
+            if not np.array_equal(y, [200, 2000, 3, 30]):
+                csr_matvecs = None
+        except Exception:  # noqa: BLE001  (missing or changed: dense products)
             csr_matvecs = None
         _KERNEL.append(csr_matvecs)
     return _KERNEL[0]
