@@ -158,8 +158,11 @@ class _TraceOps:
         return record
 
 
-def traced_kernel(name: str, node: Primitive, ops: NumpyOps, params) -> Kernel | None:
+def traced_kernel(name: str, node: Primitive, ops: NumpyOps, params, ports=None) -> Kernel | None:
     """`node.step` on `params` as one generated function of (states, inputs), or None when it cannot be traced.
+
+    `ports` are the input ports the kernel will be given (the wired ones; default all of the node's): the
+    trace sees exactly those, so a step that treats an unwired port differently is traced as it will run.
 
     The same ops in the same order as the step (results identical), without its Python between them: the
     operations on parameters alone are computed once, the node's control flow (on its own fields) is resolved.
@@ -169,7 +172,7 @@ def traced_kernel(name: str, node: Primitive, ops: NumpyOps, params) -> Kernel |
         return None
     tr = _TraceOps(ops)
     st = {k: _Sym(f"s_{i}") for i, k in enumerate(node.states)}
-    ports = list(node.ports) or ["x"]
+    ports = list(node.ports if ports is None else ports) or ["x"]
     inp = {k: _Sym(f"x_{i}") for i, k in enumerate(ports)}
     try:
         out, new = node.step(tr, params, dict(st), dict(inp))

@@ -144,7 +144,7 @@ def _fast_ops(rt) -> tuple:
     prog = rt.program
     if rt._fast is None:
         ops = NumpyOps(prog.dtype, sparse=prog.dtype == np.float32)
-        rt._fast = ops, [traced_kernel(p.name, p.node, ops, p.params) or _bound(p, ops) for p in prog.plans]
+        rt._fast = ops, [traced_kernel(p.name, p.node, ops, p.params, list(p.inputs)) or _bound(p, ops) for p in prog.plans]
     ops = rt._fast[0]
     ops.row_counts = {}  # (they keep this run's sequences alive)
     return rt._fast
