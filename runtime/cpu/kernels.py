@@ -55,9 +55,10 @@ def _load_target() -> None:
     """Load numba's CPU target (its first compile or cache load would) without importing scipy.linalg.
 
     numba's numpy support probes for BLAS by importing scipy.linalg.cython_blas, and scipy.linalg's import
-    is about a third of a second-process start; the kernels call no BLAS. A placeholder module answers that
-    probe while the target loads and is removed after, so a later `import scipy.linalg` (or a numba function
-    using np.dot, which imports cython_blas itself when compiled) gets the real module.
+    is about a third of a second-process start; the stepwise kernels call no BLAS. A placeholder module answers
+    that probe while the target loads and is removed after, so a later `import scipy.linalg` (or a numba function
+    using np.dot, as the node-major kernel's whole-sequence products do, which imports cython_blas itself when
+    compiled) gets the real module.
     """
     import importlib.util
     from numba.core.registry import cpu_target
