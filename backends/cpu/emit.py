@@ -21,12 +21,19 @@ BARRIERS = ("matmul", "concat", "reduce")
 
 @dataclass
 class Buffers:
-    """Offsets into the flat arrays the kernel reads: parameters PF/PI, states SF/SI, rings RF/RI, scratch MF/MI/IX,
-    and (node-major kernel) the per-step rows SQ/SQI of outputs that later stages read."""
+    """Offsets into the flat arrays the kernel reads: parameters PF/PI, states SF/SI, rings RF/RI, scratch MF/MI/IX;
+    and (node-major kernel) the [T, n] sequences SQk/SQIk of the outputs that later stages read."""
 
     size: dict = field(default_factory=lambda: dict.fromkeys(
-        ("PF", "PI", "SF", "SI", "RF", "RI", "MF", "MI", "IX", "OUT", "NZ", "SQ", "SQI"), 0))
+        ("PF", "PI", "SF", "SI", "RF", "RI", "MF", "MI", "IX", "OUT", "NZ"), 0))
     init: dict = field(default_factory=lambda: {"PF": [], "PI": [], "SF": [], "SI": []})
+    seqs: list = field(default_factory=list)  # (name, n, integer) of each output sequence
+
+    def sequence(self, integer: bool, n: int) -> str:
+        """A new [T, n] output sequence (float, or int64 for fixed point); its array's name."""
+        name = f"{'SQI' if integer else 'SQ'}{len(self.seqs)}"
+        self.seqs.append((name, int(n), integer))
+        return name
 
     def alloc(self, buf: str, n: int, init=None) -> int:
         off = self.size[buf]
@@ -306,7 +313,7 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], li
     # per-sample rows as 1-D views: every index below is then provably non-negative (no wraparound test) and
     # the neuron loops vectorize
     rows = [("SF[b, ", "SFb["), ("SI[b, ", "SIb["), ("RF[b, ", "RFb["), ("RI[b, ", "RIb["), ("OUT[t, b, ", "OUTb["),
-            ("NZ[t, b, ", "NZb["), ("SQ[t, ", "SQt["), ("SQI[t, ", "SQIt[")] + [
+            ("NZ[t, b, ", "NZb[")] + [(f"{q}[t, ", f"{q}t[") for q, _, _ in bufs.seqs] + [
         (f"X{k}[t, b, ", f"X{k}b[") for k, (_, _, m) in enumerate(inputs) if m == "dense"]
     for a, b_ in rows:
         bodies = [(pre, [ln.replace(a, b_) for ln in body],
@@ -315,14 +322,14 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], li
             f"MF = np.empty({max(1, sz['MF'])}, DT)",
             f"MI = np.empty({max(1, sz['MI'])}, np.int64)",
             f"IX = np.empty({max(1, sz['IX'])}, np.int64)"]
-    if staged:  # one sample's output sequences of the nodes that later stages read
-        head += [f"SQ = np.empty((T, {max(1, sz['SQ'])}), DT)", f"SQI = np.empty((T, {max(1, sz['SQI'])}), np.int64)"]
+    # one sample's output sequences of the nodes that later stages read (node-major)
+    head += [f"{q} = np.empty((T, {n}), {'np.int64' if i else 'DT'})" for q, n, i in bufs.seqs]
     head += ["for b in range(b0, b1):",
              "    SFb, SIb, RFb, RIb = SF[b], SI[b], RF[b], RI[b]"]
     # the rows of step t a body reads: an unused view still costs its reference counting in every step
     views = [("OUTb", "OUT[t, b]"), ("NZb", "NZ[t, b]")] + [
         (f"X{k}b", f"X{k}[t, b]") for k, (_, _, m) in enumerate(inputs) if m == "dense"] + [
-        ("SQt", "SQ[t]"), ("SQIt", "SQI[t]")]
+        (f"{q}t", f"{q}[t]") for q, _, _ in bufs.seqs]
     step = ["    for t in range(T):", "{views}"]
     if exit_info is not None:  # a decided sample skips the rest of the sequence; its outputs are held
         step += ["        if DEC[b, 1] >= 0:",

@@ -85,11 +85,11 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
             ioff = bufs.alloc("RI", H[name] * (node.size + 1)) if node.out_kind == SPIKE else None
             rings[name] = (buf, bufs.alloc(buf, H[name] * node.size), H[name], ioff)
             ring_pre[name] = f"sw_{safe[name]} = tt % {H[name]}"
-    # a node read by a later stage leaves its output sequence in SQ (SQI for fixed point), one row per step
+    # a node read by a later stage leaves its output sequence in its own [T, n] buffer SQk (SQIk for fixed point),
+    # one row per step: contiguous, so a whole-sequence product reads it in place
     later = sorted({e.src for e in graph.edges if e.src in stage_of and e.dst in stage_of
                     and stage_of[e.src] < stage_of[e.dst] and e.src not in graph.inputs}, key=order.index)
-    seq = {n: ("SQI" if integer[n] else "SQ", bufs.alloc("SQI" if integer[n] else "SQ", graph.nodes[n].size))
-           for n in later}
+    seq = {n: bufs.sequence(integer[n], graph.nodes[n].size) for n in later}
     nz_cols: list[str] = []
     outputs: dict[str, tuple[int, int]] = {}
     records: dict[str, dict[str, tuple[int, int]]] = {}
@@ -124,10 +124,8 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
                 if src in graph.inputs:
                     cur[src] = _input(tr, bufs, graph.nodes[src], in_index[src], inputs[in_index[src]][2])
                 else:
-                    buf, off = seq[src]
-                    n = graph.nodes[src].size
-                    leaf = tr.leaf(f"{buf}[t, {off} + {{j}}]", n, "i" if integer[src] else "f",
-                                   seq=f"{buf}[:, {off}:{off + n}]", nz=order.index(src))
+                    buf, n = seq[src], graph.nodes[src].size
+                    leaf = tr.leaf(f"{buf}[t, {{j}}]", n, "i" if integer[src] else "f", seq=buf, nz=order.index(src))
                     cur[src] = _vector(tr, leaf, n)
                     if graph.nodes[src].out_kind == SPIKE:
                         cur[src].meta["events"] = [EventSource(local=cur[src])]
@@ -162,7 +160,7 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
                 sinks.append(Sink(out, "count", f"NZ[t, b, {len(nz_cols)}]"))
             nz_cols.append(name)
             if name in seq:
-                sinks.append(Sink(out, "store", f"{seq[name][0]}[t, {seq[name][1]} + {{j}}] = {{v}}"))
+                sinks.append(Sink(out, "store", f"{seq[name]}[t, {{j}}] = {{v}}"))
             if name in graph.outputs or name in record:
                 off = bufs.alloc("OUT", n)
                 sinks.append(Sink(out, "store", f"OUT[t, b, {off} + {{j}}] = {{v}}"))

@@ -62,8 +62,7 @@ def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str]):
            f"    {nz} += NZ[t, b, {src.meta['nz']}]",
            f"PATHS[b, {i}] = {nz} * {DENSE_PRODUCT} > T * {n_in}",
            f"if PATHS[b, {i}]:",
-           f"    {h} = np.dot(np.ascontiguousarray({src.meta['seq']}), "
-           f"PF[{woff}:{woff + n_in * n_out}].reshape(({n_in}, {n_out})))",
+           f"    {h} = np.dot({src.meta['seq']}, PF[{woff}:{woff + n_in * n_out}].reshape(({n_in}, {n_out})))",
            "else:",
            f"    {h} = np.zeros((1, {n_out}), DT)"]  # one type for numba on both branches
     hoisted.append(v.owner)
