@@ -220,10 +220,13 @@ def test_automatic_choice_by_path():
     rt = NumpyRuntime(g)
     rt.run(x)
     # the recurrence n1 <-> rec1 steps; the Dense nodes before and after it and the LI readout run for all T
-    assert rt.last_path == {"loop": "fast", "parallel": ["fc1", "fc2", "out"], "stepwise": ["rec1", "n1"]}
+    # (every stepped node's step inlined in the generated step loop, the neuron's constants tiled to the batch)
+    assert rt.last_path == {"loop": "fast", "parallel": ["fc1", "fc2", "out"], "stepwise": ["rec1", "n1"],
+                            "inlined": ["rec1", "n1"], "tiled": ["n1"]}
     rt.parallel_time = False
     rt.run(x)
-    assert rt.last_path == {"loop": "fast", "parallel": ["fc1", "fc2"], "stepwise": ["rec1", "n1", "out"]}
+    assert rt.last_path == {"loop": "fast", "parallel": ["fc1", "fc2"], "stepwise": ["rec1", "n1", "out"],
+                            "inlined": ["rec1", "n1", "out"], "tiled": ["n1", "out"]}
     rt.parallel_time = None
     rt.run(x[:31])  # too short to be worth a scan
     assert rt.last_path["stepwise"] == ["rec1", "n1", "out"]
@@ -236,10 +239,10 @@ def test_automatic_choice_by_path():
     ff.outputs = ["li"]
     rt = NumpyRuntime(ff)
     y_par, _ = rt.run(x)
-    assert rt.last_path == {"loop": "fast", "parallel": ["fc", "li"], "stepwise": []}
+    assert rt.last_path == {"loop": "fast", "parallel": ["fc", "li"], "stepwise": [], "inlined": [], "tiled": []}
     wide = spikes(40, 257, 7)  # 257 samples x 4 neurons: one step is wide enough that stepping wins
     y_wide, _ = rt.run(wide)
-    assert rt.last_path == {"loop": "fast", "parallel": ["fc"], "stepwise": ["li"]}
+    assert rt.last_path == {"loop": "fast", "parallel": ["fc"], "stepwise": ["li"], "inlined": ["li"], "tiled": ["li"]}
     rt.parallel_time = True
     y_wide_par, _ = rt.run(wide)
     assert rt.last_path["parallel"] == ["fc", "li"]

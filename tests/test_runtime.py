@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import recurrent_graph, spikes
+from conftest import neuron_of, recurrent_graph, spikes
 from snnc.backends.numpy.lower import lower
 from snnc.compiler import ALIF, LI, LIF, CubaLIF, Dense, Graph, Input, InputError, LoweringError, PRIMITIVES
 from snnc.compiler.ir import Primitive, primitive
@@ -409,3 +409,54 @@ def test_a_changed_private_scipy_kernel_means_dense_products(monkeypatch):
     monkeypatch.setattr(ops_mod, "_KERNEL", [])  # the real one passes its check again
     monkeypatch.undo()
     assert ops_mod._csr_matvecs() is not None
+
+
+def test_generated_step_loop_sums_edges_in_order_and_calls_what_it_cannot_inline():
+    """The stepped stage's generated loop (runtime/numpy/steploop.py): a port fed by edges with delays 2, 0, 1 (first
+    edge delayed: zeros before any arrives), three sums whose order shows in float64, a node it cannot trace."""
+    @primitive
+    class Keeps(Primitive):
+        """Test-only primitive: v_t = v_{t-1}/2 + x_t, output v_t; its step inspects a value, so it is not traced."""
+        w: np.ndarray
+        per_neuron = ("w",)
+        ports = {"in": "spike"}
+        states = {"v": None}
+
+        def step(self, ops, p, s, x):
+            assert x["in"].ndim == 2  # (a value inspected: the kernel is called, not inlined)
+            v = ops.add(ops.mul(0.5, s["v"]), ops.mul(p.w, x["in"]))
+            return v, {"v": v}
+
+    try:
+        rng = np.random.default_rng(3)
+        g = Graph()
+        g.add("x", Input(4))
+        g.add("fc", Dense(rng.normal(0, 1, (5, 4)) * 1e8, rng.normal(0, 1, 5)))
+        g.add("n", neuron_of("LIF", 5, rng))
+        g.add("rec", Dense.of(rng.normal(0, 0.5, (5, 5))))
+        g.add("k", Keeps(rng.uniform(0.5, 1.5, 5)))
+        g.connect("fc", "n", delay=2)  # the first edge is delayed: before t = 2 only the others deliver
+        g.connect("x", "fc")
+        g.connect("rec", "n")
+        g.connect("n", "rec", delay=1)
+        g.connect("k", "n", delay=1)
+        g.connect("n", "k")
+        g.outputs = ["n", "k"]
+        x = rng.normal(0, 1, (30, 3, 4))
+        rt = NumpyRuntime(g, "float64")
+        y, _ = rt.run(x)
+        assert rt.last_path["loop"] == "fast" and rt.last_path["stepwise"] == ["rec", "n", "k"], rt.last_path
+        assert rt.last_path["inlined"] == ["rec", "n"] and rt.last_path["tiled"] == ["n"]
+        (fn,) = rt._fast[2].values()
+        assert "= kern2(" in fn.source and "if t >= 2 else None" in fn.source and "if t >= 1: " in fn.source
+        ref = NumpyRuntime(g, "float64")
+        ref.reset(3)
+        outs = [ref.step(x[t]) for t in range(30)]
+        for o in g.outputs:
+            np.testing.assert_array_equal(y[o], np.stack([v[o] for v in outs]), err_msg=o)
+        for n in ("n", "k"):  # the states as the step loop leaves them (the inlined node's written back from locals)
+            for s, v in ref.state[n].items():
+                np.testing.assert_array_equal(rt.state[n][s], v, err_msg=f"{n}.{s}")
+        assert np.abs(y["n"]).sum() > 0 and np.abs(y["k"][:3]).sum() > 0
+    finally:
+        PRIMITIVES.pop("Keeps", None)

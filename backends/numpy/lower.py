@@ -125,11 +125,11 @@ class _Sym:
 class _TraceOps:
     """Records each op applied to a traced value; an op on constants only (parameters) is computed once, here."""
 
-    def __init__(self, ops):
-        self._ops, self.lines, self.env = ops, [], {}
+    def __init__(self, ops, prefix: str = ""):
+        self._ops, self.lines, self.env, self.prefix = ops, [], {}, prefix
 
     def _const(self, v) -> str:
-        name = f"c{len(self.env)}"
+        name = f"{self.prefix}c{len(self.env)}"
         self.env[name] = v
         return name
 
@@ -152,10 +152,45 @@ class _TraceOps:
                 return real(*args, **kwargs)  # parameters only: folded into a constant
             fn = self._const(real)
             parts = [self._arg(a) for a in args] + [f"{k}={self._arg(v)}" for k, v in kwargs.items()]
-            out = _Sym(f"t{len(self.lines)}")
-            self.lines.append(f"    {out.name} = {fn}({', '.join(parts)})")
+            out = _Sym(f"{self.prefix}t{len(self.lines)}")
+            self.lines.append(f"{out.name} = {fn}({', '.join(parts)})")
             return out
         return record
+
+
+@dataclass
+class Trace:
+    """One node's step as straight-line Python on named locals (every name starts with `prefix`)."""
+
+    lines: list[str]  # the ops in the step's order, one assignment each
+    env: dict[str, Any]  # the constants they name: parameters, values folded from parameters, the ops
+    states: dict[str, str]  # state -> the local holding its value at t−1
+    inputs: dict[str, str]  # port -> the local holding its summed input
+    new: dict[str, str]  # state -> the local (or constant) holding its new value
+    out: str  # the local (or constant) holding the output
+
+
+def trace_step(node: Primitive, ops: NumpyOps, params, ports=None, prefix: str = "") -> Trace | None:
+    """`node.step` on `params` traced into a Trace, or None when it cannot be traced (see traced_kernel)."""
+    if node.integer:
+        return None
+    tr = _TraceOps(ops, prefix)
+    st = {k: _Sym(f"{prefix}s_{i}") for i, k in enumerate(node.states)}
+    ports = list(node.ports if ports is None else ports) or ["x"]
+    inp = {k: _Sym(f"{prefix}x_{i}") for i, k in enumerate(ports)}
+    try:
+        out, new = node.step(tr, params, dict(st), dict(inp))
+    except Exception:  # noqa: BLE001  (a value inspected: the plain kernel runs it, and raises what it raises)
+        return None
+    if not isinstance(new, dict) or new.keys() != set(node.states):
+        return None  # step_kernel names the mismatch
+    try:
+        new_names = {k: tr._arg(v) for k, v in new.items()}
+        out_name = tr._arg(out)
+    except _Untraceable:
+        return None
+    return Trace(tr.lines, tr.env, {k: v.name for k, v in st.items()}, {k: v.name for k, v in inp.items()},
+                 new_names, out_name)
 
 
 def traced_kernel(name: str, node: Primitive, ops: NumpyOps, params, ports=None) -> Kernel | None:
@@ -168,21 +203,12 @@ def traced_kernel(name: str, node: Primitive, ops: NumpyOps, params, ports=None)
     operations on parameters alone are computed once, the node's control flow (on its own fields) is resolved.
     Fixed-point steps (ops.fx on values) and steps that inspect values are left to step_kernel.
     """
-    if node.integer:
+    tr = trace_step(node, ops, params, ports)
+    if tr is None:
         return None
-    tr = _TraceOps(ops)
-    st = {k: _Sym(f"s_{i}") for i, k in enumerate(node.states)}
-    ports = list(node.ports if ports is None else ports) or ["x"]
-    inp = {k: _Sym(f"x_{i}") for i, k in enumerate(ports)}
-    try:
-        out, new = node.step(tr, params, dict(st), dict(inp))
-    except Exception:  # noqa: BLE001  (a value inspected: the plain kernel runs it, and raises what it raises)
-        return None
-    if not isinstance(new, dict) or new.keys() != set(node.states):
-        return None  # step_kernel names the mismatch
-    head = [f"    {v.name} = st[{k!r}]" for k, v in st.items()] + [f"    {v.name} = inp[{k!r}]" for k, v in inp.items()]
-    tail = [f"    st[{k!r}] = {tr._arg(v)}" for k, v in new.items()] + [f"    return {tr._arg(out)}"]
-    src = "def kernel(p, st, inp):\n" + "\n".join(head + tr.lines + tail) + "\n"
+    head = [f"{v} = st[{k!r}]" for k, v in tr.states.items()] + [f"{v} = inp[{k!r}]" for k, v in tr.inputs.items()]
+    tail = [f"st[{k!r}] = {v}" for k, v in tr.new.items()] + [f"return {tr.out}"]
+    src = "def kernel(p, st, inp):\n" + "".join(f"    {line}\n" for line in head + tr.lines + tail)
     env = dict(tr.env)
     exec(compile(src, f"<snnc traced step of {name}>", "exec"), env)
     env["kernel"].source = src  # (what runs, for a reader and the tests)

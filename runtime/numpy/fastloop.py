@@ -4,10 +4,10 @@ The graph is cut into stages (`stages`): every recurrence (a strongly connected
 set of nodes) is stepped over T on its own, and each node outside every cycle
 runs for all T at once as soon as the sequences it reads are complete: a Dense
 is one product over [T·B, in], a neuron with linear states (LI, SPSN, CubaLIF's
-current) solved by runtime/numpy/parallel.py when T is long and one step narrow. In the step loops node plans
-are tuples, inputs are read by list index, outputs go into preallocated
-[T, B, n] buffers, and each node runs its step traced once into straight-line code
-(backends/numpy/lower.py traced_kernel). In float32 a product over a mostly-zero x (the
+current) solved by runtime/numpy/parallel.py when T is long and one step narrow. Each stepped stage runs
+one generated function (runtime/numpy/steploop.py): its nodes' steps traced once into straight-line code
+(backends/numpy/lower.py trace_step) and inlined, inputs read from and outputs written into preallocated
+[T, B, n] buffers. In float32 a product over a mostly-zero x (the
 input spikes, a hidden layer's spikes, whole-sequence or per step) runs event-driven
 (NumpyOps sparse=True); float64 keeps BLAS's sums, identical to step()'s. Activity is
 counted from the buffers when first read (compiler/activity.py LazyCounts).
@@ -70,11 +70,12 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     plan_stages = stages(g, parallel_time, T, B)
     whole = [n for w, names in plan_stages if w for n in names]
     rt.last_path = {"loop": "fast", "parallel": whole, "stepwise": [n for w, names in plan_stages if not w
-                                                                    for n in names]}
+                                                                    for n in names],
+                    "inlined": [], "tiled": []}  # (runtime/numpy/steploop.py)
     seqs: dict[str, np.ndarray] = dict(xs)
     # outputs of every node [T, B, n], written in place step by step (whole-sequence nodes: their result)
     bufs: list = [seqs.get(p.name) for p in plans]
-    ops, kernels = _fast_ops(rt)
+    ops, _ = _fast_ops(rt)
     ops.binary = {row_key(xs[n].reshape(T * B, -1)) for n in prog.inputs if g.nodes[n].out_kind == SPIKE}
     start, sparse = ops.sparse_calls, []  # whole-sequence nodes whose product ran event-driven
     if ops.sparse:  # float32 only: float64 keeps BLAS's sums
@@ -82,7 +83,7 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     collect = gc.isenabled()
     gc.disable()  # the loop makes no cycles, but its per-step dicts trigger full collections of the whole process
     try:
-        _stages(rt, plan_stages, seqs, bufs, ops, kernels, sparse, T, B)
+        _stages(rt, plan_stages, seqs, bufs, ops, sparse, T, B)
     finally:
         if collect:
             gc.enable()
@@ -106,7 +107,7 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     return outs, act
 
 
-def _stages(rt, plan_stages, seqs: dict, bufs: list, ops, kernels: list, sparse: list, T: int, B: int) -> None:
+def _stages(rt, plan_stages, seqs: dict, bufs: list, ops, sparse: list, T: int, B: int) -> None:
     """Every stage in order: whole-sequence nodes by parallel.run, recurrences by the step loop."""
     prog, g = rt.program, rt.program.graph
     plans = prog.plans
@@ -123,31 +124,27 @@ def _stages(rt, plan_stages, seqs: dict, bufs: list, ops, kernels: list, sparse:
                 for k, v in st.items():
                     rt.state[n][k][...] = v[-1]
             continue
-        loop = []
         for n in names:
             k, p = index[n], plans[index[n]]
             bufs[k] = seqs[n] = np.empty((T, B, p.node.size), np.int64 if p.node.integer else prog.dtype)
-            ports = tuple((port, p.node.in_size(port), tuple((index[s], d) for s, d in srcs))
-                          for port, srcs in p.inputs.items())
-            loop.append((k, kernels[k], p.params, rt.state[p.name], ports))
-        _steps(loop, bufs, T, B, prog.dtype)
+        _steps(rt, names, bufs, T, B)
 
 
 def _fast_ops(rt) -> tuple:
-    """The ops of this loop and every node's kernel on them, made once per runtime.
+    """The ops of this loop and every node's kernel on them (what a step loop calls for a step it cannot
+    inline), made once per runtime.
 
     float32 runs take event-driven products where x is sparse enough (NumpyOps sparse=True);
     float64 keeps BLAS's dense sums, identical to step()'s.
     """
-    from snnc.backends.numpy.lower import traced_kernel
     from snnc.compiler.primitives.ops import NumpyOps
     prog = rt.program
     if rt._fast is None:
         ops = NumpyOps(prog.dtype, sparse=prog.dtype == np.float32)
-        rt._fast = ops, [traced_kernel(p.name, p.node, ops, p.params, list(p.inputs)) or _bound(p, ops) for p in prog.plans]
+        rt._fast = ops, [_bound(p, ops) for p in prog.plans], {}  # (the third: each stage's generated step loop)
     ops = rt._fast[0]
     ops.row_counts = {}  # (they keep this run's sequences alive)
-    return rt._fast
+    return rt._fast[:2]
 
 
 def _bound(p, ops):
@@ -177,20 +174,27 @@ def _counts(prog, bufs: list, ops, T: int, B: int) -> LazyCounts:
     return counts
 
 
-def _steps(loop: list, bufs: list, T: int, B: int, dtype) -> None:
-    """The step loop of one stage: its nodes' kernels in order, inputs read from the [T, B, n] buffers."""
-    for t in range(T):
-        for k, kernel, params, st, ports in loop:
-            inp = {}
-            for port, size, srcs in ports:
-                acc = None
-                for s, d in srcs:
-                    if d > t:
-                        continue  # before step d a delayed edge delivers zeros
-                    v = bufs[s][t - d]
-                    acc = v if acc is None else acc + v
-                inp[port] = acc if acc is not None or not srcs else np.zeros((B, size), dtype)
-            bufs[k][t] = kernel(params, st, inp)
+def _steps(rt, names: list[str], bufs: list, T: int, B: int) -> None:
+    """The step loop of one stage over T (runtime/numpy/steploop.py), generated on its first run."""
+    from snnc.backends.numpy.lower import trace_step
+    from snnc.runtime.numpy import steploop
+    prog = rt.program
+    ops, kernels, loops = rt._fast
+    index = {p.name: k for k, p in enumerate(prog.plans)}
+    key = tuple(names), B
+    if key not in loops:
+        entries = []
+        for n in names:
+            k, p = index[n], prog.plans[index[n]]
+            ports = tuple((port, p.node.in_size(port), tuple((index[s], d) for s, d in srcs))
+                          for port, srcs in p.inputs.items())
+            tr = trace_step(p.node, ops, p.params, list(p.inputs), prefix=f"n{k}_")
+            entries.append((k, kernels[k], p.params, ports, tr, p.node.size if p.node.elementwise else None))
+        loops[key] = steploop.build(entries, B, ", ".join(names))
+    fn = loops[key]
+    rt.last_path["inlined"] += [names[j] for j in fn.inlined]  # steps traced into the loop (others: kernel calls)
+    rt.last_path["tiled"] += [names[j] for j in fn.tiled]
+    fn(T, B, bufs, [rt.state[n] for n in names], prog.dtype)
 
 
 def nonzero_counts(a: np.ndarray) -> np.ndarray:
