@@ -72,6 +72,23 @@ def test_event_driven_dense_equals_dense_and_numpy():
         np.testing.assert_array_equal(a_ev.nonzero[n], an.nonzero[n])
 
 
+def test_index_lists_over_several_blocks_of_64_equal_numpy():
+    """Index lists are built from 64-bit masks per block of 64 sources: sizes that are not multiples of 64, a
+    source in bit 63 (the sign bit), full and empty blocks, and the activity counts taken from the same lists."""
+    g = recurrent_graph("LIF", sizes=(130, 70, 3), seed=3)
+    x = spikes(20, 2, 130, 0.3, seed=4)
+    x[:5] = 1.0  # every source: full masks
+    x[5:8] = 0.0  # none: empty masks
+    x[8:11, :, 63] = x[8:11, :, 64] = x[8:11, :, 129] = 1.0
+    yn, an = NumpyRuntime(g, "float64").run(x)
+    for h in (g, _graded_twin(g)):  # the spike input's list, and the list of a dense input's nonzero sources
+        y, a = CpuRuntime(h, "float64").run(x)
+        np.testing.assert_allclose(y["out"], yn["out"], rtol=1e-12, atol=1e-12)
+        assert a.nonzero["n1"][:5].sum() > 0 and an.nonzero["x"][:5].min() == 130
+        for n in an.nonzero:
+            np.testing.assert_array_equal(a.nonzero[n], an.nonzero[n])
+
+
 def test_aer_input_equals_dense_input():
     g = recurrent_graph("LIF", sizes=(10, 7, 3))
     x = spikes(25, 4, 10, 0.2, seed=2)

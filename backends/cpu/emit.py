@@ -75,6 +75,12 @@ class Emitter:
         self.events: dict[int, Sink] = {}  # value id -> its event-list sink (local index list)
         self.deferred: dict[int, int] = {}  # sink index -> segment of a state write moved after the last read
         self._layout()
+        # the activity count of a dense matmul's input is the length of the list of its nonzero sources
+        firsts = {}
+        for v in self.values:
+            if v.op == "matmul" and not v.args[0].meta.get("events"):
+                firsts.setdefault(v.args[0].id, v)
+        self.fused = {s for s in sinks if s.kind == "count" and s.value.id in firsts}
 
     # -- layout -----------------------------------------------------------------
     def _layout(self) -> None:
@@ -204,22 +210,24 @@ class Emitter:
         return out
 
     def _sinks_in(self, seg: int) -> list[Sink]:
-        return [s for i, s in enumerate(self.sinks) if self.deferred.get(i, self.seg_of.get(s.value.id)) == seg]
+        return [s for i, s in enumerate(self.sinks) if self.deferred.get(i, self.seg_of.get(s.value.id)) == seg
+                and s not in self.fused]
 
     def _loop(self, seg: int, n: int, ids: list[int]) -> list[str]:
-        pre, body, post = [], [], []
+        pre, body, post, values = [], [], [], []
         for vid in ids:
             v = self.by_id[vid]
             body.append(f"v{vid} = " + v.code.format(*(self._ref(a, seg) for a in v.args)))
+            values.append(body[-1])
             if vid in self.array and self.array[vid].startswith(("MF[", "MI[")):
                 body.append(self.array[vid].replace("{j}", "j") + f" = v{vid}")
         counted: dict[int, str] = {}
         for s in self._sinks_in(seg):
             if s.kind == "events":
-                # a separate, branch-free compaction keeps the update loop free of branches (it vectorizes)
-                stored = self.array[s.value.id].replace("{j}", "j")
-                post += [f"{s.name} = 0", f"for j in range({n}):", f"    {s.code.replace('{c}', s.name)}",
-                         f"    {s.name} += {stored} != 0"]
+                # a separate compaction keeps the update loop free of branches (it vectorizes)
+                target = s.code.rsplit(" = ", 1)[0]
+                post += compact(n, self.array[s.value.id] + " != 0", target + " = {k}", s.name,
+                                self.bufs.alloc("MI", (n + 63) // 64))
                 if s.after:
                     post.append(s.after.replace("{c}", s.name))
                 counted[s.value.id] = s.name
@@ -234,7 +242,7 @@ class Emitter:
                     pre.append(f"{z} = 0")
                     body.append(f"{z} += {val} != 0")
                     post.append(f"{s.code} = {z}")
-        if not body:
+        if not body or body == values:  # nothing stored or counted: a dead loop
             return pre + post
         return pre + [f"for j in range({n}):"] + ["    " + ln for ln in body] + post
 
@@ -278,13 +286,35 @@ class Emitter:
                 out += [f"for q in range({count}):", f"    k = {idx}", f"    {row}",
                         f"    for o in range({n_out}):", f"        {acc}[o] += {scale}{w}[o]"]
             return out
-        # dense input: a branch-free list of the nonzero sources first, then their rows in the same order (the
-        # same sums as skipping zeros inline, without a mispredicted branch per source)
+        # dense input: the list of the nonzero sources first, then their rows in the same order (the same sums as
+        # skipping zeros inline, without a mispredicted branch per source)
         xv, c, ix = f"x{v.id}", f"c{v.id}", self.bufs.alloc("IX", n_in)
-        return out + [f"{c} = 0", f"for k in range({n_in}):", f"    IX[{ix} + {c}] = k",
-                      f"    {c} += {self._ref(x, seg, 'k')} != 0",
-                      f"for q in range({c}):", f"    k = IX[{ix} + q]", f"    {xv} = {self._ref(x, seg, 'k')}",
+        out += compact(n_in, self._ref(x, seg, "{j}") + " != 0", f"IX[{ix} + {{c}}] = {{k}}", c,
+                       self.bufs.alloc("MI", (n_in + 63) // 64))
+        out += [f"{s.code} = {c}" for s in self.sinks if s.kind == "count" and s.value is x and s in self.fused]
+        return out + [f"for q in range({c}):", f"    k = IX[{ix} + q]", f"    {xv} = {self._ref(x, seg, 'k')}",
                       f"    {row}", f"    for o in range({n_out}):", f"        {acc}[o] += {xv} * {w}[o]"]
+
+
+def compact(n: int, nonzero: str, store: str, count: str, masks: int) -> list[str]:
+    """Code listing the indices k < n where `nonzero` (a template over {j}) holds, in order, with `store` (a
+    statement over slot {c} and index {k}); `count` ends as their number; MI[masks:] holds ceil(n / 64) masks.
+
+    First one mask of 64 bits per block of 64 (a vectorized pass, every load issued before any branch), then one
+    step per set bit: work in the number of nonzeros, not in n, and no branch per value.
+    """
+    return [f"for blk in range(0, {n}, 64):",
+            "    bits = 0",
+            f"    for j in range(min(64, {n} - blk)):",
+            f"        bits |= np.int64({nonzero.replace('{j}', 'blk + j')}) << j",
+            f"    MI[{masks} + blk // 64] = bits",
+            f"{count} = 0",
+            f"for blk in range({(n + 63) // 64}):",
+            f"    bits = MI[{masks} + blk]",
+            "    while bits != 0:",
+            "        " + store.replace("{c}", count).replace("{k}", "64 * blk + trailing_zeros(bits)"),
+            f"        {count} += 1",
+            "        bits &= bits - 1"]
 
 
 @dataclass(eq=False)
@@ -355,6 +385,7 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], li
              f"# kernel version {version}" + (", node-major: one loop over T per stage" if staged else ""),
              "import numpy as np",
              "from numba import njit",
+             "from numba.cpython.unsafe.numbers import trailing_zeros",
              f"DT = np.{np.dtype(dtype).name}",
              ""]
     # nogil: the runtime splits the batch over threads that call this one kernel (no second, parallel compile)
