@@ -27,6 +27,11 @@ class LazyCounts(MutableMapping):
         self._d[key] = fn
         self._fn.add(key)
 
+    def settle(self) -> None:
+        """Count every entry not counted yet (before the arrays they read are reused)."""
+        for k in list(self._fn):
+            self[k]
+
     def __getitem__(self, key: str) -> np.ndarray:
         v = self._d[key]
         if key in self._fn:

@@ -222,11 +222,12 @@ def test_automatic_choice_by_path():
     # the recurrence n1 <-> rec1 steps; the Dense nodes before and after it and the LI readout run for all T
     # (every stepped node's step inlined in the generated step loop, the neuron's constants tiled to the batch)
     assert rt.last_path == {"loop": "fast", "parallel": ["fc1", "fc2", "out"], "stepwise": ["rec1", "n1"],
-                            "inlined": ["rec1", "n1"], "tiled": ["n1"]}
+                            "inlined": ["rec1", "n1"], "tiled": ["n1"], "reused": 0}
     rt.parallel_time = False
     rt.run(x)
     assert rt.last_path == {"loop": "fast", "parallel": ["fc1", "fc2"], "stepwise": ["rec1", "n1", "out"],
-                            "inlined": ["rec1", "n1", "out"], "tiled": ["n1", "out"]}
+                            "inlined": ["rec1", "n1", "out"], "tiled": ["n1", "out"],
+                            "reused": 0}  # (arrays under 1 MB are never pooled)
     rt.parallel_time = None
     rt.run(x[:31])  # too short to be worth a scan
     assert rt.last_path["stepwise"] == ["rec1", "n1", "out"]
@@ -239,10 +240,12 @@ def test_automatic_choice_by_path():
     ff.outputs = ["li"]
     rt = NumpyRuntime(ff)
     y_par, _ = rt.run(x)
-    assert rt.last_path == {"loop": "fast", "parallel": ["fc", "li"], "stepwise": [], "inlined": [], "tiled": []}
+    assert rt.last_path == {"loop": "fast", "parallel": ["fc", "li"], "stepwise": [], "inlined": [], "tiled": [],
+                            "reused": 0}
     wide = spikes(40, 257, 7)  # 257 samples x 4 neurons: one step is wide enough that stepping wins
     y_wide, _ = rt.run(wide)
-    assert rt.last_path == {"loop": "fast", "parallel": ["fc"], "stepwise": ["li"], "inlined": ["li"], "tiled": ["li"]}
+    assert rt.last_path == {"loop": "fast", "parallel": ["fc"], "stepwise": ["li"], "inlined": ["li"],
+                            "tiled": ["li"], "reused": 0}
     rt.parallel_time = True
     y_wide_par, _ = rt.run(wide)
     assert rt.last_path["parallel"] == ["fc", "li"]

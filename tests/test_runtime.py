@@ -460,3 +460,60 @@ def test_generated_step_loop_sums_edges_in_order_and_calls_what_it_cannot_inline
         assert np.abs(y["n"]).sum() > 0 and np.abs(y["k"][:3]).sum() > 0
     finally:
         PRIMITIVES.pop("Keeps", None)
+
+
+@pytest.mark.parametrize("parallel_time", [None, True])
+def test_reused_arrays_leave_earlier_results_and_activity_alone(parallel_time):
+    """run() reuses its large arrays (runtime/numpy/pool.py): what an earlier run returned stays as it was."""
+    g = recurrent_graph("CubaLIF", sizes=(7, 96, 48), delay=2)
+    g.add("skip", Dense.of(np.random.default_rng(5).normal(0, 0.3, (48, 96))))
+    g.connect("fc1", "skip")
+    g.connect("skip", "out", delay=1)  # a delayed whole-sequence edge: its shifted copy is pooled too
+    g.outputs = ["out", "n1"]
+    T, B = 200, 12  # n1 [T, B, 96] in float64: 1.8 MB, pooled
+    x1, x2 = spikes(T, B, 7, seed=1), spikes(T, B, 7, rate=0.6, seed=2)
+    rt = NumpyRuntime(g, "float64")
+    rt.parallel_time = parallel_time
+    y1, act1 = rt.run(x1)
+    assert rt.last_path["reused"] == 0
+    kept = {o: v.copy() for o, v in y1.items()}
+    assert act1.nonzero._fn  # counts still pending when the next run starts
+    y2, act2 = rt.run(x2)
+    assert rt.last_path["reused"] > 0, rt.last_path
+    y2["n1"][:] = 7.0  # what the caller does with a result does not reach the next run
+    y3, _ = rt.run(x2)
+    for o in g.outputs:
+        np.testing.assert_array_equal(y1[o], kept[o], err_msg=o)
+    for x, y, act in ((x1, y1, act1), (x2, y3, act2)):
+        ref = NumpyRuntime(g, "float64")
+        ref.reset(B)
+        outs = [ref.step(x[t]) for t in range(T)]
+        ref_act = ref.activity()
+        for o in g.outputs:
+            np.testing.assert_allclose(y[o], np.stack([v[o] for v in outs]), rtol=1e-12, atol=1e-12, err_msg=o)
+        for n in ref_act.nonzero:
+            np.testing.assert_array_equal(act.nonzero[n], ref_act.nonzero[n], err_msg=n)
+    assert not np.array_equal(act1.nonzero["n1"], act2.nonzero["n1"])
+
+
+def test_products_into_a_given_array_equal_fresh_ones():
+    from snnc.compiler.primitives.ops import NumpyOps
+    from snnc.runtime.numpy.pool import Pool, SeqOps
+    rng = np.random.default_rng(2)
+    W = rng.normal(size=(64, 300)).astype(np.float32)
+    b = rng.normal(size=64).astype(np.float32)
+    for rate in (0.02, 0.5):  # event-driven (the array zeroed first), dense BLAS
+        x = (rng.random((5000, 300)) < rate).astype(np.float32)
+        ops = NumpyOps("float32", sparse=True)
+        want = ops.matmul(x, W)
+        assert ops.sparse_calls == (rate < 0.1)
+        out = np.full((5000, 64), np.nan, np.float32)
+        assert ops.matmul(x, W, out=out) is out
+        np.testing.assert_array_equal(out, want)
+        pool = Pool()
+        for run in range(2):
+            seq = SeqOps(ops, pool, "fc")
+            y = seq.add(seq.matmul(x, W), b)
+            np.testing.assert_array_equal(y, ops.add(want, b))
+        assert pool.reused == 2 and pool.holds(y)  # the product and the sum, both taken again by the second call
+        assert seq.mul(x, np.float64(2)).dtype == np.float64  # a result of another dtype is computed as it is

@@ -93,13 +93,14 @@ class NumpyOps:
             hit = self._t[id(W)] = (W, np.ascontiguousarray(W.T if dtype is None else W.T.astype(dtype)))
         return hit[1]
 
-    def matmul(self, x, W):
+    def matmul(self, x, W, out=None):
+        """x·Wᵀ, written into `out` [rows, out] when given (the NumPy runtime's reused buffers)."""
         WT = self._transposed(W)
         if self.sparse and getattr(x, "ndim", 0) == 2 and x.shape[0] * x.shape[1] * WT.shape[1] >= SPARSE_WORK:
-            y = self._sparse_matmul(x, WT)
+            y = self._sparse_matmul(x, WT, out)
             if y is not None:
                 return y
-        return x @ WT
+        return x @ WT if out is None else np.matmul(x, WT, out=out)
 
     def _bounds(self, R: int, F: int) -> np.ndarray:
         # where each row of a flat [R, F] index starts: searchsorted turns the nonzeros' positions into indptr
@@ -108,8 +109,8 @@ class NumpyOps:
             b = self._rows[R, F] = np.arange(0, (R + 1) * F, F)
         return b
 
-    def _sparse_matmul(self, x, WT):
-        """x·WT by SciPy's CSR kernel when x is sparse enough to pay (else None)."""
+    def _sparse_matmul(self, x, WT, out=None):
+        """x·WT by SciPy's CSR kernel when x is sparse enough to pay (else None), into `out` when given."""
         kernel = _csr_matvecs()
         if kernel is None or x.dtype != WT.dtype or not x.flags.c_contiguous:
             return None
@@ -118,13 +119,13 @@ class NumpyOps:
             flat = (x != 0).ravel().nonzero()[0]  # a bool mask's nonzero is several times faster than the floats'
             if not _sparse_pays(flat.size / x.size, N):
                 return None  # (listing one step's nonzeros costs about a fifth of its dense product)
-            y = np.zeros((R, N), x.dtype)
+            y = _zeroed(out, R, N, x.dtype)
             kernel(R, F, N, flat.searchsorted(self._bounds(R, F)), flat % F, x.ravel()[flat], WT.ravel(), y.ravel())
             self.sparse_calls += 1
             return y
         if not _sparse_pays(np.count_nonzero(x[::R // 256]) / (F * len(range(0, R, R // 256))), N):
             return None  # (a sample of a whole sequence's rows)
-        y = np.zeros((R, N), x.dtype)
+        y = _zeroed(out, R, N, x.dtype)
         counts = np.empty(R, np.int64)
         binary = row_key(x) in self.binary
         rows = max(32, 2 ** 17 // F)  # ~512 KB of x at a time: it stays in cache through its passes
@@ -178,6 +179,14 @@ class NumpyOps:
 
     def cast(self, mask):
         return np.asarray(mask).astype(self.dtype)
+
+
+def _zeroed(out, R: int, N: int, dtype) -> np.ndarray:
+    """`out` set to zeros when it is a C-contiguous [R, N] array of `dtype` (the kernel writes through ravel()), else new zeros."""
+    if out is None or out.shape != (R, N) or out.dtype != dtype or not out.flags.c_contiguous:
+        return np.zeros((R, N), dtype)
+    out[...] = 0
+    return out
 
 
 def row_key(x: np.ndarray) -> tuple:

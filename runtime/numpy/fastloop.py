@@ -10,11 +10,14 @@ one generated function (runtime/numpy/steploop.py): its nodes' steps traced once
 [T, B, n] buffers. In float32 a product over a mostly-zero x (the
 input spikes, a hidden layer's spikes, whole-sequence or per step) runs event-driven
 (NumpyOps sparse=True); float64 keeps BLAS's sums, identical to step()'s. Activity is
-counted from the buffers when first read (compiler/activity.py LazyCounts).
+counted from the buffers when first read (compiler/activity.py LazyCounts). The large buffers are kept for
+the next run of the same shapes (runtime/numpy/pool.py): outputs are returned as copies, and a previous
+run's pending counts are taken before its buffers are overwritten.
 """
 from __future__ import annotations
 
 import gc
+import weakref
 from functools import partial
 
 import numpy as np
@@ -65,6 +68,11 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     prog, g = rt.program, rt.program.graph
     T, B = next(iter(xs.values())).shape[:2]
     rt.reset(B)
+    pending = rt._pending()
+    if pending is not None:
+        pending.settle()  # the last run's uncounted activity reads arrays this run reuses: counted now
+    pool = rt._pool
+    reused = pool.reused
     plans = prog.plans
     index = {p.name: k for k, p in enumerate(plans)}
     plan_stages = stages(g, parallel_time, T, B)
@@ -83,23 +91,27 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     collect = gc.isenabled()
     gc.disable()  # the loop makes no cycles, but its per-step dicts trigger full collections of the whole process
     try:
-        _stages(rt, plan_stages, seqs, bufs, ops, sparse, T, B)
+        _stages(rt, plan_stages, seqs, bufs, ops, sparse, T, B, pool)
     finally:
         if collect:
             gc.enable()
     if ops.sparse:  # and how many products in all (whole-sequence and per step) ran event-driven
         rt.last_path["sparse_calls"] = ops.sparse_calls - start
+    rt.last_path["reused"] = pool.reused - reused  # arrays this run took from the last one (runtime/numpy/pool.py)
     rt.t = T
     rt.steps_run[:] = T
+    # the outputs: copies of arrays the next run reuses, so a result never changes after it was returned
+    outs = {o: (np.array if pool.holds(bufs[index[o]]) else np.ascontiguousarray)(bufs[index[o]], dtype=prog.dtype)
+            for o in prog.outputs}
     act = Activity(T, B, steps=rt.steps_run.copy())
-    act.nonzero = _counts(prog, bufs, ops, T, B)
+    act.nonzero = _counts(prog, bufs, ops, T, B, [xs[n] for n in prog.inputs] + list(outs.values()))
+    rt._pending = weakref.ref(act.nonzero)
     ops.row_counts = {}  # (they hold this run's sequences, the caller's input among them)
     for k, p in enumerate(plans):
         act.kinds[p.name] = p.node.out_kind
         act.sizes[p.name] = p.node.size
         if p.name in rt._held:
             rt._held[p.name] = np.array(bufs[k][-1], dtype=prog.dtype)
-    outs = {o: np.ascontiguousarray(bufs[index[o]], dtype=prog.dtype) for o in prog.outputs}
     for n, h in rt.hist.items():  # delay rings as the step loop leaves them, so step() can continue
         for d in range(h.shape[0]):
             if T - 1 - d >= 0:
@@ -107,7 +119,7 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     return outs, act
 
 
-def _stages(rt, plan_stages, seqs: dict, bufs: list, ops, sparse: list, T: int, B: int) -> None:
+def _stages(rt, plan_stages, seqs: dict, bufs: list, ops, sparse: list, T: int, B: int, pool) -> None:
     """Every stage in order: whole-sequence nodes by parallel.run, recurrences by the step loop."""
     prog, g = rt.program, rt.program.graph
     plans = prog.plans
@@ -115,7 +127,8 @@ def _stages(rt, plan_stages, seqs: dict, bufs: list, ops, sparse: list, T: int, 
     for is_whole, names in plan_stages:
         if is_whole:
             done = ops.sparse_calls
-            outs, states = parallel.run(g, names, seqs, prog.dtype, ops, {n: plans[index[n]].params for n in names})
+            outs, states = parallel.run(g, names, seqs, prog.dtype, ops, {n: plans[index[n]].params for n in names},
+                                        pool)
             if ops.sparse_calls > done:
                 sparse.extend(names)
             for n, v in outs.items():
@@ -126,7 +139,8 @@ def _stages(rt, plan_stages, seqs: dict, bufs: list, ops, sparse: list, T: int, 
             continue
         for n in names:
             k, p = index[n], plans[index[n]]
-            bufs[k] = seqs[n] = np.empty((T, B, p.node.size), np.int64 if p.node.integer else prog.dtype)
+            bufs[k] = seqs[n] = pool.empty((n, "out"), (T, B, p.node.size),
+                                           np.int64 if p.node.integer else prog.dtype)
         _steps(rt, names, bufs, T, B)
 
 
@@ -153,14 +167,12 @@ def _bound(p, ops):
     return step_kernel(p.name, p.node, ops) if ops.sparse else p.kernel
 
 
-def _counts(prog, bufs: list, ops, T: int, B: int) -> LazyCounts:
+def _counts(prog, bufs: list, ops, T: int, B: int, visible: list) -> LazyCounts:
     """Every node's nonzero counts [T, B]: counted on first access from buffers only this run holds.
 
-    What the caller can still change (the input arrays, the returned outputs, and any buffer sharing
-    memory with them) is counted now, unless a sparse product already counted that sequence.
+    What the caller can still change (the `visible` arrays: the inputs and the returned outputs, and any
+    buffer sharing memory with them) is counted now, unless a sparse product already counted that sequence.
     """
-    index = {p.name: k for k, p in enumerate(prog.plans)}
-    visible = [bufs[index[n]] for n in list(prog.inputs) + list(prog.outputs)]
     counts = LazyCounts()
     for k, p in enumerate(prog.plans):
         a = bufs[k]

@@ -86,13 +86,17 @@ def _zeros(n: int, dtype) -> np.ndarray:
     return np.zeros((1, n), dtype)  # broadcasts against [T·B, n] without T·B zeros being read
 
 
-def run(graph: Graph, names: list[str], xs: dict[str, np.ndarray], dtype, ops, params: dict) -> tuple[dict, dict]:
+def run(graph: Graph, names: list[str], xs: dict[str, np.ndarray], dtype, ops, params: dict,
+        pool=None) -> tuple[dict, dict]:
     """({node: output [T, B, n]}, {node: {state: [T, B, n]}}) of `names`, given the sequences [T, B, F] of
     every node they read (the graph inputs, or nodes already computed). A stepped state (a partially linear
     node's rest) has only its final row [1, B, n].
 
-    `ops` is the NumPy op vocabulary and `params[node]` the node's prepared parameters (as the step loop uses).
+    `ops` is the NumPy op vocabulary and `params[node]` the node's prepared parameters (as the step loop uses);
+    with a `pool` (runtime/numpy/pool.py) the large sequences are written into its reused arrays.
     """
+    from snnc.runtime.numpy.pool import Pool, SeqOps
+    pool = pool or Pool()
     seqs = dict(xs)
     states: dict[str, dict[str, np.ndarray]] = {}
     T, B = next(iter(xs.values())).shape[:2]
@@ -100,22 +104,22 @@ def run(graph: Graph, names: list[str], xs: dict[str, np.ndarray], dtype, ops, p
         node = graph.nodes[n]
         x = {}
         for e in graph.in_edges(n):
-            v = _shift(seqs[e.src], e.delay)
+            v = _shift(seqs[e.src], e.delay, pool=pool, key=(n, "shift", e.src, e.delay))
             x[e.port] = v if e.port not in x else x[e.port] + v
         x = {k: v.reshape(T * B, v.shape[-1]) for k, v in x.items()}  # steps are elementwise in the batch axis
         p = params[n]
         if not node.states:
-            out, _ = node.step(ops, p, {}, x)
+            out, _ = node.step(SeqOps(ops, pool, n), p, {}, x)
             seqs[n] = np.asarray(out).reshape(T, B, -1)
             continue
         init = {k: np.broadcast_to(v.astype(dtype), (B, v.shape[0])) for k, v in node.initial_state().items()}
-        bufs, out = _solve(node, ops, p, init, x, T, B, dtype)
-        seqs[n] = out if out is not None else _step_rest(node, ops, p, init, bufs, x, T, B)
+        bufs, out = _solve(node, ops, p, init, x, T, B, dtype, pool, n)
+        seqs[n] = out if out is not None else _step_rest(node, ops, p, init, bufs, x, T, B, pool, n)
         states[n] = {k: v[1:] if len(v) == T + 1 else v for k, v in bufs.items()}
     return {n: seqs[n] for n in names}, states
 
 
-def _solve(node, ops, p, init: dict, x: dict, T: int, B: int, dtype) -> tuple[dict, np.ndarray | None]:
+def _solve(node, ops, p, init: dict, x: dict, T: int, B: int, dtype, pool, name: str) -> tuple[dict, np.ndarray | None]:
     """({linear state: [T+1, B, n] with the initial state as row 0}, output [T, B, n] of a fully linear node).
 
     Block by block of about BLOCK entries, so the step's temporaries stay in cache: each linear state's drive
@@ -123,7 +127,7 @@ def _solve(node, ops, p, init: dict, x: dict, T: int, B: int, dtype) -> tuple[di
     block's entering state, then the step once more for the outputs.
     """
     n, lin = node.size, linear_states(node)
-    bufs = {k: np.empty((T + 1, B, n), dtype) for k, _ in lin}
+    bufs = {k: pool.empty((name, "state", k), (T + 1, B, n), dtype) for k, _ in lin}
     flat = {k: v.reshape((T + 1) * B, n) for k, v in bufs.items()}  # rows t·B.. of s_{t−1}
     for k, v in bufs.items():
         v[0] = init[k]
@@ -144,12 +148,12 @@ def _solve(node, ops, p, init: dict, x: dict, T: int, B: int, dtype) -> tuple[di
         if whole:
             y, _ = node.step(ops, p, prev, xb)
             if out is None:
-                out = np.empty((T * B, np.shape(y)[-1]), np.asarray(y).dtype)
+                out = pool.empty((name, "out"), (T * B, np.shape(y)[-1]), np.asarray(y).dtype)
             out[r0:r1] = y
     return bufs, None if out is None else out.reshape(T, B, -1)
 
 
-def _step_rest(node, ops, p, init: dict, bufs: dict, x: dict, T: int, B: int) -> np.ndarray:
+def _step_rest(node, ops, p, init: dict, bufs: dict, x: dict, T: int, B: int, pool, name: str) -> np.ndarray:
     """A node stepped over T on its own, its linear states (if any) read from their scanned sequences.
 
     Its other states' final values are added to `bufs` as one row each. An elementwise step gets flat [B·n]
@@ -172,7 +176,7 @@ def _step_rest(node, ops, p, init: dict, bufs: dict, x: dict, T: int, B: int) ->
             s[k] = r[t]
         y, new = step(ops, p, s, {k: r[t] for k, r in xr.items()})
         if out is None:
-            out = np.empty((T,) + np.shape(y), np.asarray(y).dtype)
+            out = pool.empty((name, "out"), (T,) + np.shape(y), np.asarray(y).dtype)
         out[t] = y
         for k in rest:
             s[k] = new[k]
@@ -181,11 +185,11 @@ def _step_rest(node, ops, p, init: dict, bufs: dict, x: dict, T: int, B: int) ->
     return out.reshape(T, B, -1)
 
 
-def _shift(seq: np.ndarray, d: int, first=None) -> np.ndarray:
-    """seq delayed by d steps: zeros (or `first` broadcast) before step d."""
+def _shift(seq: np.ndarray, d: int, first=None, pool=None, key=None) -> np.ndarray:
+    """seq delayed by d steps: zeros (or `first` broadcast) before step d (into the pool's array for `key`)."""
     if d == 0:
         return seq
-    out = np.empty_like(seq)
+    out = np.empty_like(seq) if pool is None else pool.empty(key, seq.shape, seq.dtype)
     out[:d] = 0 if first is None else first
     out[d:] = seq[:-d]
     return out
