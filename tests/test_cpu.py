@@ -230,9 +230,10 @@ def test_node_major_equals_stepwise(case):
         runs[mode] = (y, act, more)
     assert rt.last_path["stages"] == stages
     # each Dense reading an earlier stage took one product over all T where its input was over 1/4 nonzero
-    # in that sample (counted here from the recorded activity), else the event-driven sums
+    # in that sample (counted here from the recorded activity), else the event-driven sums; the one reading
+    # the graph input took the event-driven sums over the whole sequence
     sources = {"fc2": "spsn", "fc3": "cuba"} if case == "feed-forward" else {"fc2": "n1"}
-    want = {}
+    want = {"fc1": "events"}
     for dense, src in sources.items():
         per_sample = runs[True][1].nonzero[src].sum(axis=0) * 4 > 40 * g.nodes[src].size
         want[dense] = "dense" if per_sample.all() else "events" if not per_sample.any() else "mixed"
@@ -252,8 +253,52 @@ def test_node_major_equals_stepwise(case):
     np.testing.assert_allclose(y1["out"], yn["out"], rtol=1e-12, atol=1e-12)
     t, b, i = np.nonzero(x)
     ya, _ = rt.run_events({"x": (t, b, i)}, T=40, B=3)
+    del want["fc1"]  # index-list input: fc1 reads the lists in its step loop
     assert rt.last_path["loop"] == "staged" and rt.last_path["products"] == want
     np.testing.assert_array_equal(ya["out"], y1["out"])
+
+
+def _sparse_feed_forward() -> Graph:
+    """Input(48) -> Dense -> CubaLIF(40) -> Dense -> CubaLIF(30) -> Dense -> LI(5), thresholds high enough that
+    under 1/4 of the neurons fire per step."""
+    from snnc.compiler.primitives import CubaLIF, Dense
+    rng = np.random.default_rng(0)
+    g = Graph(meta={"dt": 1.0})
+    g.add("x", Input(48, "spike"))
+    sizes, prev = (48, 40, 30, 5), "x"
+    for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        g.add(f"fc{k}", Dense(rng.normal(0, 1, (b, a)), rng.normal(0, 0.1, b)))
+        g.add(f"n{k}", CubaLIF(rng.uniform(0.5, 0.9, b), rng.uniform(0.8, 0.99, b), rng.uniform(0.5, 1, b),
+                               rng.uniform(5.0, 10.0, b), reset="subtract") if k < 2 else
+              LI(rng.uniform(0.8, 0.99, b), rng.uniform(0.1, 1, b)))
+        g.connect(prev, f"fc{k}")
+        g.connect(f"fc{k}", f"n{k}")
+        prev = f"n{k}"
+    g.outputs = [prev]
+    return g
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_node_major_event_products_equal_the_step_loop(dtype):
+    """Every whole-sequence product event-driven (a quarter of the inputs, fewer spikes): node-major adds the
+    same weight rows in the same order as the step loop (8, 4 and 1 rows per pass over the output), so the
+    outputs and spikes are the same bit for bit, in float64 and float32."""
+    g = _sparse_feed_forward()
+    x = spikes(60, 3, 48, 0.25, seed=1)
+    runs = {}
+    for mode in (False, True):
+        rt = CpuRuntime(g, dtype, record=list(g.nodes), threads=1)
+        rt.parallel_time = mode
+        runs[mode] = rt.run(x)
+    assert rt.last_path["loop"] == "staged"
+    assert rt.last_path["products"] == {"fc0": "events", "fc1": "events", "fc2": "events"}
+    (y0, a0), (y1, a1) = runs[False], runs[True]
+    assert a1.nonzero["x"].max() >= 12  # steps with 8 + 4 rows
+    np.testing.assert_array_equal(y1["n2"], y0["n2"])
+    for n in a0.nonzero:
+        np.testing.assert_array_equal(a1.nonzero[n], a0.nonzero[n], err_msg=n)
+        for var, v in a0.traces[n].items():
+            np.testing.assert_array_equal(a1.traces[n][var], v, err_msg=f"{n}.{var}")
 
 
 def test_node_major_path_choice():

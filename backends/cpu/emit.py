@@ -327,13 +327,12 @@ class EventSource:
     value: str | None = None  # template over {j} of the value at an index (None: spikes are exactly 1)
 
 
-def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], list[str], tuple | None]], exit_info,
+def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], list[str]]], exit_info,
                   staged: bool, version: int) -> str:
     """The kernel module's source: samples b0..b1-1 over the whole sequence (threads run disjoint sample ranges).
 
     One step body (stepwise: all nodes in one loop over T), or one per stage, each in its own loop over T;
-    each body comes with the code that runs before its loop and may have a variant taken under a condition
-    (a matmul read from a product over the whole sequence).
+    each body comes with the code that runs before its loop (node-major: a product over the whole sequence).
     """
     args = ["T", "t0", "b0", "b1"]
     for k, (_, _, mode) in enumerate(inputs):
@@ -346,8 +345,7 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], li
             ("NZ[t, b, ", "NZb[")] + [(f"{q}[t, ", f"{q}t[") for q, _, _ in bufs.seqs] + [
         (f"X{k}[t, b, ", f"X{k}b[") for k, (_, _, m) in enumerate(inputs) if m == "dense"]
     for a, b_ in rows:
-        bodies = [(pre, [ln.replace(a, b_) for ln in body],
-                   alt and (alt[0], [ln.replace(a, b_) for ln in alt[1]])) for pre, body, alt in bodies]
+        bodies = [(pre, [ln.replace(a, b_) for ln in body]) for pre, body in bodies]
     head = ["B = OUT.shape[1]",
             f"MF = np.empty({max(1, sz['MF'])}, DT)",
             f"MI = np.empty({max(1, sz['MI'])}, np.int64)",
@@ -393,18 +391,12 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], li
               f"def kernel({', '.join(args)}):"]
     lines += ["    " + ln for ln in head]
 
-    def loop(body: list[str], ind: str = "") -> list[str]:
+    for pre, body in bodies:
         text = "\n".join(body + tail)
         used = [f"        {v} = {a}" for v, a in views if v + "[" in text]
-        head_t = [ln2 for ln in step for ln2 in (used if ln == "{views}" else [ln])]
-        return [ind + "    " + ln for ln in head_t] + [ind + "            " + ln for ln in body] + \
-            [ind + "    " + ln for ln in tail]
-    for pre, body, alt in bodies:
         lines += ["        " + ln for ln in pre]
-        if alt is None:
-            lines += loop(body)
-        else:  # the variant reading a whole-sequence product where the kernel took it, else the step loop's own
-            lines += [f"        if {alt[0]}:"] + loop(alt[1], "    ") + ["        else:"] + loop(body, "    ")
+        lines += ["    " + ln2 for ln in step for ln2 in (used if ln == "{views}" else [ln])]
+        lines += ["            " + ln for ln in body] + ["    " + ln for ln in tail]
     if staged:
         lines.append("        STEPS[b] += T")
     return "\n".join(lines) + "\n"

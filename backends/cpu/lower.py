@@ -125,7 +125,8 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
                     cur[src] = _input(tr, bufs, graph.nodes[src], in_index[src], inputs[in_index[src]][2])
                 else:
                     buf, n = seq[src], graph.nodes[src].size
-                    leaf = tr.leaf(f"{buf}[t, {{j}}]", n, "i" if integer[src] else "f", seq=buf, nz=order.index(src))
+                    leaf = tr.leaf(f"{buf}[t, {{j}}]", n, "i" if integer[src] else "f", seq=buf, row=f"{buf}[t]",
+                                   nz=order.index(src))
                     cur[src] = _vector(tr, leaf, n)
                     if graph.nodes[src].out_kind == SPIKE:
                         cur[src].meta["events"] = [EventSource(local=cur[src])]
@@ -210,7 +211,6 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
             off = bufs.alloc("OUT", leaf.n)
             outputs[o] = (off, leaf.n)
             sinks.append(Sink(new, "store", f"OUT[t, b, {off} + {{j}}] = {{v}}", state=leaf))
-        em = Emitter(values, sinks, bufs, prelude)
         aer_pre = []
         for v in cur.values():
             if v.meta.get("aer") and v.id in values_read:  # values read: scatter the spike list into a dense row
@@ -218,13 +218,11 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
                 aer_pre += [f"for j in range({n_}):", f"    MF[{off_} + j] = DT(0)",
                             f"for q in range(XP{k_}[t * B + b], XP{k_}[t * B + b + 1]):",
                             f"    MF[{off_} + XI{k_}[q]] = DT(1)"]
-        body = aer_pre + em.lines()
-        dense = hoist(values, sinks, hoisted) if staged else None
-        if dense is None:
-            bodies.append(([], body, None))
-        else:  # the same stage reading one product over the whole sequence instead of its matmul
-            pre, cond, values2, sinks2 = dense
-            bodies.append((pre, body, (cond, aer_pre + Emitter(values2, sinks2, bufs, prelude).lines())))
+        whole = hoist(values, sinks, hoisted, bufs) if staged else None
+        pre = []
+        if whole is not None:  # the stage reading one product over the whole sequence instead of its matmul
+            pre, values, sinks = whole
+        bodies.append((pre, aer_pre + Emitter(values, sinks, bufs, prelude).lines()))
     source = module_source(dtype, inputs, bufs, bodies, exit_info, staged, KERNEL_VERSION)
     event_driven = sorted({v.owner for v in tr.values if v.op == "matmul" and v.args[0].meta.get("events")})
     return CpuProgram(graph, dtype, source, bufs, inputs, outputs, records, nz_cols, integer,
@@ -243,7 +241,7 @@ def _input(tr: Tracer, bufs: Buffers, node, k: int, mode: str) -> Sym:
                                           index=f"XI{k}[XP{k}[t * B + b] + {{q}}]")]
         out.meta["aer"] = (k, off, n)
         return out
-    out = tr.ew("+", tr.leaf(f"X{k}[t, b, {{j}}]", n, "f"), 0.0)
+    out = tr.ew("+", tr.leaf(f"X{k}[t, b, {{j}}]", n, "f", seq=f"X{k}[:, b]", row=f"X{k}[t, b]"), 0.0)
     out.code = "{0}"  # identity: the input row becomes a loop (activity count, index list)
     if node.out_kind == SPIKE:
         out.meta["events"] = [EventSource(local=out, value=f"X{k}[t, b, {{j}}]")]

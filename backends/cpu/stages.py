@@ -5,7 +5,8 @@ nothing from later steps of later nodes, so the nodes before a cut can run the w
 nodes after it start: the stage's weights stay in cache over all T instead of sharing it with every
 layer's weights at every step. A cut is placed before each weight-holding node where no edge crosses it
 backwards (a recurrence) and no delayed edge crosses it at all (delay rings stay inside one stage).
-A Dense reading an earlier stage's output can then run as one product over the whole sequence (`hoist`).
+A Dense reading an earlier stage's output (or a dense graph input) then runs as one product over the whole
+sequence before its stage's loop (`hoist`): BLAS for dense sequences, event-driven sums for sparse ones.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import importlib.util
 
 import numpy as np
 
-from snnc.backends.cpu.emit import Sink
+from snnc.backends.cpu.emit import Buffers, Sink, compact
 from snnc.backends.cpu.symbolic import Sym
 from snnc.compiler.ir import Graph
 
@@ -36,35 +37,46 @@ def cuts(graph: Graph, order: list[str]) -> list[list[str]] | None:
     return stages if len(stages) > 1 else None
 
 
-DENSE_PRODUCT = 4  # one product over all T where more than 1/4 of the inputs are nonzero (see _hoist)
+DENSE_PRODUCT = 4  # one BLAS product over all T where more than 1/4 of the inputs are nonzero (see hoist)
+UNROLL = 8  # the event-driven product adds up to this many weight rows per pass over its output row
 
 
-def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str]):
-    """The stage's one matmul over an earlier stage's output, as one product over the whole sequence.
+def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str], bufs: Buffers):
+    """The stage's one matmul over a whole input sequence (an earlier stage's output or a dense graph input),
+    computed before the stage's loop; the loop reads its row t.
 
-    Returns (code before the stage, its condition, values, sinks) of the variant reading that product, or
-    None. Per sample the kernel takes it when more than 1/DENSE_PRODUCT of the sequence is nonzero (from the
-    source's activity counts): BLAS at 50 % spikes takes 1.7 µs per step for 256x256 against 2.9 µs for the
-    event-driven sums (bench ff-spsn); sparser inputs keep the step loop's own matmul. PATHS[b, i] records it.
+    Returns (code before the stage's loop, values, sinks) of the stage reading that product, or None. Per
+    sample the kernel takes BLAS when more than 1/DENSE_PRODUCT of the sequence is nonzero: at 50 % spikes
+    BLAS takes 1.3 µs per step for 256x256 float32 (ff-spsn, 1 thread); sparser sequences take the
+    event-driven sums (`_events`). PATHS[b, i] records which.
     """
     cands = [v for v in values if v.op == "matmul" and v.meta["W"][0] == "PF" and v.args[0].kind == "f"
              and v.args[0].op == "ew" and v.args[0].code == "{0}" and v.args[0].args[0].op == "leaf"
              and "seq" in v.args[0].args[0].meta]
-    # numba's np.dot calls scipy's BLAS: without scipy every product stays event-driven
+    # numba's np.dot calls scipy's BLAS: without scipy every product stays in the step loop
     if importlib.util.find_spec("scipy") is None or len(cands) != 1 or sum(1 for v in values if v.op == "matmul" and v.args[0] is cands[0].args[0]) != 1:
         return None
     v = cands[0]
     x, src = v.args[0], v.args[0].args[0]
     wbuf, woff, n_in, n_out = v.meta["W"]
-    h, i, nz = f"HQ{v.id}", len(hoisted), f"nz{v.id}"
-    pre = [f"{nz} = 0",
-           "for t in range(T):",
-           f"    {nz} += NZ[t, b, {src.meta['nz']}]",
-           f"PATHS[b, {i}] = {nz} * {DENSE_PRODUCT} > T * {n_in}",
-           f"if PATHS[b, {i}]:",
-           f"    {h} = np.dot({src.meta['seq']}, PF[{woff}:{woff + n_in * n_out}].reshape(({n_in}, {n_out})))",
-           "else:",
-           f"    {h} = np.zeros((1, {n_out}), DT)"]  # one type for numba on both branches
+    h, i, nz, seq = f"HQ{v.id}", len(hoisted), f"nz{v.id}", src.meta["seq"]
+    # internal spikes are exactly 1 (the step loop adds their rows unscaled too)
+    binary = bool(x.meta.get("events")) and all(ev.value is None for ev in x.meta["events"])
+    # the input's activity count, where this stage counts it, is the length of its index list
+    counts = [sk for sk in sinks if sk.kind == "count" and sk.value is x]
+    ix = bufs.alloc("IX", n_in)
+    index = compact(n_in, "xt[{j}] != 0", f"IX[{ix} + {{c}}] = {{k}}", "c", bufs.alloc("MI", (n_in + 63) // 64))
+    events = _events(h, src.meta["row"], n_out, woff, ix, index, binary, f"q{v.id}", [sk.code for sk in counts])
+    if "nz" not in src.meta:  # a graph input: read once, by the event-driven product (BLAS would read it twice)
+        pre = [f"PATHS[b, {i}] = 0", f"{h} = np.empty((T, {n_out}), DT)", *events]
+    else:  # an earlier stage counted its nonzeros
+        pre = [f"{nz} = 0", "for t in range(T):", f"    {nz} += NZ[t, b, {src.meta['nz']}]",
+               f"PATHS[b, {i}] = {nz} * {DENSE_PRODUCT} > T * {n_in}",
+               f"if PATHS[b, {i}]:",
+               f"    {h} = np.dot({seq}, PF[{woff}:{woff + n_in * n_out}].reshape(({n_in}, {n_out})))",
+               "else:",
+               f"    {h} = np.empty((T, {n_out}), DT)",
+               *["    " + ln for ln in events]]
     hoisted.append(v.owner)
     leaf = _copy(v, op="leaf", args=(), code=f"{h}[t, {{j}}]", meta={})  # in the matmul's place (and id)
     swap = {v.id: leaf}
@@ -78,13 +90,46 @@ def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str]):
         values2.append(u)
     sinks2 = []
     for sk in sinks:
-        if sk.kind == "events" and sk.value is x and not sk.after:
-            continue  # nothing reads that index list any more
+        if (sk.kind == "events" and sk.value is x and not sk.after) or sk in counts:
+            continue  # nothing reads that index list any more; the product counted the input
         if sk.value.id in swap or (sk.state is not None and sk.state.id in swap):
             sk = Sink(swap.get(sk.value.id, sk.value), sk.kind, sk.code, sk.after,
                       swap.get(sk.state.id, sk.state) if sk.state is not None else None, sk.name)
         sinks2.append(sk)
-    return pre, f"PATHS[b, {i}]", values2, sinks2
+    return pre, values2, sinks2
+
+
+def _events(h: str, row: str, n_out: int, woff: int, ix: int, index: list[str], binary: bool, q: str,
+            counts: list[str]) -> list[str]:
+    """Code filling h[t] = sum over the nonzero x = row[k] (step t's input) of x * W[k] (W[k] alone for spikes),
+    with `index` listing the k into IX[ix:] and their number into c.
+
+    The sums run in the step loop's order (rows in index order, from 0), UNROLL rows per pass over the output
+    row (then UNROLL/2, then one): (((h + x0 w0) + x1 w1) + ...) is the same rounding as one row per pass, with
+    a fraction of the loads and stores of h (35 rows of 256 float32, a micro benchmark: 0.52 µs one row per
+    pass, 0.38 four).
+    """
+    def add(m: int) -> list[str]:
+        ks = [f"k{r} = IX[{ix} + {q} + {r}]" for r in range(m)]
+        ws = [f"w{r} = PF[{woff} + k{r} * {n_out}:{woff} + (k{r} + 1) * {n_out}]" for r in range(m)]
+        xs = [] if binary else [f"x{r} = xt[k{r}]" for r in range(m)]
+        acc = "ht[o]"
+        for r in range(m):
+            acc = f"({acc} + {'' if binary else f'x{r} * '}w{r}[o])"
+        return ks + xs + ws + [f"for o in range({n_out}):", f"    ht[o] = {acc[1:-1]}", f"{q} += {m}"]
+    return ["for t in range(T):",
+            f"    xt, ht = {row}, {h}[t]",
+            f"    for o in range({n_out}):",
+            "        ht[o] = DT(0)",
+            *["    " + ln for ln in index],
+            *[f"    {code} = c" for code in counts],
+            f"    {q} = 0",
+            f"    while {q} + {UNROLL - 1} < c:",
+            *["        " + ln for ln in add(UNROLL)],
+            f"    if {q} + {UNROLL // 2 - 1} < c:",
+            *["        " + ln for ln in add(UNROLL // 2)],
+            f"    while {q} < c:",
+            *["        " + ln for ln in add(1)]]
 
 
 def _copy(u: Sym, **fields) -> Sym:
