@@ -205,12 +205,14 @@ def test_zoo_feed_forward_stacks_parallel_equal_stepwise(arch, cfg):
         rt.parallel_time = par
         y, act = rt.run(x)
         if arch == "spsn":  # every node for all T at once
-            assert rt.last_path["stepwise"] == []
+            assert rt.last_path["stepwise"] == [] and rt.last_path["node_loops"] == []
         elif par:  # CubaLIF's current scanned (its v stepped inside), the IF layer in the step loop, the LI solved
             assert rt.last_path["stepwise"] == ["layer2.if"]
             assert {"layer1.cuba", "readout.li"} <= set(rt.last_path["parallel"])
+            assert rt.last_path["node_loops"] == ["layer1.cuba"]  # v stepped by a generated loop (steploop.node_loop)
         else:  # by default the IF layer (narrow, elementwise) is stepped node-major on flat rows too
             assert rt.last_path["stepwise"] == [] and "layer2.if" in rt.last_path["parallel"]
+            assert rt.last_path["node_loops"] == ["layer1.cuba", "layer2.if"]
         _assert_same(g, y, ref, act, act_ref, f"{arch} par={par}")
 
 
@@ -222,12 +224,12 @@ def test_automatic_choice_by_path():
     # the recurrence n1 <-> rec1 steps; the Dense nodes before and after it and the LI readout run for all T
     # (every stepped node's step inlined in the generated step loop, the neuron's constants tiled to the batch)
     assert rt.last_path == {"loop": "fast", "parallel": ["fc1", "fc2", "out"], "stepwise": ["rec1", "n1"],
-                            "inlined": ["rec1", "n1"], "tiled": ["n1"], "reused": 0}
+                            "inlined": ["rec1", "n1"], "tiled": ["n1"], "node_loops": [], "reused": 0}
     rt.parallel_time = False
     rt.run(x)
     assert rt.last_path == {"loop": "fast", "parallel": ["fc1", "fc2"], "stepwise": ["rec1", "n1", "out"],
                             "inlined": ["rec1", "n1", "out"], "tiled": ["n1", "out"],
-                            "reused": 0}  # (arrays under 1 MB are never pooled)
+                            "node_loops": [], "reused": 0}  # (arrays under 1 MB are never pooled)
     rt.parallel_time = None
     rt.run(x[:31])  # too short to be worth a scan
     assert rt.last_path["stepwise"] == ["rec1", "n1", "out"]
@@ -241,11 +243,11 @@ def test_automatic_choice_by_path():
     rt = NumpyRuntime(ff)
     y_par, _ = rt.run(x)
     assert rt.last_path == {"loop": "fast", "parallel": ["fc", "li"], "stepwise": [], "inlined": [], "tiled": [],
-                            "reused": 0}
+                            "node_loops": [], "reused": 0}
     wide = spikes(40, 257, 7)  # 257 samples x 4 neurons: one step is wide enough that stepping wins
     y_wide, _ = rt.run(wide)
     assert rt.last_path == {"loop": "fast", "parallel": ["fc"], "stepwise": ["li"], "inlined": ["li"],
-                            "tiled": ["li"], "reused": 0}
+                            "tiled": ["li"], "node_loops": [], "reused": 0}
     rt.parallel_time = True
     y_wide_par, _ = rt.run(wide)
     assert rt.last_path["parallel"] == ["fc", "li"]

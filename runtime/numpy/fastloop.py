@@ -79,7 +79,7 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     whole = [n for w, names in plan_stages if w for n in names]
     rt.last_path = {"loop": "fast", "parallel": whole, "stepwise": [n for w, names in plan_stages if not w
                                                                     for n in names],
-                    "inlined": [], "tiled": []}  # (runtime/numpy/steploop.py)
+                    "inlined": [], "tiled": [], "node_loops": []}  # (runtime/numpy/steploop.py)
     seqs: dict[str, np.ndarray] = dict(xs)
     # outputs of every node [T, B, n], written in place step by step (whole-sequence nodes: their result)
     bufs: list = [seqs.get(p.name) for p in plans]
@@ -127,8 +127,11 @@ def _stages(rt, plan_stages, seqs: dict, bufs: list, ops, sparse: list, T: int, 
     for is_whole, names in plan_stages:
         if is_whole:
             done = ops.sparse_calls
+            loops = rt._fast[2]
+            loops["ran"] = []
             outs, states = parallel.run(g, names, seqs, prog.dtype, ops, {n: plans[index[n]].params for n in names},
-                                        pool)
+                                        pool, loops)
+            rt.last_path["node_loops"] += loops.pop("ran")  # rests stepped by generated loops
             if ops.sparse_calls > done:
                 sparse.extend(names)
             for n, v in outs.items():

@@ -87,16 +87,18 @@ def _zeros(n: int, dtype) -> np.ndarray:
 
 
 def run(graph: Graph, names: list[str], xs: dict[str, np.ndarray], dtype, ops, params: dict,
-        pool=None) -> tuple[dict, dict]:
+        pool=None, loops: dict | None = None) -> tuple[dict, dict]:
     """({node: output [T, B, n]}, {node: {state: [T, B, n]}}) of `names`, given the sequences [T, B, F] of
     every node they read (the graph inputs, or nodes already computed). A stepped state (a partially linear
     node's rest) has only its final row [1, B, n].
 
     `ops` is the NumPy op vocabulary and `params[node]` the node's prepared parameters (as the step loop uses);
-    with a `pool` (runtime/numpy/pool.py) the large sequences are written into its reused arrays.
+    with a `pool` (runtime/numpy/pool.py) the large sequences are written into its reused arrays, and
+    `loops` keeps the generated loops of stepped rests for the next run (loops["ran"]: the nodes they ran).
     """
     from snnc.runtime.numpy.pool import Pool, SeqOps
     pool = pool or Pool()
+    loops = {} if loops is None else loops
     seqs = dict(xs)
     states: dict[str, dict[str, np.ndarray]] = {}
     T, B = next(iter(xs.values())).shape[:2]
@@ -114,7 +116,7 @@ def run(graph: Graph, names: list[str], xs: dict[str, np.ndarray], dtype, ops, p
             continue
         init = {k: np.broadcast_to(v.astype(dtype), (B, v.shape[0])) for k, v in node.initial_state().items()}
         bufs, out = _solve(node, ops, p, init, x, T, B, dtype, pool, n)
-        seqs[n] = out if out is not None else _step_rest(node, ops, p, init, bufs, x, T, B, pool, n)
+        seqs[n] = out if out is not None else _step_rest(node, ops, p, init, bufs, x, T, B, pool, n, loops)
         states[n] = {k: v[1:] if len(v) == T + 1 else v for k, v in bufs.items()}
     return {n: seqs[n] for n in names}, states
 
@@ -153,12 +155,15 @@ def _solve(node, ops, p, init: dict, x: dict, T: int, B: int, dtype, pool, name:
     return bufs, None if out is None else out.reshape(T, B, -1)
 
 
-def _step_rest(node, ops, p, init: dict, bufs: dict, x: dict, T: int, B: int, pool, name: str) -> np.ndarray:
+def _step_rest(node, ops, p, init: dict, bufs: dict, x: dict, T: int, B: int, pool, name: str,
+               loops: dict) -> np.ndarray:
     """A node stepped over T on its own, its linear states (if any) read from their scanned sequences.
 
     Its other states' final values are added to `bufs` as one row each. An elementwise step gets flat [B·n]
     row views made once (a ufunc call on a 1-D view costs about half of one on [B, n]), its per-neuron
-    parameters tiled to B·n.
+    parameters tiled to B·n. After step 0 (which gives the output's shape) a traceable step runs traced
+    into one generated loop (runtime/numpy/steploop.py node_loop: the same ops, without the step's Python;
+    ff-cuba batch 1: CubaLIF's v and the IF layer ~2x faster), made once per node and batch into `loops`.
     """
     n = node.size
     flat = node.elementwise and all(v.shape[-1] == n for v in x.values())
@@ -170,6 +175,13 @@ def _step_rest(node, ops, p, init: dict, bufs: dict, x: dict, T: int, B: int, po
     xr = {k: rows(v) for k, v in x.items()}
     rest = [k for k in init if k not in bufs]
     s = {k: (np.ascontiguousarray(init[k]).reshape(-1) if flat else init[k]) for k in init}
+    key = (name, "rest", B)
+    if key not in loops:
+        from snnc.backends.numpy.lower import trace_step
+        from snnc.runtime.numpy import steploop
+        tr = trace_step(node, ops, p, list(x))
+        loops[key] = steploop.node_loop(tr, list(lin), name) if tr is not None and set(tr.inputs) == set(xr) else None
+    loop = loops[key]
     step, out = node.step, None
     for t in range(T):
         for k, r in lin.items():
@@ -180,6 +192,10 @@ def _step_rest(node, ops, p, init: dict, bufs: dict, x: dict, T: int, B: int, po
         out[t] = y
         for k in rest:
             s[k] = new[k]
+        if loop is not None:
+            loop(1, T, lin, xr, out, s)  # (the other states' final values: into s)
+            loops.setdefault("ran", []).append(name)
+            break
     for k in rest:
         bufs[k] = np.broadcast_to(s[k].reshape(-1, n), (B, n))[None]
     return out.reshape(T, B, -1)

@@ -96,3 +96,29 @@ def _tiled(c, n: int, B: int):
     if isinstance(c, np.ndarray) and c.shape == (n,):
         return np.ascontiguousarray(np.broadcast_to(c, (B, n)))
     return c
+
+
+def node_loop(tr, given: list[str], name: str = "node") -> Callable:
+    """fn(t0, T, rows, xrows, out, st) stepping one traced node (a Trace) over steps t0..T−1 on its own.
+
+    The states in `given` are read at each step from rows[state][t] (their sequences, e.g. scanned), the
+    others carried in locals from st and written back into st at the end; inputs are xrows[port][t] and
+    outputs go into out[t]. (runtime/numpy/parallel.py steps a neuron's non-linear rest this way.)
+    """
+    head = ([f"r{i} = rows[{s!r}]" for i, s in enumerate(given)] + [f"{v} = st[{s!r}]" for s, v in tr.states.items()
+                                                                   if s not in given]
+            + [f"xr{i} = xrows[{p!r}]" for i, p in enumerate(tr.inputs)])
+    body = ([f"{tr.states[s]} = r{i}[t]" for i, s in enumerate(given)]
+            + [f"{v} = xr{i}[t]" for i, v in enumerate(tr.inputs.values())] + tr.lines + [f"out[t] = {tr.out}"])
+    carried = [s for s in tr.new if s not in given]
+    if carried:
+        body.append(f"{', '.join(tr.states[s] for s in carried)} = {', '.join(tr.new[s] for s in carried)}")
+    save = [f"st[{s!r}] = {tr.states[s]}" for s in carried]
+    src = ("def loop(t0, T, rows, xrows, out, st):\n" + "".join(f"    {s}\n" for s in head)
+           + "    for t in range(t0, T):\n" + "".join(f"        {s}\n" for s in body)
+           + "".join(f"    {s}\n" for s in save))
+    env = dict(tr.env)
+    exec(compile(src, f"<snnc node loop of {name}>", "exec"), env)
+    fn = env["loop"]
+    fn.source = src
+    return fn
