@@ -1,7 +1,7 @@
 """Validation of the arrays users feed to a runtime: one clear error naming what is wrong."""
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Collection, Mapping
 
 import numpy as np
 
@@ -37,12 +37,15 @@ def load_input(path: str | None, what: str = "--input") -> np.ndarray | dict[str
 
 
 def check_inputs(sizes: Mapping[str, int], x, dtype: np.dtype, where: str = "input",
-                 kinds: Mapping[str, str] | None = None, integer: bool | set = False) -> dict[str, np.ndarray]:
+                 kinds: Mapping[str, str] | None = None, integer: bool | set = False,
+                 unchecked: Collection[str] = ()) -> dict[str, np.ndarray]:
     """Return {input name: array [T, B, F] in `dtype`} or raise InputError.
 
     `x` is one array when the graph has one input, else a dict by input name. With `kinds`
     ({input: spike|graded}) a spike input must hold 0/1 only, and with `integer` (a Loihi
     fixed-point graph) a graded input must hold integers: no value is changed silently.
+    The inputs in `unchecked` are not tested for NaN and inf here: the caller's kernel tests them
+    in its own pass over the values and raises the same error.
     """
     names = list(sizes)
     if not isinstance(x, Mapping):
@@ -79,7 +82,7 @@ def check_inputs(sizes: Mapping[str, int], x, dtype: np.dtype, where: str = "inp
         # a spike input holding only 0/1 is finite too: one pass instead of two (a failure names its cause below)
         if kinds is not None and kinds.get(n) == "spike" and not ((a != 0) & (a != 1)).any():
             pass
-        elif a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        elif a.dtype.kind == "f" and n not in unchecked and not np.all(np.isfinite(a)):
             raise InputError(f"{where} '{n}': contains NaN or inf")
         elif kinds is not None and n in kinds:
             from snnc.compiler.inputkinds import check_values

@@ -89,6 +89,38 @@ def test_index_lists_over_several_blocks_of_64_equal_numpy():
             np.testing.assert_array_equal(a.nonzero[n], an.nonzero[n])
 
 
+def test_nan_or_inf_input_is_named_by_the_kernel_and_leaves_the_state():
+    """run() and run_events() leave the NaN/inf test of dense inputs to the kernel's pass over the values: the same
+    error as the NumPy check, raised after the call, with the streaming state as it was."""
+    from snnc.compiler import Dense
+    from snnc.compiler.errors import InputError
+    g = recurrent_graph("LIF", sizes=(10, 7, 3))
+    g.add("y", Input(4, "graded"))
+    g.add("fy", Dense.of(np.random.default_rng(5).normal(0, 1, (7, 4))))
+    g.connect("y", "fy")
+    g.connect("fy", "n1")
+    x = {"x": spikes(12, 2, 10, 0.3, seed=6), "y": np.random.default_rng(7).normal(0, 1, (12, 2, 4))}
+    rt = CpuRuntime(g, "float64")
+    assert rt.program.meta["finite"] == ["x", "y"]  # the kernel tests both (no NumPy pass over them)
+    ref = [rt.step({"x": x["x"][t], "y": x["y"][t]})["out"] for t in range(3)]
+    rt.reset(2)
+    got = [rt.step({"x": x["x"][0], "y": x["y"][0]})["out"]]
+    for name, bad in (("x", np.nan), ("y", np.inf), ("y", -np.inf)):
+        z = {k: v.copy() for k, v in x.items()}
+        z[name][9, 1, 2] = bad
+        with pytest.raises(InputError, match=rf"input '{name}': contains NaN or inf"):
+            rt.run(z)
+    t, b, i = np.nonzero(x["x"])
+    y = x["y"].copy()
+    y[11, 0, 3] = np.nan
+    with pytest.raises(InputError, match=r"input 'y': contains NaN or inf"):
+        rt.run_events({"x": (t, b, i)}, T=12, B=2, x={"y": y})
+    got += [rt.step({"x": x["x"][k], "y": x["y"][k]})["out"] for k in (1, 2)]  # the stream continues unharmed
+    np.testing.assert_array_equal(np.stack(got), np.stack(ref))
+    ok, _ = rt.run(x)
+    np.testing.assert_allclose(ok["out"], NumpyRuntime(g, "float64").run(x)[0]["out"], rtol=1e-12, atol=1e-12)
+
+
 def test_aer_input_equals_dense_input():
     g = recurrent_graph("LIF", sizes=(10, 7, 3))
     x = spikes(25, 4, 10, 0.2, seed=2)

@@ -45,11 +45,13 @@ class Buffers:
 
 @dataclass(eq=False)
 class Sink:
-    """A use of a value at the end of the step: a store template over {v} and {j}, a count, or an event list."""
+    """A use of a value at the end of the step: a store template over {v} and {j}, a count, an event list, or a
+    finiteness test."""
 
     value: Sym
-    kind: str  # "store", "count", "events"
-    code: str = ""  # store: "OUT[t, b, 3 + {j}] = {v}"; count: the NZ cell; events: index store "IX[4 + {c}] = j"
+    kind: str  # "store", "count", "events", "finite"
+    code: str = ""  # store: "OUT[t, b, 3 + {j}] = {v}"; count: the NZ cell; events: index store "IX[4 + {c}] = j";
+    # finite: the per-sample flag variable, set when a value is NaN or inf
     after: str = ""  # events: the statement storing the count after the loop ("" for none)
     state: Sym | None = None  # store of a new state: the leaf of the old value (write after its last read)
     name: str = ""  # events: the counter variable
@@ -75,12 +77,13 @@ class Emitter:
         self.events: dict[int, Sink] = {}  # value id -> its event-list sink (local index list)
         self.deferred: dict[int, int] = {}  # sink index -> segment of a state write moved after the last read
         self._layout()
-        # the activity count of a dense matmul's input is the length of the list of its nonzero sources
+        # a dense matmul's input: its activity count is the length of the list of its nonzero sources, its
+        # finiteness is tested in the pass that builds that list
         firsts = {}
         for v in self.values:
             if v.op == "matmul" and not v.args[0].meta.get("events"):
                 firsts.setdefault(v.args[0].id, v)
-        self.fused = {s for s in sinks if s.kind == "count" and s.value.id in firsts}
+        self.fused = {s for s in sinks if s.kind in ("count", "finite") and s.value.id in firsts}
 
     # -- layout -----------------------------------------------------------------
     def _layout(self) -> None:
@@ -222,12 +225,14 @@ class Emitter:
             if vid in self.array and self.array[vid].startswith(("MF[", "MI[")):
                 body.append(self.array[vid].replace("{j}", "j") + f" = v{vid}")
         counted: dict[int, str] = {}
+        finite = {s.value.id: s for s in self._sinks_in(seg) if s.kind == "finite"}
         for s in self._sinks_in(seg):
             if s.kind == "events":
                 # a separate compaction keeps the update loop free of branches (it vectorizes)
                 target = s.code.rsplit(" = ", 1)[0]
+                test = finite.pop(s.value.id, None)
                 post += compact(n, self.array[s.value.id] + " != 0", target + " = {k}", s.name,
-                                self.bufs.alloc("MI", (n + 63) // 64))
+                                self.bufs.alloc("MI", (n + 63) // 64), test and _finite(test.code, self.array[s.value.id]))
                 if s.after:
                     post.append(s.after.replace("{c}", s.name))
                 counted[s.value.id] = s.name
@@ -235,6 +240,8 @@ class Emitter:
             val, z = self._ref(s.value, seg), f"z{self.sinks.index(s)}"
             if s.kind == "store":
                 body.append(s.code.replace("{v}", val).replace("{j}", "j"))
+            elif s.kind == "finite" and s.value.id in finite:
+                body.append(_finite(s.code, val).replace("{j}", "j"))
             elif s.kind == "count":
                 if s.value.id in counted:
                     post.append(f"{s.code} = {counted[s.value.id]}")
@@ -289,16 +296,25 @@ class Emitter:
         # dense input: the list of the nonzero sources first, then their rows in the same order (the same sums as
         # skipping zeros inline, without a mispredicted branch per source)
         xv, c, ix = f"x{v.id}", f"c{v.id}", self.bufs.alloc("IX", n_in)
+        fused = [s for s in self.sinks if s.value is x and s in self.fused]
+        tests = [_finite(s.code, self._ref(x, seg, "{j}")) for s in fused if s.kind == "finite"]
         out += compact(n_in, self._ref(x, seg, "{j}") + " != 0", f"IX[{ix} + {{c}}] = {{k}}", c,
-                       self.bufs.alloc("MI", (n_in + 63) // 64))
-        out += [f"{s.code} = {c}" for s in self.sinks if s.kind == "count" and s.value is x and s in self.fused]
+                       self.bufs.alloc("MI", (n_in + 63) // 64), tests[0] if tests else None)
+        out += [f"{s.code} = {c}" for s in fused if s.kind == "count"]
         return out + [f"for q in range({c}):", f"    k = IX[{ix} + q]", f"    {xv} = {self._ref(x, seg, 'k')}",
                       f"    {row}", f"    for o in range({n_out}):", f"        {acc}[o] += {xv} * {w}[o]"]
 
 
-def compact(n: int, nonzero: str, store: str, count: str, masks: int) -> list[str]:
+def _finite(flag: str, value: str) -> str:
+    """The statement setting `flag` where `value` (a template over {j}) is NaN or inf (v - v is 0 for the rest)."""
+    return f"{flag} |= np.int64({value} - {value} != 0)"
+
+
+def compact(n: int, nonzero: str, store: str, count: str, masks: int, also: str | None = None) -> list[str]:
     """Code listing the indices k < n where `nonzero` (a template over {j}) holds, in order, with `store` (a
     statement over slot {c} and index {k}); `count` ends as their number; MI[masks:] holds ceil(n / 64) masks.
+    `also`: a statement over {j} run for each listed index (NaN and inf are nonzero: a finiteness test of the
+    listed values tests all).
 
     First one mask of 64 bits per block of 64 (a vectorized pass, every load issued before any branch), then one
     step per set bit: work in the number of nonzeros, not in n, and no branch per value.
@@ -312,7 +328,9 @@ def compact(n: int, nonzero: str, store: str, count: str, masks: int) -> list[st
             f"for blk in range({(n + 63) // 64}):",
             f"    bits = MI[{masks} + blk]",
             "    while bits != 0:",
-            "        " + store.replace("{c}", count).replace("{k}", "64 * blk + trailing_zeros(bits)"),
+            "        k = 64 * blk + trailing_zeros(bits)",
+            "        " + store.replace("{c}", count).replace("{k}", "k"),
+            *([f"        {also.replace('{j}', 'k')}"] if also else []),
             f"        {count} += 1",
             "        bits &= bits - 1"]
 
@@ -328,16 +346,18 @@ class EventSource:
 
 
 def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], list[str]]], exit_info,
-                  staged: bool, version: int) -> str:
+                  staged: bool, version: int, finite: list[int] = ()) -> str:
     """The kernel module's source: samples b0..b1-1 over the whole sequence (threads run disjoint sample ranges).
 
     One step body (stepwise: all nodes in one loop over T), or one per stage, each in its own loop over T;
     each body comes with the code that runs before its loop (node-major: a product over the whole sequence).
+    FIN[b, k] = 1 when dense input k (of those in `finite`, whose flags nf{k} the bodies set) held NaN or
+    inf in sample b.
     """
     args = ["T", "t0", "b0", "b1"]
     for k, (_, _, mode) in enumerate(inputs):
         args += [f"XP{k}", f"XI{k}"] if mode == "aer" else [f"X{k}"]
-    args += ["PF", "PI", "SF", "SI", "RF", "RI", "OUT", "NZ", "STEPS", "DEC", "HELD"] + (["PATHS"] if staged else [])
+    args += ["PF", "PI", "SF", "SI", "RF", "RI", "OUT", "NZ", "STEPS", "DEC", "HELD", "FIN"] + (["PATHS"] if staged else [])
     sz = bufs.size
     # per-sample rows as 1-D views: every index below is then provably non-negative (no wraparound test) and
     # the neuron loops vectorize
@@ -353,7 +373,7 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], li
     # one sample's output sequences of the nodes that later stages read (node-major)
     head += [f"{q} = np.empty((T, {n}), {'np.int64' if i else 'DT'})" for q, n, i in bufs.seqs]
     head += ["for b in range(b0, b1):",
-             "    SFb, SIb, RFb, RIb = SF[b], SI[b], RF[b], RI[b]"]
+             "    SFb, SIb, RFb, RIb = SF[b], SI[b], RF[b], RI[b]"] + [f"    nf{k} = 0" for k in finite]
     # the rows of step t a body reads: an unused view still costs its reference counting in every step
     views = [("OUTb", "OUT[t, b]"), ("NZb", "NZ[t, b]")] + [
         (f"X{k}b", f"X{k}[t, b]") for k, (_, _, m) in enumerate(inputs) if m == "dense"] + [
@@ -366,6 +386,7 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], li
                  "            continue"]
     step.append("        tt = t0 + t")
     tail = [] if staged else ["        STEPS[b] += 1"]
+    fin = [f"        FIN[b, {k}] = nf{k}" for k in finite]
     if exit_info is not None:
         name, off, n, theta = exit_info
         tail += ["        for j in range(OUT.shape[2]):",
@@ -399,4 +420,5 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], li
         lines += ["            " + ln for ln in body] + ["    " + ln for ln in tail]
     if staged:
         lines.append("        STEPS[b] += T")
+    lines += fin
     return "\n".join(lines) + "\n"

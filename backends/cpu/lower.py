@@ -25,7 +25,7 @@ from snnc.compiler.ir import SPIKE, Graph
 from snnc.compiler.verify import verify
 
 BACKEND = "cpu"
-KERNEL_VERSION = 3  # part of the source hash: bump when the generated code's conventions change
+KERNEL_VERSION = 4  # part of the source hash: bump when the generated code's conventions change
 
 
 @dataclass
@@ -97,6 +97,7 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
     record = set(record) | {n for n in order if type(graph.nodes[n]).__name__ == "EarlyExit"}
     bodies = []
     hoisted: list[str] = []  # node-major: the matmuls over an input or an earlier stage, by their node
+    finite: list[int] = []  # the dense inputs whose values the kernel tests for NaN and inf (in FIN)
     for members in groups:
         first = len(tr.values)
         sinks: list[Sink] = []
@@ -122,7 +123,11 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
             """The output of `src` this step: traced in this stage, else read back from an earlier one."""
             if src not in cur:
                 if src in graph.inputs:
-                    cur[src] = _input(tr, bufs, graph.nodes[src], in_index[src], inputs[in_index[src]][2])
+                    k = in_index[src]
+                    cur[src] = _input(tr, bufs, graph.nodes[src], k, inputs[k][2])
+                    if inputs[k][2] == "dense" and not staged:  # NaN or inf: the runtime raises after the call
+                        sinks.append(Sink(cur[src], "finite", f"nf{k}"))
+                        finite.append(k)
                 else:
                     buf, n = seq[src], graph.nodes[src].size
                     leaf = tr.leaf(f"{buf}[t, {{j}}]", n, "i" if integer[src] else "f", seq=buf, row=f"{buf}[t]",
@@ -223,11 +228,12 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
         if whole is not None:  # the stage reading one product over the whole sequence instead of its matmul
             pre, values, sinks = whole
         bodies.append((pre, aer_pre + Emitter(values, sinks, bufs, prelude).lines()))
-    source = module_source(dtype, inputs, bufs, bodies, exit_info, staged, KERNEL_VERSION)
+    source = module_source(dtype, inputs, bufs, bodies, exit_info, staged, KERNEL_VERSION, sorted(finite))
     event_driven = sorted({v.owner for v in tr.values if v.op == "matmul" and v.args[0].meta.get("events")})
     return CpuProgram(graph, dtype, source, bufs, inputs, outputs, records, nz_cols, integer,
                       exit_info, {"kernel_version": KERNEL_VERSION, "event_driven": event_driven,
                                   "stages": [list(g) for g in groups],
+                                  "finite": [inputs[k][0] for k in sorted(finite)],
                                   **({"hoisted": hoisted} if staged else {})})
 
 

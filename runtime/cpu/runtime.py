@@ -106,9 +106,10 @@ class CpuRuntime:
         B = self.batch
         out = np.zeros((T, B, max(1, program.bufs.size["OUT"])), self.dtype)
         nz = np.zeros((T, B, len(program.nz)), np.int64)
+        fin = np.zeros((B, max(1, len(program.inputs))), np.int64)
         fn = self.kernel(program)
         rest = (self.P["PF"], self.P["PI"], self.S["SF"], self.S["SI"], self.R["RF"], self.R["RI"],
-                out, nz, self.steps, self.dec, self.held)
+                out, nz, self.steps, self.dec, self.held, fin)
         hoisted = program.meta.get("hoisted")
         if hoisted is not None:  # node-major: which product each sample's whole-sequence matmuls took
             paths = np.zeros((B, max(1, len(hoisted))), np.int64)
@@ -125,21 +126,35 @@ class CpuRuntime:
         if hoisted is not None and self.last_path is not None:
             self.last_path["products"] = {n: "dense" if paths[:, i].all() else "events" if not paths[:, i].any()
                                           else "mixed" for i, n in enumerate(hoisted)}
+        bad = [n for k, (n, _, _) in enumerate(program.inputs) if n in program.meta["finite"] and fin[:, k].any()]
+        if bad:
+            raise InputError(f"input '{bad[0]}': contains NaN or inf")
         return out, nz
 
-    def _dense_inputs(self, x, where: str = "input") -> dict[str, np.ndarray]:
+    def _whole_call(self, prog: CpuProgram, T: int, B: int, xargs: list) -> tuple[np.ndarray, np.ndarray]:
+        """A whole sequence from reset; an input the kernel found NaN or inf in leaves the state as it was."""
+        keep = {k: getattr(self, k, None) for k in ("batch", "t", "P", "S", "R", "steps", "dec", "held", "_nz", "_buf1")}
+        self.reset(B)
+        try:
+            return self._call(prog, T, xargs)
+        except InputError:
+            self.__dict__.update(keep)
+            raise
+
+    def _dense_inputs(self, x, where: str = "input", kernel_checks=()) -> dict[str, np.ndarray]:
+        """Inputs checked and converted; those in `kernel_checks` are tested for NaN and inf by the kernel."""
         if self.noise:
             x = fill_noise(self.graph, x, self.noise_seed, where)
-        return check_inputs({n: self.graph.nodes[n].size for n in self.graph.inputs}, x, self.dtype, where)
+        return check_inputs({n: self.graph.nodes[n].size for n in self.graph.inputs}, x, self.dtype, where,
+                            unchecked=kernel_checks)
 
     # -- whole sequences --------------------------------------------------------
     def run(self, x, progress: bool = False) -> tuple[dict[str, np.ndarray], Activity]:
         """Run x [T, B, F] (or a dict by input name) from the initial state; returns (outputs [T, B, n], Activity)."""
-        xs = self._dense_inputs(x)
-        T, B = next(iter(xs.values())).shape[:2]
-        self.reset(B)
         prog = self._whole(frozenset())
-        out, nz = self._call(prog, T, [xs[n] for n, _, _ in prog.inputs])
+        xs = self._dense_inputs(x, kernel_checks=prog.meta["finite"])  # NaN and inf: found in the kernel's pass
+        T, B = next(iter(xs.values())).shape[:2]
+        out, nz = self._whole_call(prog, T, B, [xs[n] for n, _, _ in prog.inputs])
         return self._results(prog, out, nz, T)
 
     def run_events(self, events: Mapping[str, tuple], T: int, B: int, x: Mapping | None = None
@@ -157,7 +172,6 @@ class CpuRuntime:
         if self.noise:
             dense = fill_noise(self.graph, {k: v for k, v in dense.items() if k not in aer} | {
                 k: np.zeros((T, B, sizes[k])) for k in aer}, self.noise_seed)
-        self.reset(B)
         args = []
         for n, size, mode in prog.inputs:
             if mode == "aer":
@@ -165,11 +179,11 @@ class CpuRuntime:
             else:
                 if n not in dense:
                     raise InputError(f"input: missing input '{n}'")
-                a = check_inputs({n: size}, {n: dense[n]}, self.dtype)[n]
+                a = check_inputs({n: size}, {n: dense[n]}, self.dtype, unchecked=prog.meta["finite"])[n]
                 if a.shape[:2] != (T, B):
                     raise InputError(f"input '{n}': [T, B] = {a.shape[:2]} differs from the events' {(T, B)}")
                 args.append(a)
-        out, nz = self._call(prog, T, args)
+        out, nz = self._whole_call(prog, T, B, args)
         return self._results(prog, out, nz, T)
 
     def _results(self, prog: CpuProgram, out: np.ndarray, nz: np.ndarray, T: int):
@@ -227,12 +241,13 @@ class CpuRuntime:
             return None  # the general path names the problem
         if self._buf1 is None:
             self._buf1 = (np.zeros((1, self.batch, max(1, prog.bufs.size["OUT"])), self.dtype),
-                          np.zeros((1, self.batch, len(prog.nz)), np.int64), self.kernel(prog))
-        out, nz, fn = self._buf1
+                          np.zeros((1, self.batch, len(prog.nz)), np.int64), self.kernel(prog),
+                          np.zeros((self.batch, 1), np.int64))
+        out, nz, fn, fin = self._buf1  # x is finite (tested above): the kernel's flags are not read
         if prog.exit is not None:
             nz[:] = 0  # decided samples skip the step and count nothing
         fn(1, self.t, 0, self.batch, x, self.P["PF"], self.P["PI"], self.S["SF"], self.S["SI"], self.R["RF"],
-           self.R["RI"], out, nz, self.steps, self.dec, self.held)
+           self.R["RI"], out, nz, self.steps, self.dec, self.held, fin)
         self.t += 1
         self._nz.append(nz[0].copy())
         return {o: out[0, :, off:off + n].copy() for o, (off, n) in prog.outputs.items()}
