@@ -249,7 +249,7 @@ def test_node_major_equals_stepwise(case):
     if case == "feed-forward":
         g, stages = _feed_forward(), [["x", "fc1", "spsn"], ["fc2", "cuba"], ["fc3", "out"]]
     else:
-        g, stages = recurrent_graph("ALIF", sizes=(9, 6, 3), seed=3, delay=2), [["x", "fc1"], ["rec1", "n1"],
+        g, stages = recurrent_graph("ALIF", sizes=(9, 6, 3), seed=3, delay=2), [["x", "fc1", "rec1", "n1"],
                                                                                  ["fc2", "out"]]
     x = spikes(40, 3, g.nodes["x"].size, 0.3, seed=6)
     runs = {}

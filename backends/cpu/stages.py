@@ -29,8 +29,9 @@ def cuts(graph: Graph, order: list[str]) -> list[list[str]] | None:
     for p, name in enumerate(order):
         node = graph.nodes[name]
         weights = any(isinstance(v, np.ndarray) and v.ndim == 2 for v in node.params().values())
-        # fc1 after the inputs: a stage of inputs alone would only count their nonzeros
-        real = any(n not in graph.inputs for n in stages[-1])
+        # a stage needs a node with a state: inputs and stateless nodes (a Dense) alone would only pass their
+        # rows to the next stage (fc1 after the inputs, rec1 after fc1)
+        real = any(n not in graph.inputs and graph.nodes[n].initial_state() for n in stages[-1])
         if weights and real and all(not (s >= p > d) and not (d_ > 0 and s < p <= d) for s, d, d_ in edges):
             stages.append([])
         stages[-1].append(name)
