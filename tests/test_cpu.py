@@ -241,11 +241,16 @@ def _feed_forward(seed: int = 0) -> Graph:
     return g
 
 
+@pytest.mark.parametrize("block", [None, 16])
 @pytest.mark.parametrize("case", ["feed-forward", "recurrent"])
-def test_node_major_equals_stepwise(case):
-    """The node-major kernel (each stage loops over all T) against the stepwise one: the same outputs (within
-    1e-6: a product over the whole sequence sums in another order), spikes, traces and activity in float64,
-    and the states and delay rings it leaves let step() continue the same."""
+def test_node_major_equals_stepwise(case, block, monkeypatch):
+    """The node-major kernel (each stage loops over a block of steps, all 40 or 16, 16 and 8) against the
+    stepwise one: the same outputs (within 1e-6: a BLAS product sums in another order), spikes, traces and
+    activity in float64, and the states and delay rings it leaves let step() continue the same."""
+    from snnc.backends.cpu import stages
+    if block:
+        monkeypatch.setattr(stages, "BLOCK", block)
+    blk = block or 40
     if case == "feed-forward":
         g, stages = _feed_forward(), [["x", "fc1", "spsn"], ["fc2", "cuba"], ["fc3", "out"]]
     else:
@@ -261,14 +266,16 @@ def test_node_major_equals_stepwise(case):
         more = np.stack([rt.step(x[t])["out"] for t in range(5)])  # continues from the state run() left
         runs[mode] = (y, act, more)
     assert rt.last_path["stages"] == stages
-    # each Dense reading an earlier stage took one product over all T where its input was over 1/4 nonzero
-    # in that sample (counted here from the recorded activity), else the event-driven sums; the one reading
-    # the graph input took the event-driven sums over the whole sequence
+    # each Dense reading an earlier stage took one BLAS product over a block where its input was over 1/4
+    # nonzero in that sample and block (counted here from the recorded activity), else the event-driven sums;
+    # the one reading the graph input took the event-driven sums
     sources = {"fc2": "spsn", "fc3": "cuba"} if case == "feed-forward" else {"fc2": "n1"}
     want = {"fc1": "events"}
     for dense, src in sources.items():
-        per_sample = runs[True][1].nonzero[src].sum(axis=0) * 4 > 40 * g.nodes[src].size
-        want[dense] = "dense" if per_sample.all() else "events" if not per_sample.any() else "mixed"
+        nz = runs[True][1].nonzero[src]
+        per = np.array([nz[s:s + blk].sum(axis=0) * 4 > len(nz[s:s + blk]) * g.nodes[src].size
+                        for s in range(0, 40, blk)])
+        want[dense] = "dense" if per.all() else "events" if not per.any() else "mixed"
     assert rt.last_path["products"] == want
     if case == "feed-forward":
         assert set(want.values()) == {"dense", "events"}  # both kinds ran

@@ -346,11 +346,12 @@ class EventSource:
 
 
 def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], list[str]]], exit_info,
-                  staged: bool, version: int, finite: list[int] = ()) -> str:
+                  staged: int, version: int, finite: list[int] = ()) -> str:
     """The kernel module's source: samples b0..b1-1 over the whole sequence (threads run disjoint sample ranges).
 
-    One step body (stepwise: all nodes in one loop over T), or one per stage, each in its own loop over T;
-    each body comes with the code that runs before its loop (node-major: a product over the whole sequence).
+    One step body (stepwise: all nodes in one loop over T), or (node-major, `staged` = the block length) one
+    per stage, each in its own loop over the steps s0..s1-1 of a block, block after block; each body comes
+    with the code that runs before its loop (node-major: a product over the block's steps).
     FIN[b, k] = 1 when dense input k (of those in `finite`, whose flags nf{k} the bodies set) held NaN or
     inf in sample b.
     """
@@ -370,8 +371,8 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], li
             f"MF = np.empty({max(1, sz['MF'])}, DT)",
             f"MI = np.empty({max(1, sz['MI'])}, np.int64)",
             f"IX = np.empty({max(1, sz['IX'])}, np.int64)"]
-    # one sample's output sequences of the nodes that later stages read (node-major)
-    head += [f"{q} = np.empty((T, {n}), {'np.int64' if i else 'DT'})" for q, n, i in bufs.seqs]
+    # one sample's output sequences of the nodes that later stages read, one block of steps at a time (node-major)
+    head += [f"{q}f = np.empty(min(T, {staged}) * {n}, {'np.int64' if i else 'DT'})" for q, n, i in bufs.seqs]
     # a sequence first reads every parameter once, in order: from a cold cache (another program ran since the last
     # call) the lines then stream in at full bandwidth instead of missing one weight row at a time (shd batch 1,
     # caches flushed: 1.38 -> 1.11 us/step); a streaming call (one step) skips it
@@ -387,8 +388,8 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], li
     # the rows of step t a body reads: an unused view still costs its reference counting in every step
     views = [("OUTb", "OUT[t, b]"), ("NZb", "NZ[t, b]")] + [
         (f"X{k}b", f"X{k}[t, b]") for k, (_, _, m) in enumerate(inputs) if m == "dense"] + [
-        (f"{q}t", f"{q}[t]") for q, _, _ in bufs.seqs]
-    step = ["    for t in range(T):", "{views}"]
+        (f"{q}t", f"{q}[t - s0]") for q, _, _ in bufs.seqs]
+    step = ["    for t in range(s0, s1):" if staged else "    for t in range(T):", "{views}"]
     if exit_info is not None:  # a decided sample skips the rest of the sequence; its outputs are held
         step += ["        if DEC[b, 1] >= 0:",
                  "            for j in range(OUT.shape[2]):",
@@ -422,12 +423,16 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], li
               f"def kernel({', '.join(args)}):"]
     lines += ["    " + ln for ln in head]
 
+    ind = "    " if staged else ""  # node-major: inside the loop over blocks
+    if staged:
+        lines += [f"        for s0 in range(0, T, {staged}):", f"            s1 = min(T, s0 + {staged})"]
+        lines += [f"            {q} = {q}f[:(s1 - s0) * {n}].reshape((s1 - s0, {n}))" for q, n, _ in bufs.seqs]
     for pre, body in bodies:
         text = "\n".join(body + tail)
         used = [f"        {v} = {a}" for v, a in views if v + "[" in text]
-        lines += ["        " + ln for ln in pre]
-        lines += ["    " + ln2 for ln in step for ln2 in (used if ln == "{views}" else [ln])]
-        lines += ["            " + ln for ln in body] + ["    " + ln for ln in tail]
+        lines += [ind + "        " + ln for ln in pre]
+        lines += [ind + "    " + ln2 for ln in step for ln2 in (used if ln == "{views}" else [ln])]
+        lines += [ind + "            " + ln for ln in body] + [ind + "    " + ln for ln in tail]
     if staged:
         lines.append("        STEPS[b] += T")
     lines += fin

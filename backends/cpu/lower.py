@@ -17,6 +17,7 @@ import numpy as np
 
 from snnc.backends.cpu.emit import Buffers, Emitter, EventSource, Sink, module_source
 from snnc.backends.cpu.fxtrace import traced
+from snnc.backends.cpu import stages
 from snnc.backends.cpu.stages import cuts, hoist
 from snnc.backends.cpu.symbolic import Mat, Sym, SymOps, Tracer, Unsupported, params_namespace
 from snnc.compiler import fixedpoint
@@ -53,8 +54,8 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
           record: list[str] | set[str] = (), staged: bool = False) -> CpuProgram:
     """Verify `graph` and generate the kernel source; `aer` names spike inputs given as index lists.
 
-    `staged`: the node-major kernel (backends/cpu/stages.py), one loop over T per stage, for whole sequences
-    from the initial state; its parameters, states and rings are laid out as in the stepwise kernel.
+    `staged`: the node-major kernel (backends/cpu/stages.py), one loop per stage over each block of steps, for
+    whole sequences from the initial state; its parameters, states and rings are laid out as in the stepwise kernel.
     """
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
@@ -130,7 +131,7 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
                         finite.append(k)
                 else:
                     buf, n = seq[src], graph.nodes[src].size
-                    leaf = tr.leaf(f"{buf}[t, {{j}}]", n, "i" if integer[src] else "f", seq=buf, row=f"{buf}[t]",
+                    leaf = tr.leaf(f"{buf}[t, {{j}}]", n, "i" if integer[src] else "f", seq=buf, row=f"{buf}[t - s0]",
                                    nz=order.index(src))
                     cur[src] = _vector(tr, leaf, n)
                     if graph.nodes[src].out_kind == SPIKE:
@@ -228,13 +229,14 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
         if whole is not None:  # the stage reading one product over the whole sequence instead of its matmul
             pre, values, sinks = whole
         bodies.append((pre, aer_pre + Emitter(values, sinks, bufs, prelude).lines()))
-    source = module_source(dtype, inputs, bufs, bodies, exit_info, staged, KERNEL_VERSION, sorted(finite))
+    block = stages.BLOCK if staged else 0
+    source = module_source(dtype, inputs, bufs, bodies, exit_info, block, KERNEL_VERSION, sorted(finite))
     event_driven = sorted({v.owner for v in tr.values if v.op == "matmul" and v.args[0].meta.get("events")})
     return CpuProgram(graph, dtype, source, bufs, inputs, outputs, records, nz_cols, integer,
                       exit_info, {"kernel_version": KERNEL_VERSION, "event_driven": event_driven,
                                   "stages": [list(g) for g in groups],
                                   "finite": [inputs[k][0] for k in sorted(finite)],
-                                  **({"hoisted": hoisted} if staged else {})})
+                                  **({"hoisted": hoisted, "block": block} if staged else {})})
 
 
 def _input(tr: Tracer, bufs: Buffers, node, k: int, mode: str) -> Sym:

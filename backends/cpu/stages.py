@@ -1,12 +1,14 @@
-"""Cutting the schedule into stages for the node-major kernel: each stage runs its own loop over all T steps.
+"""Cutting the schedule into stages for the node-major kernel: each stage runs its own loop over a block of
+steps (all T up to BLOCK) before the next stage starts.
 
 A node outside every cycle (a Dense, SPSN, LI, or a LIF whose only recurrence is its own state) reads
-nothing from later steps of later nodes, so the nodes before a cut can run the whole sequence before the
-nodes after it start: the stage's weights stay in cache over all T instead of sharing it with every
-layer's weights at every step. A cut is placed before each weight-holding node where no edge crosses it
+nothing from later steps of later nodes, so the nodes before a cut can run a block of steps before the
+nodes after it start: the stage's weights stay in cache over the block instead of sharing it with every
+layer's weights at every step. Blocks bound the sequence buffers (BLOCK steps of each node a later stage
+reads) whatever T is. A cut is placed before each weight-holding node where no edge crosses it
 backwards (a recurrence) and no delayed edge crosses it at all (delay rings stay inside one stage).
-A Dense reading an earlier stage's output (or a dense graph input) then runs as one product over the whole
-sequence before its stage's loop (`hoist`): BLAS for dense sequences, event-driven sums for sparse ones.
+A Dense reading an earlier stage's output (or a dense graph input) then runs as one product over the
+block's steps before its stage's loop (`hoist`): BLAS for dense sequences, event-driven sums for sparse ones.
 """
 from __future__ import annotations
 
@@ -38,18 +40,19 @@ def cuts(graph: Graph, order: list[str]) -> list[list[str]] | None:
     return stages if len(stages) > 1 else None
 
 
-DENSE_PRODUCT = 4  # one BLAS product over all T where more than 1/4 of the inputs are nonzero (see hoist)
+BLOCK = 1024  # steps per block: each stage runs a block's steps before the next stage (sequence buffers of this length)
+DENSE_PRODUCT = 4  # one BLAS product over a block where more than 1/4 of its inputs are nonzero (see hoist)
 UNROLL = 8  # the event-driven product adds up to this many weight rows per pass over its output row
 
 
 def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str], bufs: Buffers):
-    """The stage's one matmul over a whole input sequence (an earlier stage's output or a dense graph input),
-    computed before the stage's loop; the loop reads its row t.
+    """The stage's one matmul over an input sequence (an earlier stage's output or a dense graph input),
+    computed for the block's steps before the stage's loop; the loop reads its row t - s0.
 
     Returns (code before the stage's loop, values, sinks) of the stage reading that product, or None. Per
-    sample the kernel takes BLAS when more than 1/DENSE_PRODUCT of the sequence is nonzero: at 50 % spikes
-    BLAS takes 1.3 µs per step for 256x256 float32 (ff-spsn, 1 thread); sparser sequences take the
-    event-driven sums (`_events`). PATHS[b, i] records which.
+    sample and block the kernel takes BLAS when more than 1/DENSE_PRODUCT of the block's inputs are nonzero:
+    at 50 % spikes BLAS takes 1.3 µs per step for 256x256 float32 (ff-spsn, 1 thread); sparser sequences take
+    the event-driven sums (`_events`). PATHS[b, i] counts the blocks that took BLAS.
     """
     cands = [v for v in values if v.op == "matmul" and v.meta["W"][0] == "PF" and v.args[0].kind == "f"
              and v.args[0].op == "ew" and v.args[0].code == "{0}" and v.args[0].args[0].op == "leaf"
@@ -69,17 +72,17 @@ def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str], bufs: Buffer
     index = compact(n_in, "xt[{j}] != 0", f"IX[{ix} + {{c}}] = {{k}}", "c", bufs.alloc("MI", (n_in + 63) // 64))
     events = _events(h, src.meta["row"], n_out, woff, ix, index, binary, f"q{v.id}", [sk.code for sk in counts])
     if "nz" not in src.meta:  # a graph input: read once, by the event-driven product (BLAS would read it twice)
-        pre = [f"PATHS[b, {i}] = 0", f"{h} = np.empty((T, {n_out}), DT)", *events]
+        pre = [f"{h} = np.empty((s1 - s0, {n_out}), DT)", *events]
     else:  # an earlier stage counted its nonzeros
-        pre = [f"{nz} = 0", "for t in range(T):", f"    {nz} += NZ[t, b, {src.meta['nz']}]",
-               f"PATHS[b, {i}] = {nz} * {DENSE_PRODUCT} > T * {n_in}",
-               f"if PATHS[b, {i}]:",
+        pre = [f"{nz} = 0", "for t in range(s0, s1):", f"    {nz} += NZ[t, b, {src.meta['nz']}]",
+               f"if {nz} * {DENSE_PRODUCT} > (s1 - s0) * {n_in}:",
+               f"    PATHS[b, {i}] += 1",
                f"    {h} = np.dot({seq}, PF[{woff}:{woff + n_in * n_out}].reshape(({n_in}, {n_out})))",
                "else:",
-               f"    {h} = np.empty((T, {n_out}), DT)",
+               f"    {h} = np.empty((s1 - s0, {n_out}), DT)",
                *["    " + ln for ln in events]]
     hoisted.append(v.owner)
-    leaf = _copy(v, op="leaf", args=(), code=f"{h}[t, {{j}}]", meta={})  # in the matmul's place (and id)
+    leaf = _copy(v, op="leaf", args=(), code=f"{h}[t - s0, {{j}}]", meta={})  # in the matmul's place (and id)
     swap = {v.id: leaf}
     values2 = []
     for u in values:  # the matmul's readers read the product's row t
@@ -118,8 +121,8 @@ def _events(h: str, row: str, n_out: int, woff: int, ix: int, index: list[str], 
         for r in range(m):
             acc = f"({acc} + {'' if binary else f'x{r} * '}w{r}[o])"
         return ks + xs + ws + [f"for o in range({n_out}):", f"    ht[o] = {acc[1:-1]}", f"{q} += {m}"]
-    return ["for t in range(T):",
-            f"    xt, ht = {row}, {h}[t]",
+    return ["for t in range(s0, s1):",
+            f"    xt, ht = {row}, {h}[t - s0]",
             f"    for o in range({n_out}):",
             "        ht[o] = DT(0)",
             *["    " + ln for ln in index],

@@ -124,8 +124,9 @@ class CpuRuntime:
             list(kernels.pool(n).map(lambda i: fn(T, t0, bounds[i], bounds[i + 1], *xargs, *rest), range(n)))
         self.t += T
         if hoisted is not None and self.last_path is not None:
-            self.last_path["products"] = {n: "dense" if paths[:, i].all() else "events" if not paths[:, i].any()
-                                          else "mixed" for i, n in enumerate(hoisted)}
+            blocks = -(-T // program.meta["block"])  # PATHS: per sample, the blocks whose product was one BLAS call
+            self.last_path["products"] = {n: "dense" if (paths[:, i] == blocks).all() else "events"
+                                          if not paths[:, i].any() else "mixed" for i, n in enumerate(hoisted)}
         bad = [n for k, (n, _, _) in enumerate(program.inputs) if n in program.meta["finite"] and fin[:, k].any()]
         if bad:
             raise InputError(f"input '{bad[0]}': contains NaN or inf")
