@@ -276,8 +276,8 @@ class Emitter:
         zero = "DT(0)" if v.kind == "f" else "np.int64(0)"
         # slices indexed from 0: the compiler sees non-negative indices (no wraparound test) and vectorizes the rows
         buf, off = dst.split("[")[0], dst.split("[")[1].split(" + ")[0]
-        acc, w = f"a{v.id}", f"w{v.id}"
-        row = f"{w} = {wbuf}[{woff} + k * {n_out}:{woff} + (k + 1) * {n_out}]"
+        acc = f"a{v.id}"
+        rows = (wbuf, woff, n_out, acc, f"w{v.id}", f"x{v.id}")
         out = [f"{acc} = {buf}[{off}:{off} + {n_out}]", f"for o in range({n_out}):", f"    {acc}[o] = {zero}"]
         events = x.meta.get("events")
         if events:
@@ -286,23 +286,44 @@ class Emitter:
                     sink = self.events.get(ev.local.id)
                     if sink is None:
                         raise AssertionError(f"event source {ev.local} has no index list")
-                    count, idx = sink.name, sink.code.split(" = ")[0].replace("{c}", "q")
+                    count, idx = sink.name, sink.code.split(" = ")[0].replace("{c}", "{q}")
                 else:
-                    count, idx = ev.count, ev.index.replace("{q}", "q")
-                scale = "" if ev.value is None else f"{ev.value.replace('{j}', 'k')} * "
-                out += [f"for q in range({count}):", f"    k = {idx}", f"    {row}",
-                        f"    for o in range({n_out}):", f"        {acc}[o] += {scale}{w}[o]"]
+                    count, idx = ev.count, ev.index
+                out += accumulate(count, idx, ev.value, *rows)
             return out
         # dense input: the list of the nonzero sources first, then their rows in the same order (the same sums as
         # skipping zeros inline, without a mispredicted branch per source)
-        xv, c, ix = f"x{v.id}", f"c{v.id}", self.bufs.alloc("IX", n_in)
+        c, ix = f"c{v.id}", self.bufs.alloc("IX", n_in)
         fused = [s for s in self.sinks if s.value is x and s in self.fused]
         tests = [_finite(s.code, self._ref(x, seg, "{j}")) for s in fused if s.kind == "finite"]
         out += compact(n_in, self._ref(x, seg, "{j}") + " != 0", f"IX[{ix} + {{c}}] = {{k}}", c,
                        self.bufs.alloc("MI", (n_in + 63) // 64), tests[0] if tests else None)
         out += [f"{s.code} = {c}" for s in fused if s.kind == "count"]
-        return out + [f"for q in range({c}):", f"    k = IX[{ix} + q]", f"    {xv} = {self._ref(x, seg, 'k')}",
-                      f"    {row}", f"    for o in range({n_out}):", f"        {acc}[o] += {xv} * {w}[o]"]
+        return out + accumulate(c, f"IX[{ix} + {{q}}]", self._ref(x, seg, "{j}"), *rows)
+
+
+def accumulate(count: str, index: str, value: str | None, wbuf: str, woff: int, n: int, acc: str, w: str, x: str,
+               group: int = 4) -> list[str]:
+    """Code adding to acc[0:n] the weight rows of the `count` listed sources (index: a template over {q}), each
+    times its value (a template over {j}; None: spikes, exactly 1).
+
+    `group` rows per pass over acc (a quarter of its loads and stores), summed in list order, one row after the
+    other: the same sums as one row per pass.
+    """
+    def take(r: int) -> tuple[list[str], str]:
+        sfx = f"_{r}" if r else ""
+        k = f"k{sfx}"
+        st = [f"{k} = {index.replace('{q}', f'q + {r}' if r else 'q')}"]
+        if value is not None:
+            st.append(f"{x}{sfx} = {value.replace('{j}', k)}")
+        st.append(f"{w}{sfx} = {wbuf}[{woff} + {k} * {n}:{woff} + ({k} + 1) * {n}]")
+        return st, (f"{x}{sfx} * " if value is not None else "") + f"{w}{sfx}[o]"
+    takes = [take(r) for r in range(group)]
+    out = [f"nq = {count}", f"for q in range(0, nq - {group - 1}, {group}):"]
+    out += ["    " + ln for st, _ in takes for ln in st]
+    out += [f"    for o in range({n}):", f"        {acc}[o] = {acc}[o] + " + " + ".join(t for _, t in takes)]
+    out += [f"for q in range(nq - nq % {group}, nq):"] + ["    " + ln for ln in takes[0][0]]
+    return out + [f"    for o in range({n}):", f"        {acc}[o] += {takes[0][1]}"]
 
 
 def _finite(flag: str, value: str) -> str:
