@@ -292,7 +292,6 @@ def test_node_major_equals_stepwise(case, block, monkeypatch):
     np.testing.assert_allclose(y1["out"], yn["out"], rtol=1e-12, atol=1e-12)
     t, b, i = np.nonzero(x)
     ya, _ = rt.run_events({"x": (t, b, i)}, T=40, B=3)
-    del want["fc1"]  # index-list input: fc1 reads the lists in its step loop
     assert rt.last_path["loop"] == "staged" and rt.last_path["products"] == want
     np.testing.assert_array_equal(ya["out"], y1["out"])
 
@@ -334,6 +333,10 @@ def test_node_major_event_products_equal_the_step_loop(dtype):
     (y0, a0), (y1, a1) = runs[False], runs[True]
     assert a1.nonzero["x"].max() >= 12  # steps with 8 + 4 rows
     np.testing.assert_array_equal(y1["n2"], y0["n2"])
+    t, b, i = np.nonzero(x)
+    ya, _ = rt.run_events({"x": (t, b, i)}, T=60, B=3)  # fc0 reads the index lists as given
+    assert rt.last_path["loop"] == "staged" and rt.last_path["products"]["fc0"] == "events"
+    np.testing.assert_array_equal(ya["n2"], y0["n2"])
     for n in a0.nonzero:
         np.testing.assert_array_equal(a1.nonzero[n], a0.nonzero[n], err_msg=n)
         for var, v in a0.traces[n].items():

@@ -46,7 +46,7 @@ UNROLL = 8  # the event-driven product adds up to this many weight rows per pass
 
 
 def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str], bufs: Buffers):
-    """The stage's one matmul over an input sequence (an earlier stage's output or a dense graph input),
+    """The stage's one matmul over an input sequence (an earlier stage's output, or a graph input: dense or lists),
     computed for the block's steps before the stage's loop; the loop reads its row t - s0.
 
     Returns (code before the stage's loop, values, sinks) of the stage reading that product, or None. Per
@@ -55,22 +55,29 @@ def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str], bufs: Buffer
     the event-driven sums (`_events`). PATHS[b, i] counts the blocks that took BLAS.
     """
     cands = [v for v in values if v.op == "matmul" and v.meta["W"][0] == "PF" and v.args[0].kind == "f"
-             and v.args[0].op == "ew" and v.args[0].code == "{0}" and v.args[0].args[0].op == "leaf"
-             and "seq" in v.args[0].args[0].meta]
+             and ((v.args[0].op == "ew" and v.args[0].code == "{0}" and v.args[0].args[0].op == "leaf"
+                   and "seq" in v.args[0].args[0].meta) or "aer" in v.args[0].meta)]
     # numba's np.dot calls scipy's BLAS: without scipy every product stays in the step loop
     if importlib.util.find_spec("scipy") is None or len(cands) != 1 or sum(1 for v in values if v.op == "matmul" and v.args[0] is cands[0].args[0]) != 1:
         return None
     v = cands[0]
-    x, src = v.args[0], v.args[0].args[0]
+    x = v.args[0]
+    src = x if x.op == "leaf" else x.args[0]
     wbuf, woff, n_in, n_out = v.meta["W"]
-    h, i, nz, seq = f"HQ{v.id}", len(hoisted), f"nz{v.id}", src.meta["seq"]
+    h, i, nz, seq = f"HQ{v.id}", len(hoisted), f"nz{v.id}", src.meta.get("seq")
     # internal spikes are exactly 1 (the step loop adds their rows unscaled too)
     binary = bool(x.meta.get("events")) and all(ev.value is None for ev in x.meta["events"])
     # the input's activity count, where this stage counts it, is the length of its index list
     counts = [sk for sk in sinks if sk.kind == "count" and sk.value is x]
-    ix = bufs.alloc("IX", n_in)
-    index = compact(n_in, "xt[{j}] != 0", f"IX[{ix} + {{c}}] = {{k}}", "c", bufs.alloc("MI", (n_in + 63) // 64))
-    events = _events(h, src.meta["row"], n_out, woff, ix, index, binary, f"q{v.id}", [sk.code for sk in counts])
+    if "aer" in x.meta:  # spike-index input: its lists as given
+        k = x.meta["aer"][0]
+        setup, index = [f"p0 = XP{k}[t * B + b]", f"c = XP{k}[t * B + b + 1] - p0"], f"XI{k}[p0 + {{q}}]"
+    else:
+        ix = bufs.alloc("IX", n_in)
+        setup = [f"xt = {src.meta['row']}", *compact(n_in, "xt[{j}] != 0", f"IX[{ix} + {{c}}] = {{k}}", "c",
+                                                     bufs.alloc("MI", (n_in + 63) // 64))]
+        index = f"IX[{ix} + {{q}}]"
+    events = _events(h, n_out, woff, setup, index, binary, f"q{v.id}", [sk.code for sk in counts])
     if "nz" not in src.meta:  # a graph input: read once, by the event-driven product (BLAS would read it twice)
         pre = [f"{h} = np.empty((s1 - s0, {n_out}), DT)", *events]
     else:  # an earlier stage counted its nonzeros
@@ -103,10 +110,10 @@ def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str], bufs: Buffer
     return pre, values2, sinks2
 
 
-def _events(h: str, row: str, n_out: int, woff: int, ix: int, index: list[str], binary: bool, q: str,
+def _events(h: str, n_out: int, woff: int, setup: list[str], index: str, binary: bool, q: str,
             counts: list[str]) -> list[str]:
-    """Code filling h[t] = sum over the nonzero x = row[k] (step t's input) of x * W[k] (W[k] alone for spikes),
-    with `index` listing the k into IX[ix:] and their number into c.
+    """Code filling h[t] = sum over the nonzero x = xt[k] (step t's input) of x * W[k] (W[k] alone for spikes):
+    per step, `setup` finds their number c and `index` (a template over {q}) their q-th k.
 
     The sums run in the step loop's order (rows in index order, from 0), UNROLL rows per pass over the output
     row (then UNROLL/2, then one): (((h + x0 w0) + x1 w1) + ...) is the same rounding as one row per pass, with
@@ -114,7 +121,7 @@ def _events(h: str, row: str, n_out: int, woff: int, ix: int, index: list[str], 
     pass, 0.38 four).
     """
     def add(m: int) -> list[str]:
-        ks = [f"k{r} = IX[{ix} + {q} + {r}]" for r in range(m)]
+        ks = [f"k{r} = {index.replace('{q}', f'{q} + {r}')}" for r in range(m)]
         ws = [f"w{r} = PF[{woff} + k{r} * {n_out}:{woff} + (k{r} + 1) * {n_out}]" for r in range(m)]
         xs = [] if binary else [f"x{r} = xt[k{r}]" for r in range(m)]
         acc = "ht[o]"
@@ -122,10 +129,10 @@ def _events(h: str, row: str, n_out: int, woff: int, ix: int, index: list[str], 
             acc = f"({acc} + {'' if binary else f'x{r} * '}w{r}[o])"
         return ks + xs + ws + [f"for o in range({n_out}):", f"    ht[o] = {acc[1:-1]}", f"{q} += {m}"]
     return ["for t in range(s0, s1):",
-            f"    xt, ht = {row}, {h}[t - s0]",
+            f"    ht = {h}[t - s0]",
             f"    for o in range({n_out}):",
             "        ht[o] = DT(0)",
-            *["    " + ln for ln in index],
+            *["    " + ln for ln in setup],
             *[f"    {code} = c" for code in counts],
             f"    {q} = 0",
             f"    while {q} + {UNROLL - 1} < c:",
