@@ -28,14 +28,9 @@ from snnc.compiler.primitives.ops import row_key
 from snnc.runtime.numpy import parallel
 
 
-def stages(g, parallel_time: bool | None, T: int = 0, B: int = 1) -> list[tuple[bool, list[str]]]:
-    """The non-input nodes as [(whole_sequence, nodes)] in an order that respects every edge's direction.
-
-    Each strongly connected set of nodes (a recurrence through delayed edges) is one stage stepped over T;
-    a node outside every cycle whose source sequences are complete is computed for all T at once when it is
-    stateless (a Dense: one product), or has linear states and `parallel_time` is True, or (None, the default)
-    is linear and parallel.worthwhile at this T and batch B.
-    """
+def components(g) -> list[tuple[list[str], bool]]:
+    """The non-input nodes' strongly connected sets in an order that respects every edge's direction, each
+    as (members in schedule order, whether it is a cycle: more than one member or a self-edge)."""
     import networkx as nx
     order = [n for n in g.schedule() if n not in g.inputs]
     pos = {n: k for k, n in enumerate(order)}
@@ -44,22 +39,35 @@ def stages(g, parallel_time: bool | None, T: int = 0, B: int = 1) -> list[tuple[
     dg.add_edges_from((e.src, e.dst) for e in g.edges if e.src in pos and e.dst in pos)
     cond = nx.condensation(dg)
     # topological order of the cycles, ties by schedule position so the step loop keeps its order
-    comps = list(nx.lexicographical_topological_sort(cond, key=lambda c: min(pos[n] for n in cond.nodes[c]["members"])))
+    comps = nx.lexicographical_topological_sort(cond, key=lambda c: min(pos[n] for n in cond.nodes[c]["members"]))
+    out = []
+    for c in comps:
+        members = sorted(cond.nodes[c]["members"], key=pos.get)
+        out.append((members, len(members) > 1 or dg.has_edge(members[0], members[0])))
+    return out
+
+
+def stages(g, parallel_time: bool | None, T: int = 0, B: int = 1, comps=None) -> list[tuple[bool, list[str]]]:
+    """The non-input nodes as [(whole_sequence, nodes)] in an order that respects every edge's direction.
+
+    Each strongly connected set of nodes (a recurrence through delayed edges) is one stage stepped over T;
+    a node outside every cycle whose source sequences are complete is computed for all T at once when it is
+    stateless (a Dense: one product), or has linear states and `parallel_time` is True, or (None, the default)
+    is linear and parallel.worthwhile at this T and batch B. `comps`: components(g), when already known.
+    """
     def linear_whole(node) -> bool:  # the linear-node choice (runtime/numpy/parallel.py)
         if parallel_time is None:
             return parallel.worthwhile(node, T, B)
         return bool(parallel_time) and (parallel.linear(node) or parallel.partial(node))
     out: list[tuple[bool, list[str]]] = []
-    for c in comps:
-        members = sorted(cond.nodes[c]["members"], key=pos.get)
+    for members, cycle in components(g) if comps is None else comps:
         node = g.nodes[members[0]]
-        whole = (len(members) == 1 and not dg.has_edge(members[0], members[0])
-                 and type(node).__name__ != "EarlyExit"
+        whole = (not cycle and type(node).__name__ != "EarlyExit"
                  and (not node.states or linear_whole(node)))
         if not whole and out and not out[-1][0]:
             out[-1][1].extend(members)  # consecutive stepped stages share one loop over T
         else:
-            out.append((whole, members))
+            out.append((whole, list(members)))
     return out
 
 
@@ -75,7 +83,10 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     reused = pool.reused
     plans = prog.plans
     index = {p.name: k for k, p in enumerate(plans)}
-    plan_stages = stages(g, parallel_time, T, B)
+    ops, _ = _fast_ops(rt)
+    if rt._components is None:  # (the graph's cycles, found once per runtime)
+        rt._components = components(g)
+    plan_stages = stages(g, parallel_time, T, B, rt._components)
     whole = [n for w, names in plan_stages if w for n in names]
     rt.last_path = {"loop": "fast", "parallel": whole, "stepwise": [n for w, names in plan_stages if not w
                                                                     for n in names],
@@ -83,7 +94,6 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     seqs: dict[str, np.ndarray] = dict(xs)
     # outputs of every node [T, B, n], written in place step by step (whole-sequence nodes: their result)
     bufs: list = [seqs.get(p.name) for p in plans]
-    ops, _ = _fast_ops(rt)
     ops.binary = {row_key(xs[n].reshape(T * B, -1)) for n in prog.inputs if g.nodes[n].out_kind == SPIKE}
     start, sparse = ops.sparse_calls, []  # whole-sequence nodes whose product ran event-driven
     if ops.sparse:  # float32 only: float64 keeps BLAS's sums

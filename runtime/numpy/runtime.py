@@ -57,6 +57,7 @@ class NumpyRuntime:
         self.parallel_time: bool | None = None
         self.last_path: dict | None = None  # which loop the last run() took and which nodes ran parallel in time
         self._fast = None  # the whole-sequence loop's ops and kernels (runtime/numpy/fastloop.py), made on first use
+        self._components = None  # the graph's strongly connected sets in order (fastloop.components), found once
         from snnc.runtime.numpy.pool import Pool
         self._pool = Pool()  # run()'s large arrays, reused by the next run of the same shapes
         self._pending = lambda: None  # the last run's activity counts (a weakref) while any may be uncounted
