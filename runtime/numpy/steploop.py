@@ -30,7 +30,7 @@ def build(entries: list[Entry], B: int, name: str = "stage") -> Callable:
     The generated source is fn.source; fn.inlined and fn.tiled list the entries inlined and those whose
     constants were tiled.
     """
-    env: dict = {"zeros": np.zeros}
+    env: dict = {"zeros": np.zeros, "copy": np.array}
     lines: list[str] = []
     used = sorted({k for k, *_ in entries} | {s for e in entries for _, _, srcs in e[3] for s, _ in srcs})
     head = [f"b{k} = bufs[{k}]" for k in used] + [f"st{j} = states[{j}]" for j in range(len(entries))]
@@ -51,7 +51,8 @@ def build(entries: list[Entry], B: int, name: str = "stage") -> Callable:
         if n is not None:
             tiled.append(j)
         load += [f"{v} = st{j}[{s!r}]" for s, v in tr.states.items()]
-        save += [f"st{j}[{s!r}] = {v}" for s, v in tr.states.items()]
+        # (copies: a state may be a tiled constant or a view of a buffer, which nothing outside may write into)
+        save += [f"st{j}[{s!r}] = copy({v})" for s, v in tr.states.items()]
         lines += tr.lines
         lines.append(f"b{k}[t] = {tr.out}")  # before the states move on: the output may be an old state
         if tr.new:
