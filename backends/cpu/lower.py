@@ -26,7 +26,7 @@ from snnc.compiler.ir import SPIKE, Graph
 from snnc.compiler.verify import verify
 
 BACKEND = "cpu"
-KERNEL_VERSION = 6  # part of the source hash: bump when the generated code's conventions change
+KERNEL_VERSION = 7  # part of the source hash: bump when the generated code's conventions change
 
 
 @dataclass
@@ -64,6 +64,7 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
     tr = Tracer(dtype)
     bufs = Buffers()
     ops = SymOps(tr, traced(fixedpoint, tr, lambda a: ("PI", bufs.alloc("PI", a.size, a))))
+    tr.constant = lambda a: tr.leaf(f"PF[{bufs.alloc('PF', a.size, a)} + {{j}}]", a.size, "f", const=a)
     rings: dict[str, tuple[str, int, int, int | None]] = {}  # node -> (buffer, value offset, H, index offset)
     order = graph.schedule()
     H = {n: graph.max_delay(n) + 1 for n in order}
@@ -230,7 +231,8 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
             pre, values, sinks = whole
         bodies.append((pre, aer_pre + Emitter(values, sinks, bufs, prelude).lines()))
     block = stages.BLOCK if staged else 0
-    source = module_source(dtype, inputs, bufs, bodies, exit_info, block, KERNEL_VERSION, sorted(finite))
+    source = module_source(dtype, inputs, bufs, bodies, exit_info, block, KERNEL_VERSION, sorted(finite),
+                           [n for _, n, _ in inputs])
     event_driven = sorted({v.owner for v in tr.values if v.op == "matmul" and v.args[0].meta.get("events")})
     return CpuProgram(graph, dtype, source, bufs, inputs, outputs, records, nz_cols, integer,
                       exit_info, {"kernel_version": KERNEL_VERSION, "event_driven": event_driven,
@@ -281,7 +283,9 @@ def _trace_node(tr: Tracer, ops: SymOps, bufs: Buffers, graph: Graph, name: str,
         if a.ndim == 1:
             buf = "PF" if a.dtype.kind == "f" else "PI"
             data = a.astype(tr.dtype if buf == "PF" else np.int64)
-            return tr.leaf(f"{buf}[{bufs.alloc(buf, a.size, data)} + {{j}}]", a.size, "f" if buf == "PF" else "i")
+            if buf == "PF":
+                return tr.constant(data)
+            return tr.leaf(f"PI[{bufs.alloc(buf, a.size, data)} + {{j}}]", a.size, "i")
         if a.ndim == 2:
             def store(rows: np.ndarray) -> tuple[str, int]:
                 buf = "PF" if rows.dtype.kind == "f" else "PI"

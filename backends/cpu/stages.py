@@ -16,7 +16,7 @@ import importlib.util
 
 import numpy as np
 
-from snnc.backends.cpu.emit import Buffers, Sink, compact
+from snnc.backends.cpu.emit import Buffers, Sink, compact, prefetch
 from snnc.backends.cpu.symbolic import Sym
 from snnc.compiler.ir import Graph
 
@@ -74,7 +74,8 @@ def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str], bufs: Buffer
         setup, index = [f"p0 = XP{k}[t * B + b]", f"c = XP{k}[t * B + b + 1] - p0"], f"XI{k}[p0 + {{q}}]"
     else:
         ix = bufs.alloc("IX", n_in)
-        setup = [f"xt = {src.meta['row']}", *compact(n_in, "xt[{j}] != 0", f"IX[{ix} + {{c}}] = {{k}}", "c",
+        ahead = prefetch(int(src.code[1:src.code.index("[")]), n_in) if src.code.startswith("X") else []
+        setup = [*ahead, f"xt = {src.meta['row']}", *compact(n_in, "xt[{j}] != 0", f"IX[{ix} + {{c}}] = {{k}}", "c",
                                                      bufs.alloc("MI", (n_in + 63) // 64))]
         index = f"IX[{ix} + {{q}}]"
     events = _events(h, n_out, woff, setup, index, binary, f"q{v.id}", [sk.code for sk in counts])

@@ -166,6 +166,9 @@ EW_FORMATS = {
 }
 
 
+FOLDABLE = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, "neg": np.negative}
+
+
 class Tracer:
     """Records the Syms of one time step in creation order (a topological order of the DAG)."""
 
@@ -174,6 +177,8 @@ class Tracer:
         self.values: list[Sym] = []
         self.batch_axis = -1
         self.owner = ""
+        # a new parameter vector from its values (lowering allocates it), or None: no constant folding
+        self.constant: Any = None
 
     def lit(self, v: Any) -> Sym:
         """A scalar constant, typed so float32 programs stay float32."""
@@ -185,7 +190,7 @@ class Tracer:
             return Sym(self, "lit", kind="i", code=f"np.int64({int(v)})")
         if not np.isfinite(v):
             raise Unsupported(f"non-finite constant {v}")
-        return Sym(self, "lit", kind="f", code=f"DT({float(v)!r})")
+        return Sym(self, "lit", kind="f", code=f"DT({float(v)!r})", num=float(v))
 
     def wrap(self, x: Any) -> Sym:
         if isinstance(x, Sym):
@@ -209,11 +214,30 @@ class Tracer:
         lens = {s.n for s in syms if s.n}
         if len(lens) > 1:
             raise Unsupported(f"elementwise '{op}' over vectors of different lengths {sorted(lens)}")
+        folded = self._fold(op, syms)
+        if folded is not None:
+            return folded
         fmt, kind = EW_FORMATS[op]
         if kind is None:
             kinds = [s.kind for s in (syms[1:] if op == "where" else syms)]
             kind = _join(*kinds) if op not in ("max", "min", "neg", "abs", "sign") or "f" in kinds else kinds[0]
         return Sym(self, "ew", syms, n=lens.pop() if lens else 0, kind=kind, code=fmt)
+
+    def _fold(self, op: str, syms: tuple) -> Sym | None:
+        """A float vector op over parameters and constants alone (`1 - alpha`): a new parameter holding its
+        values, computed once here instead of at every step and neuron. NumPy's float32/float64 arithmetic
+        rounds as the kernel's does (IEEE, no fast-math), so the values are the same bits; transcendental ops
+        are left to the kernel (its libm may differ from NumPy's)."""
+        fn = FOLDABLE.get(op)
+        if (self.constant is None or fn is None or not any(s.n for s in syms)
+                or not all(s.kind == "f" and ("const" in s.meta or "num" in s.meta) for s in syms)):
+            return None
+        vals = [s.meta["const"] if "const" in s.meta else self.dtype.type(s.meta["num"]) for s in syms]
+        with np.errstate(all="ignore"):
+            out = fn(*vals)
+        if out.dtype != self.dtype:
+            return None
+        return self.constant(np.ascontiguousarray(out))
 
     def cast(self, x: Any, dt: Any) -> Sym:
         x = self.wrap(x)
