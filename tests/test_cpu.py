@@ -344,13 +344,28 @@ def test_node_major_event_products_equal_the_step_loop(dtype):
 
 
 def test_node_major_path_choice():
-    """The default is the stepwise loop (node-major is faster only with dense products); a graph without a stage cut
-    runs stepwise even when asked."""
+    """By default a graph without cycles runs node-major and a recurrent one (a delayed edge back) stepwise, each
+    equal to the NumPy reference; False keeps the stepwise loop; a graph without a stage cut runs stepwise even
+    when asked."""
     g = _feed_forward(1)
     x = spikes(40, 2, 10, 0.3, seed=7)
     rt = CpuRuntime(g, "float64")
+    y, _ = rt.run(x)
+    assert rt.last_path["loop"] == "staged" and rt.last_path["stages"] == [["x", "fc1", "spsn"], ["fc2", "cuba"],
+                                                                           ["fc3", "out"]]
+    np.testing.assert_allclose(y["out"], NumpyRuntime(g, "float64").run(x)[0]["out"], rtol=1e-12, atol=1e-12)
+    rt.parallel_time = False
     rt.run(x)
     assert rt.last_path == {"loop": "stepwise", "stages": [list(g.schedule())]}
+    rec = recurrent_graph("ALIF", sizes=(9, 6, 3), seed=3, delay=2)
+    xr = spikes(40, 2, rec.nodes["x"].size, 0.3, seed=8)
+    rt = CpuRuntime(rec, "float64")
+    y, _ = rt.run(xr)
+    assert rt.last_path["loop"] == "stepwise"
+    np.testing.assert_array_equal(y["out"], NumpyRuntime(rec, "float64").run(xr)[0]["out"])
+    rt.parallel_time = True  # it has stage cuts: node-major when asked
+    rt.run(xr)
+    assert rt.last_path["loop"] == "staged"
     single = Graph()
     single.add("x", Input(3, "graded"))
     single.add("out", LI(np.full(3, 0.9), np.ones(3)))

@@ -26,9 +26,9 @@ from snnc.runtime.inputs import check_inputs, fill_noise, noise_inputs
 class CpuRuntime:
     """A compiled graph: `run(x)`, `run_events(events, T, B)`, or `reset(B)` then `step(x_t)` repeatedly.
 
-    With `parallel_time = True`, whole sequences run node-major where the graph has stage cuts
-    (backends/cpu/stages.py): each stage loops over all T before the next starts. `last_path` says which
-    loop the last run took.
+    Whole sequences run node-major where the graph has stage cuts (backends/cpu/stages.py) and no cycle
+    (`parallel_time = None`, the default), or stage cuts alone (`parallel_time = True`): each stage loops over a
+    block of steps before the next starts. `last_path` says which loop the last run took.
     """
 
     def __init__(self, graph: Graph | CpuProgram, dtype: str = "float64", record: bool | Iterable[str] = False,
@@ -48,9 +48,11 @@ class CpuRuntime:
         self.batch = None
         self.t = 0
         self.last_threads = 0  # how many threads the last call used
-        # off by default: node-major is 1.16x (batch 64) to 1.28x (batch 1) the stepwise loop on ff-spsn at T=1000,
-        # whose 50 % hidden spikes take one BLAS product per Dense, but 0.82x to 1.06x where every product stays
-        # event-driven (ff-cuba, shd): both loops are O(T·n) per state, the arithmetic is the same
+        # None (the default): node-major for a graph without cycles (`feed_forward`), whose stages then each run a
+        # block of steps with their weights in cache and whose Dense between stages may take one BLAS product
+        # (ff-spsn at T=1000, 50 % hidden spikes: 1.3x the stepwise loop at batch 64, ff-cuba's event-driven
+        # products even); a recurrent graph stays stepwise (shd, ssc, ecg lost up to 0.82x node-major).
+        # True: node-major wherever the graph has stage cuts; False: stepwise
         self.parallel_time: bool | None = None
         # {"loop": "staged" | "stepwise", "stages": [[node, ...], ...]}; node-major also "products": {node:
         # "dense" | "events" | "mixed"}, how the Dense nodes over whole sequences ran (one product, or index lists)
@@ -64,7 +66,7 @@ class CpuRuntime:
     def _whole(self, aer: frozenset) -> CpuProgram:
         """The program for a whole sequence from reset: node-major when asked and the graph has stages."""
         step = self._program(aer)
-        want = bool(self.parallel_time)
+        want = feed_forward(self.graph) if self.parallel_time is None else bool(self.parallel_time)
         key = ("staged", aer)
         if want and key not in self._programs:
             self._programs[key] = None
@@ -263,6 +265,13 @@ class CpuRuntime:
             act.kinds[name] = self.graph.nodes[name].out_kind
             act.sizes[name] = self.graph.nodes[name].size
         return act
+
+
+def feed_forward(graph: Graph) -> bool:
+    """No cycle through the graph's edges: none delayed, none from a later node of the schedule to an earlier one
+    (a neuron's own states are no edge). The structural rule for the default loop of whole sequences."""
+    pos = {n: k for k, n in enumerate(graph.schedule())}
+    return all(e.delay == 0 and pos[e.src] < pos[e.dst] for e in graph.edges if e.src in pos and e.dst in pos)
 
 
 def _same_layout(a: CpuProgram, b: CpuProgram) -> None:
