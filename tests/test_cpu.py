@@ -296,6 +296,29 @@ def test_node_major_equals_stepwise(case, block, monkeypatch):
     np.testing.assert_array_equal(ya["out"], y1["out"])
 
 
+def test_node_major_nan_or_inf_input_is_found_by_the_kernel():
+    """Node-major: the event-driven product over a dense graph input tests its values for NaN and inf while it
+    lists the nonzero ones (no NumPy pass over the input); the same error, and the state left as it was."""
+    from snnc.compiler.errors import InputError
+    g = _feed_forward(2)
+    x = spikes(40, 3, 10, 0.3, seed=9)
+    rt = CpuRuntime(g, "float64", threads=1)
+    ref, _ = rt.run(x)
+    assert rt.last_path["loop"] == "staged" and rt.last_path["products"]["fc1"] == "events"
+    prog = rt._whole(frozenset())
+    assert prog.meta["finite"] == ["x"] and "nf0 |=" in prog.source
+    rt.reset(3)
+    first = rt.step(x[0])["out"]
+    for bad in (np.nan, np.inf, -np.inf):
+        z = x.copy()
+        z[31, 2, 4] = bad
+        with pytest.raises(InputError, match=r"input 'x': contains NaN or inf"):
+            rt.run(z)
+    assert rt.t == 1  # the stream continues from its one step
+    np.testing.assert_allclose(np.stack([first] + [rt.step(x[t])["out"] for t in (1, 2)]), ref["out"][:3], rtol=0,
+                               atol=1e-12)
+
+
 def _sparse_feed_forward() -> Graph:
     """Input(48) -> Dense -> CubaLIF(40) -> Dense -> CubaLIF(30) -> Dense -> LI(5), thresholds high enough that
     under 1/4 of the neurons fire per step."""

@@ -232,7 +232,7 @@ class Emitter:
                 target = s.code.rsplit(" = ", 1)[0]
                 test = finite.pop(s.value.id, None)
                 post += compact(n, self.array[s.value.id] + " != 0", target + " = {k}", s.name,
-                                self.bufs.alloc("MI", (n + 63) // 64), test and _finite(test.code, self.array[s.value.id]))
+                                self.bufs.alloc("MI", (n + 63) // 64), test and flag_nonfinite(test.code, self.array[s.value.id]))
                 if s.after:
                     post.append(s.after.replace("{c}", s.name))
                 counted[s.value.id] = s.name
@@ -241,7 +241,7 @@ class Emitter:
             if s.kind == "store":
                 body.append(s.code.replace("{v}", val).replace("{j}", "j"))
             elif s.kind == "finite" and s.value.id in finite:
-                body.append(_finite(s.code, val).replace("{j}", "j"))
+                body.append(flag_nonfinite(s.code, val).replace("{j}", "j"))
             elif s.kind == "count":
                 if s.value.id in counted:
                     post.append(f"{s.code} = {counted[s.value.id]}")
@@ -295,7 +295,7 @@ class Emitter:
         # skipping zeros inline, without a mispredicted branch per source)
         c, ix = f"c{v.id}", self.bufs.alloc("IX", n_in)
         fused = [s for s in self.sinks if s.value is x and s in self.fused]
-        tests = [_finite(s.code, self._ref(x, seg, "{j}")) for s in fused if s.kind == "finite"]
+        tests = [flag_nonfinite(s.code, self._ref(x, seg, "{j}")) for s in fused if s.kind == "finite"]
         out += compact(n_in, self._ref(x, seg, "{j}") + " != 0", f"IX[{ix} + {{c}}] = {{k}}", c,
                        self.bufs.alloc("MI", (n_in + 63) // 64), tests[0] if tests else None)
         out += [f"{s.code} = {c}" for s in fused if s.kind == "count"]
@@ -340,7 +340,7 @@ def prefetch(k: int, n: int) -> list[str]:
             f"    prefetch(X{k}, pf + {n - 1})"]
 
 
-def _finite(flag: str, value: str) -> str:
+def flag_nonfinite(flag: str, value: str) -> str:
     """The statement setting `flag` where `value` (a template over {j}) is NaN or inf (v - v is 0 for the rest)."""
     return f"{flag} |= np.int64({value} - {value} != 0)"
 

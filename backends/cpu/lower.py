@@ -26,7 +26,7 @@ from snnc.compiler.ir import SPIKE, Graph
 from snnc.compiler.verify import verify
 
 BACKEND = "cpu"
-KERNEL_VERSION = 7  # part of the source hash: bump when the generated code's conventions change
+KERNEL_VERSION = 8  # part of the source hash: bump when the generated code's conventions change
 
 
 @dataclass
@@ -127,7 +127,7 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
                 if src in graph.inputs:
                     k = in_index[src]
                     cur[src] = _input(tr, bufs, graph.nodes[src], k, inputs[k][2])
-                    if inputs[k][2] == "dense" and not staged:  # NaN or inf: the runtime raises after the call
+                    if inputs[k][2] == "dense":  # NaN or inf: the runtime raises after the call
                         sinks.append(Sink(cur[src], "finite", f"nf{k}"))
                         finite.append(k)
                 else:
@@ -231,13 +231,14 @@ def lower(graph: Graph, dtype: str | np.dtype = "float64", aer: set[str] | froze
             pre, values, sinks = whole
         bodies.append((pre, aer_pre + Emitter(values, sinks, bufs, prelude).lines()))
     block = stages.BLOCK if staged else 0
-    source = module_source(dtype, inputs, bufs, bodies, exit_info, block, KERNEL_VERSION, sorted(finite),
+    finite = sorted(set(finite))  # node-major: an input read by two stages is tested in both
+    source = module_source(dtype, inputs, bufs, bodies, exit_info, block, KERNEL_VERSION, finite,
                            [n for _, n, _ in inputs])
     event_driven = sorted({v.owner for v in tr.values if v.op == "matmul" and v.args[0].meta.get("events")})
     return CpuProgram(graph, dtype, source, bufs, inputs, outputs, records, nz_cols, integer,
                       exit_info, {"kernel_version": KERNEL_VERSION, "event_driven": event_driven,
                                   "stages": [list(g) for g in groups],
-                                  "finite": [inputs[k][0] for k in sorted(finite)],
+                                  "finite": [inputs[k][0] for k in finite],
                                   **({"hoisted": hoisted, "block": block} if staged else {})})
 
 

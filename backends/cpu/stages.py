@@ -16,7 +16,7 @@ import importlib.util
 
 import numpy as np
 
-from snnc.backends.cpu.emit import Buffers, Sink, compact, prefetch
+from snnc.backends.cpu.emit import Buffers, Sink, compact, flag_nonfinite, prefetch
 from snnc.backends.cpu.symbolic import Sym
 from snnc.compiler.ir import Graph
 
@@ -69,6 +69,8 @@ def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str], bufs: Buffer
     binary = bool(x.meta.get("events")) and all(ev.value is None for ev in x.meta["events"])
     # the input's activity count, where this stage counts it, is the length of its index list
     counts = [sk for sk in sinks if sk.kind == "count" and sk.value is x]
+    # a dense graph input's NaN and inf test: in the pass listing its nonzero values (the only pass over it)
+    finite = [sk for sk in sinks if sk.kind == "finite" and sk.value is x]
     if "aer" in x.meta:  # spike-index input: its lists as given
         k = x.meta["aer"][0]
         setup, index = [f"p0 = XP{k}[t * B + b]", f"c = XP{k}[t * B + b + 1] - p0"], f"XI{k}[p0 + {{q}}]"
@@ -76,7 +78,8 @@ def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str], bufs: Buffer
         ix = bufs.alloc("IX", n_in)
         ahead = prefetch(int(src.code[1:src.code.index("[")]), n_in) if src.code.startswith("X") else []
         setup = [*ahead, f"xt = {src.meta['row']}", *compact(n_in, "xt[{j}] != 0", f"IX[{ix} + {{c}}] = {{k}}", "c",
-                                                     bufs.alloc("MI", (n_in + 63) // 64))]
+                                                     bufs.alloc("MI", (n_in + 63) // 64),
+                                                     flag_nonfinite(finite[0].code, "xt[{j}]") if finite else None)]
         index = f"IX[{ix} + {{q}}]"
     events = _events(h, n_out, woff, setup, index, binary, f"q{v.id}", [sk.code for sk in counts])
     if "nz" not in src.meta:  # a graph input: read once, by the event-driven product (BLAS would read it twice)
@@ -102,8 +105,8 @@ def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str], bufs: Buffer
         values2.append(u)
     sinks2 = []
     for sk in sinks:
-        if (sk.kind == "events" and sk.value is x and not sk.after) or sk in counts:
-            continue  # nothing reads that index list any more; the product counted the input
+        if (sk.kind == "events" and sk.value is x and not sk.after) or sk in counts or sk in finite:
+            continue  # nothing reads that index list any more; the product counted and tested the input
         if sk.value.id in swap or (sk.state is not None and sk.state.id in swap):
             sk = Sink(swap.get(sk.value.id, sk.value), sk.kind, sk.code, sk.after,
                       swap.get(sk.state.id, sk.state) if sk.state is not None else None, sk.name)
