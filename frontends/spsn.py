@@ -6,7 +6,7 @@ input, so training integrates the whole sequence in one autograd node (`parallel
 "recurrence", the linear recurrence vectorized over batch and neurons, fastest on CPU; "scan", a closed form;
 "fft", `causal_decay_conv`) instead of an autograd graph per step; the step-by-step recurrence is kept for
 evaluation, where it is the reference for the NumPy runtime. The noise u is an explicit input: set `layer.noise` [T, B, n]
-to replay given numbers (snnc verify does), else it is drawn with torch.rand.
+to replay given numbers (snnc verify does), else it is drawn by `uniform_noise` (seeded from torch's generator).
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import math
 from collections import OrderedDict
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -172,6 +173,16 @@ def sequential_integrate(I: torch.Tensor, alpha: torch.Tensor, beta: torch.Tenso
     return torch.stack(iss), torch.stack(vs)
 
 
+def uniform_noise(like: torch.Tensor) -> torch.Tensor:
+    """U[0, 1) noise shaped like `like` (float32/64 on CPU) from NumPy's PCG64, seeded by one draw of torch's default
+    generator so that torch.manual_seed still fixes it: 3x faster than torch.rand (a third of the sampling cost)."""
+    if like.device.type != "cpu" or like.dtype not in (torch.float32, torch.float64):
+        return torch.rand_like(like)
+    gen = np.random.default_rng(int(torch.randint(0, 1 << 62, (), dtype=torch.int64)))
+    dtype = np.float32 if like.dtype == torch.float32 else np.float64
+    return torch.from_numpy(gen.random(tuple(like.shape), dtype=dtype))
+
+
 class BernoulliSpike(torch.autograd.Function):
     """s = 1[u < σ(v)] forward; the gradient of its expectation σ(v) backward (straight-through)."""
 
@@ -203,7 +214,7 @@ class SPSNLayer(SpikingLayer):
         self.tau_syn = nn.Parameter(_init_tau(out_features, tau_syn), requires_grad=learn_tau)
         self.tau_mem = nn.Parameter(_init_tau(out_features, tau_mem), requires_grad=learn_tau)
         self.spike = SURROGATES[surrogate]
-        self.noise: torch.Tensor | None = None  # [T, B, n] uniform noise to use instead of torch.rand
+        self.noise: torch.Tensor | None = None  # [T, B, n] uniform noise to use instead of drawing it
 
     def decays(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(alpha, beta) per neuron."""
@@ -217,7 +228,7 @@ class SPSNLayer(SpikingLayer):
         if self.stochastic:
             u = self.noise
             if u is None:
-                u = torch.rand_like(v)
+                u = uniform_noise(v)
             elif tuple(u.shape) != tuple(v.shape):
                 raise ValueError(f"SPSNLayer: noise must have shape [T, B, n] = {tuple(v.shape)}, got {tuple(u.shape)}")
             s = BernoulliSpike.apply(v, u.to(v.dtype))

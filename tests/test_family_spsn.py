@@ -143,3 +143,24 @@ def test_spsn_primitive_validation():
         layer = SPSNLayer(3, 4)
         layer.noise = torch.rand(5, 1, 3)
         layer(torch.zeros(5, 1, 3))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_drawn_noise_is_uniform_and_fixed_by_torch_seed(dtype):
+    from snnc.frontends.spsn import uniform_noise
+    like = torch.zeros(200, 8, 50, dtype=dtype)
+    torch.manual_seed(5)
+    a = uniform_noise(like)
+    torch.manual_seed(5)
+    b, c = uniform_noise(like), uniform_noise(like)
+    assert a.dtype == dtype and a.shape == like.shape
+    assert torch.equal(a, b) and not torch.equal(b, c)
+    assert float(a.min()) >= 0.0 and float(a.max()) < 1.0
+    # the deciles of 80000 draws of U[0, 1): each within 0.006 (about 5 standard deviations) of 0.1
+    hist = torch.histc(a.double(), bins=10, min=0.0, max=1.0) / a.numel()
+    assert (hist - 0.1).abs().max() < 0.006
+    # a layer without given noise fires at the rate sigma(v): v = 0 everywhere (zero weights) fires half the time
+    layer = SPSNLayer(3, 50, bias=True).to(dtype)
+    nn.init.zeros_(layer.fc.weight)
+    s = layer(torch.zeros(400, 8, 3, dtype=dtype))
+    assert abs(float(s.detach().mean()) - 0.5) < 0.01
