@@ -227,6 +227,19 @@ def test_sparse_product_sums_exactly_what_blas_sums():
     assert ops.sparse_calls == 0
 
 
+def test_nonzero_flat_lists_what_flatnonzero_lists():
+    # the word-at-a-time listing (sizes that are and are not whole words, small and large, empty and full)
+    from snnc.compiler.primitives.ops import nonzero_flat
+    rng = np.random.default_rng(3)
+    for shape in ((184, 700), (187, 700), (64, 128), (300, 256), (2, 3)):
+        for rate in (0.0, 0.05, 0.6, 1.0):
+            m = rng.random(shape) < rate
+            np.testing.assert_array_equal(nonzero_flat(m), np.flatnonzero(m))
+    m = np.zeros(2 ** 16, bool)
+    m[[0, 7, 8, 2 ** 16 - 1]] = True  # a word's first and last byte, the next word's first, the very last
+    np.testing.assert_array_equal(nonzero_flat(m), [0, 7, 8, 2 ** 16 - 1])
+
+
 def _shd_like(dtype):
     """The benchmark's SHD-size SRNN (zoo srnn 700-128r-128r-20, hidden layers fire at 2-3 %), 5 % input spikes."""
     import torch

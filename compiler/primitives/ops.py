@@ -128,11 +128,11 @@ class NumpyOps:
         y = _zeroed(out, R, N, x.dtype)
         counts = np.empty(R, np.int64)
         binary = row_key(x) in self.binary
-        rows = max(32, 2 ** 17 // F)  # ~512 KB of x at a time: it stays in cache through its passes
+        rows = max(32, 2 ** 17 // F) & -8  # ~512 KB of x at a time: it stays in cache through its passes
         for r in range(0, R, rows):
             xc = x[r:r + rows]
             n = xc.shape[0]
-            flat = (xc != 0).ravel().nonzero()[0]
+            flat = nonzero_flat(xc != 0)
             indptr = flat.searchsorted(self._bounds(n, F))
             counts[r:r + n] = np.diff(indptr)
             data = self._ones(flat.size, x.dtype) if binary else xc.ravel()[flat]
@@ -187,6 +187,21 @@ def _zeroed(out, R: int, N: int, dtype) -> np.ndarray:
         return np.zeros((R, N), dtype)
     out[...] = 0
     return out
+
+
+def nonzero_flat(mask: np.ndarray) -> np.ndarray:
+    """The flat positions of a C-contiguous bool mask's True entries, ascending: np.flatnonzero(mask).
+
+    Eight mask bytes read as one uint64 word: the words holding any True are listed first, then only their
+    bytes (at 5 % density about a third of the words), about 2x faster than nonzero over every byte.
+    """
+    m = mask.reshape(-1)
+    if m.size % 8 or m.size < 2 ** 14:  # (a small mask: the two passes cost more calls than they save)
+        return m.nonzero()[0]
+    words = m.view(np.uint64)
+    hit = (words != 0).nonzero()[0]
+    j = words[hit].view(np.bool_).nonzero()[0]  # (the words' bytes are 0/1: a bool view reads them as they are)
+    return (hit[j >> 3] << 3) | (j & 7)
 
 
 def row_key(x: np.ndarray) -> tuple:
