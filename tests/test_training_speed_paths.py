@@ -39,11 +39,15 @@ def test_sparse_product_gradcheck_float64(bias):
     assert torch.autograd.gradcheck(SparseInputLinear.apply, (x, W, b))
 
 
+@pytest.mark.parametrize("graded", [False, True])  # spikes (every entry 1) or graded values
 @pytest.mark.parametrize("x_grad", [False, True])
-def test_sparse_product_equals_dense_in_value_and_gradients(x_grad):
+def test_sparse_product_equals_dense_in_value_and_gradients(x_grad, graded):
     torch.manual_seed(0)
     lin = nn.Linear(40, 9).double()
-    x = _spikes(25, 3, 40, rate=0.05).requires_grad_(x_grad)
+    x = _spikes(25, 3, 40, rate=0.05)
+    if graded:
+        x = x * torch.randn(25, 3, 40, dtype=torch.float64)
+    x.requires_grad_(x_grad)
     g = torch.randn(25, 3, 9, dtype=torch.float64)
     grads = []
     for f in (lambda: lin(x), lambda: sparse_linear(x, lin)):
