@@ -366,10 +366,11 @@ def test_node_major_event_products_equal_the_step_loop(dtype):
             np.testing.assert_array_equal(a1.traces[n][var], v, err_msg=f"{n}.{var}")
 
 
-def test_node_major_path_choice():
-    """By default a graph without cycles runs node-major and a recurrent one (a delayed edge back) stepwise, each
-    equal to the NumPy reference; False keeps the stepwise loop; a graph without a stage cut runs stepwise even
-    when asked."""
+def test_node_major_path_choice(monkeypatch):
+    """By default a graph without cycles runs node-major and a recurrent one (a delayed edge back) stepwise unless
+    its dense inputs exceed STREAMED bytes, each equal to the NumPy reference; False keeps the stepwise loop; a
+    graph without a stage cut runs stepwise even when asked."""
+    from snnc.runtime.cpu import runtime
     g = _feed_forward(1)
     x = spikes(40, 2, 10, 0.3, seed=7)
     rt = CpuRuntime(g, "float64")
@@ -385,7 +386,19 @@ def test_node_major_path_choice():
     rt = CpuRuntime(rec, "float64")
     y, _ = rt.run(xr)
     assert rt.last_path["loop"] == "stepwise"
-    np.testing.assert_array_equal(y["out"], NumpyRuntime(rec, "float64").run(xr)[0]["out"])
+    yn = NumpyRuntime(rec, "float64").run(xr)[0]["out"]
+    np.testing.assert_array_equal(y["out"], yn)
+    monkeypatch.setattr(runtime, "STREAMED", xr.nbytes - 1)  # an input that streams from memory: node-major
+    y, _ = rt.run(xr)
+    assert rt.last_path["loop"] == "staged"
+    np.testing.assert_array_equal(y["out"], yn)
+    t, b, i = np.nonzero(xr)
+    rt.run_events({"x": (t, b, i)}, T=40, B=2)  # index lists: no dense input streams
+    assert rt.last_path["loop"] == "stepwise"
+    rt.parallel_time = False
+    rt.run(xr)
+    assert rt.last_path["loop"] == "stepwise"
+    monkeypatch.setattr(runtime, "STREAMED", 16 << 20)
     rt.parallel_time = True  # it has stage cuts: node-major when asked
     rt.run(xr)
     assert rt.last_path["loop"] == "staged"

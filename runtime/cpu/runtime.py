@@ -23,6 +23,9 @@ from snnc.runtime.cpu import kernels
 from snnc.runtime.inputs import check_inputs, fill_noise, noise_inputs
 
 
+STREAMED = 16 << 20  # bytes of dense input above which whole sequences run node-major by default (see parallel_time)
+
+
 class CpuRuntime:
     """A compiled graph: `run(x)`, `run_events(events, T, B)`, or `reset(B)` then `step(x_t)` repeatedly.
 
@@ -51,7 +54,9 @@ class CpuRuntime:
         # None (the default): node-major for a graph without cycles (`feed_forward`), whose stages then each run a
         # block of steps with their weights in cache and whose Dense between stages may take one BLAS product
         # (ff-spsn at T=1000, 50 % hidden spikes: 1.3x the stepwise loop at batch 64, ff-cuba's event-driven
-        # products even); a recurrent graph stays stepwise (shd, ssc, ecg lost up to 0.82x node-major).
+        # products even), and for any graph whose dense inputs exceed STREAMED bytes: the first stage then reads
+        # them from memory with only its own weights in cache (shd batch 64: 1.24x, ssc 1.09x); a recurrent graph
+        # over inputs that stay in cache runs stepwise (ssc batch 1: node-major 0.93x).
         # True: node-major wherever the graph has stage cuts; False: stepwise
         self.parallel_time: bool | None = None
         # {"loop": "staged" | "stepwise", "stages": [[node, ...], ...]}; node-major also "products": {node:
@@ -63,10 +68,12 @@ class CpuRuntime:
             self._programs[aer] = lower(self.graph, self.dtype, aer=aer, record=sorted(self.record))
         return self._programs[aer]
 
-    def _whole(self, aer: frozenset) -> CpuProgram:
-        """The program for a whole sequence from reset: node-major when asked and the graph has stages."""
+    def _whole(self, aer: frozenset, dense_bytes: int = 0) -> CpuProgram:
+        """The program for a whole sequence from reset (dense inputs of `dense_bytes` in all): node-major when
+        asked, or by default (see `parallel_time`), where the graph has stages."""
         step = self._program(aer)
-        want = feed_forward(self.graph) if self.parallel_time is None else bool(self.parallel_time)
+        want = (feed_forward(self.graph) or dense_bytes > STREAMED) if self.parallel_time is None \
+            else bool(self.parallel_time)
         key = ("staged", aer)
         if want and key not in self._programs:
             self._programs[key] = None
@@ -154,7 +161,8 @@ class CpuRuntime:
     # -- whole sequences --------------------------------------------------------
     def run(self, x, progress: bool = False) -> tuple[dict[str, np.ndarray], Activity]:
         """Run x [T, B, F] (or a dict by input name) from the initial state; returns (outputs [T, B, n], Activity)."""
-        prog = self._whole(frozenset())
+        values = x.values() if isinstance(x, Mapping) else [x]
+        prog = self._whole(frozenset(), sum(np.size(v) for v in values) * self.dtype.itemsize)
         xs = self._dense_inputs(x, kernel_checks=prog.meta["finite"])  # NaN and inf: found in the kernel's pass
         T, B = next(iter(xs.values())).shape[:2]
         out, nz = self._whole_call(prog, T, B, [xs[n] for n, _, _ in prog.inputs])
@@ -167,7 +175,7 @@ class CpuRuntime:
         Inputs not in `events` are given dense in `x` [T, B, F].
         """
         aer = frozenset(events)
-        prog = self._whole(aer)
+        prog = self._whole(aer, sum(np.size(v) for v in (x or {}).values()) * self.dtype.itemsize)
         dense = dict(x or {})
         sizes = {n: self.graph.nodes[n].size for n in self.graph.inputs}
         for n in aer:
