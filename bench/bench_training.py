@@ -2,8 +2,8 @@
 
 SHD-size inputs (700 channels, T=250, 5 % spikes), 700-128-128-20 networks, batch 64; one training step is
 forward, cross-entropy on the summed readout, backward and an Adam step. Every variant runs in the same
-interleaved rounds; prints CPU seconds per batch (median of --rounds) and per SHD epoch (8156 training
-samples = 128 batches), the ratio against the stepwise LIF network, and which input product each layer used
+interleaved rounds; prints CPU seconds per batch (median of --rounds; forward and backward apart) and per SHD
+epoch (8156 training samples = 128 batches), the ratio against the stepwise LIF network, which input product each layer used
 (sparse: from the nonzero inputs, frontends/sparse_input.py, chosen by input density; both networks share it).
 
     .venv/bin/python bench/bench_training.py [--T 250] [--batch 64] [--rounds 3]
@@ -97,30 +97,34 @@ def main() -> None:
     y = torch.from_numpy(rng.integers(0, 20, args.batch))
     opts = {k: torch.optim.Adam(m.parameters(), 1e-3) for k, m in nets.items()}
 
-    def train_step(name: str) -> None:
+    def train_step(name: str) -> tuple[float, float]:
+        """CPU seconds of the forward pass (with the loss) and of the backward pass with the Adam step."""
+        t0 = time.process_time()
         opts[name].zero_grad()
         loss = torch.nn.functional.cross_entropy(nets[name](x).sum(0), y)
+        t1 = time.process_time()
         loss.backward()
         opts[name].step()
+        return t1 - t0, time.process_time() - t1
 
     for name in nets:
         train_step(name)  # warm-up
-    times: dict[str, list[float]] = {k: [] for k in nets}
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in nets}
     for _ in range(args.rounds):
         for name in nets:
-            t0 = time.process_time()
-            train_step(name)
-            times[name].append(time.process_time() - t0)
-    base = float(np.median(times[BASE]))
+            times[name].append(train_step(name))
+    base = float(np.median([sum(t) for t in times[BASE]]))
     print(f"training step, 700-128-128-20, T={args.T}, batch {args.batch}, 1 thread (CPU time, median of {args.rounds} "
           "interleaved rounds)")
     for name, t in times.items():
-        s = float(np.median(t))
+        s = float(np.median([sum(p) for p in t]))
+        fwd, bwd = (float(np.median(p)) for p in zip(*t))
         paths, prod = _products(nets[name], x, args.rounds)
-        print(f"{name:<46}{s:>7.3f} s/batch{128 * s:>7.1f} s/epoch {base / s:>5.1f}x vs stepwise LIF   "
-              f"input products {prod:.3f} s: {paths}")
-    print("(input products: every layer's fc product alone, forward and backward, timed after the rounds; the rest of "
-          "a step is the neurons, the loss and Adam. The ratio cannot exceed stepwise LIF's step over SPSN's products.)")
+        print(f"{name:<46}{s:>7.3f} s/batch (fwd {fwd:.3f}, bwd {bwd:.3f}){128 * s:>7.1f} s/epoch {base / s:>5.1f}x vs "
+              f"stepwise LIF   input products {prod:.3f} s: {paths}")
+    print("(fwd: forward and loss; bwd: backward and Adam. input products: every layer's fc product alone, forward and "
+          "backward, timed after the rounds; the rest of a step is the neurons, the loss and Adam. The ratio cannot exceed "
+          "stepwise LIF's step over SPSN's products.)")
 
 
 if __name__ == "__main__":
