@@ -38,14 +38,16 @@ def load_input(path: str | None, what: str = "--input") -> np.ndarray | dict[str
 
 def check_inputs(sizes: Mapping[str, int], x, dtype: np.dtype, where: str = "input",
                  kinds: Mapping[str, str] | None = None, integer: bool | set = False,
-                 unchecked: Collection[str] = ()) -> dict[str, np.ndarray]:
+                 unchecked: Collection[str] = (), listed: Collection[str] = ()) -> dict[str, np.ndarray]:
     """Return {input name: array [T, B, F] in `dtype`} or raise InputError.
 
     `x` is one array when the graph has one input, else a dict by input name. With `kinds`
     ({input: spike|graded}) a spike input must hold 0/1 only, and with `integer` (a Loihi
     fixed-point graph) a graded input must hold integers: no value is changed silently.
     The inputs in `unchecked` are not tested for NaN and inf here: the caller's kernel tests them
-    in its own pass over the values and raises the same error.
+    in its own pass over the values and raises the same error. The inputs in `listed` given in `dtype`
+    are not tested at all here (0/1 for spikes, NaN and inf): the caller tests them in its own pass (the
+    NumPy runtime's listing of their nonzeros) and calls check_inputs again without `listed` when that fails.
     """
     names = list(sizes)
     if not isinstance(x, Mapping):
@@ -80,7 +82,9 @@ def check_inputs(sizes: Mapping[str, int], x, dtype: np.dtype, where: str = "inp
         elif a.shape[:2] != (T, B):
             raise InputError(f"{where} '{n}': [T, B] = {a.shape[:2]} differs from the other inputs' {(T, B)}")
         # a spike input holding only 0/1 is finite too: one pass instead of two (a failure names its cause below)
-        if kinds is not None and kinds.get(n) == "spike" and not ((a != 0) & (a != 1)).any():
+        if n in listed and a.dtype == dtype:
+            pass
+        elif kinds is not None and kinds.get(n) == "spike" and not ((a != 0) & (a != 1)).any():
             pass
         elif a.dtype.kind == "f" and n not in unchecked and not np.all(np.isfinite(a)):
             raise InputError(f"{where} '{n}': contains NaN or inf")

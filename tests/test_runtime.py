@@ -240,6 +240,39 @@ def test_nonzero_flat_lists_what_flatnonzero_lists():
     np.testing.assert_array_equal(nonzero_flat(m), [0, 7, 8, 2 ** 16 - 1])
 
 
+@pytest.mark.parametrize("kind", ["spike", "graded"])
+def test_float32_input_tested_in_its_listing_fails_as_check_inputs_fails(kind):
+    # a float32 input read by an event-driven Dense is tested for 0/1 or finite values in the listing of its
+    # nonzeros (run()'s last_path "listed"), not by check_inputs; a bad value raises what check_inputs raises
+    import dataclasses
+    from snnc.runtime.inputs import check_inputs
+    g = recurrent_graph(sizes=(300, 128, 8))
+    g.nodes["x"] = dataclasses.replace(g.nodes["x"], kind=kind)
+    x = spikes(40, 32, 300, rate=0.03, seed=5).astype(np.float32)
+    rt = NumpyRuntime(g, "float32")
+    y, _ = rt.run(x)
+    assert rt.last_path["listed"] == ["x"] and rt.last_path["sparse"] == ["fc1"], rt.last_path
+    y64, _ = rt.run(x.astype(np.float64))  # not the runtime's dtype: check_inputs tests it, the same product
+    assert rt.last_path["listed"] == [] and rt.last_path["sparse"] == ["fc1"], rt.last_path
+    np.testing.assert_array_equal(y["out"], y64["out"])
+    dense = (spikes(40, 32, 300, rate=0.6, seed=6)).astype(np.float32)  # BLAS's product: no listing
+    rt.run(dense)
+    assert rt.last_path["listed"] == [] and rt.last_path["sparse"] == [], rt.last_path
+    for base in (x, dense):
+        for bad in (np.nan, np.inf, -np.inf, 2.0, 0.5, -1.0):
+            xb = base.copy()
+            xb[17, 3, 101] = bad
+            try:
+                check_inputs({"x": 300}, xb, "float32", "input", {"x": kind})
+            except InputError as e:
+                with pytest.raises(InputError) as got:
+                    rt.run(xb)
+                assert str(got.value) == str(e)
+            else:  # a graded input takes any finite value
+                assert kind == "graded" and np.isfinite(bad)
+                np.testing.assert_array_equal(rt.run(xb)[0]["out"], rt.run(xb.astype(np.float64))[0]["out"])
+
+
 def _shd_like(dtype):
     """The benchmark's SHD-size SRNN (zoo srnn 700-128r-128r-20, hidden layers fire at 2-3 %), 5 % input spikes."""
     import torch

@@ -61,6 +61,7 @@ class NumpyOps:
         self.sparse_calls = 0
         self.row_counts: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # row_key(x) -> (x, counts [rows])
         self.binary: set[tuple] = set()
+        self.listings: dict[tuple, tuple[np.ndarray, list]] = {}  # row_key(x) -> (x, listing(x)'s blocks)
         self._rows: dict[tuple[int, int], np.ndarray] = {}
         self._one = np.ones(0, self.dtype)
 
@@ -123,24 +124,49 @@ class NumpyOps:
             kernel(R, F, N, flat.searchsorted(self._bounds(R, F)), flat % F, x.ravel()[flat], WT.ravel(), y.ravel())
             self.sparse_calls += 1
             return y
-        if not _sparse_pays(np.count_nonzero(x[::R // 256]) / (F * len(range(0, R, R // 256))), N):
-            return None  # (a sample of a whole sequence's rows)
+        chunks = self.listing(x, N)
+        if chunks is None:
+            return None
         y = _zeroed(out, R, N, x.dtype)
+        for r, n, indptr, cols, data in chunks:
+            data = self._ones(cols.size, x.dtype) if data is None else data
+            kernel(n, F, N, indptr, cols, data, WT.ravel(), y[r:r + n].ravel())  # y[rows] += A·WT (a view)
+        self.sparse_calls += 1
+        return y
+
+    def listing(self, x, n_out: int, check: str | None = None):
+        """A whole sequence x [R, F]'s nonzeros as CSR blocks of rows [(first row, rows, indptr, columns,
+        values or None: all 1)], or None when a sample of its rows says a product into n_out columns would
+        not pay; kept for this run (`listings`) with its row counts.
+
+        `check` tests an input's values in the same pass (NaN and inf are nonzeros, so they are listed):
+        "spike", False unless every nonzero is exactly 1; "graded", False unless every one is finite.
+        """
+        key = row_key(x)
+        hit = self.listings.get(key)
+        if hit is not None:
+            return hit[1]
+        R, F = x.shape
+        if not _sparse_pays(np.count_nonzero(x[::R // 256]) / (F * len(range(0, R, R // 256))), n_out):
+            return None  # (a sample of a whole sequence's rows)
         counts = np.empty(R, np.int64)
-        binary = row_key(x) in self.binary
+        binary = check == "spike" or key in self.binary
         rows = max(32, 2 ** 17 // F) & -8  # ~512 KB of x at a time: it stays in cache through its passes
+        chunks = []
         for r in range(0, R, rows):
             xc = x[r:r + rows]
             n = xc.shape[0]
             flat = nonzero_flat(xc != 0)
+            data = xc.ravel()[flat]
+            if check is not None and not (data == 1 if check == "spike" else np.isfinite(data)).all():
+                return False
             indptr = flat.searchsorted(self._bounds(n, F))
             counts[r:r + n] = np.diff(indptr)
-            data = self._ones(flat.size, x.dtype) if binary else xc.ravel()[flat]
-            kernel(n, F, N, indptr, flat % F, data, WT.ravel(), y[r:r + n].ravel())  # y[rows] += A·WT (a view)
+            chunks.append((r, n, indptr, flat % F, None if binary else data))
         # x is kept alive with its counts: no later array can take its address in this run
-        self.row_counts[row_key(x)] = (x, counts)
-        self.sparse_calls += 1
-        return y
+        self.listings[key] = (x, chunks)
+        self.row_counts[key] = (x, counts)
+        return chunks
 
     def _ones(self, n: int, dtype) -> np.ndarray:
         if self._one.size < n or self._one.dtype != dtype:

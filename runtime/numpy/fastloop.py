@@ -24,7 +24,7 @@ import numpy as np
 
 from snnc.compiler.activity import Activity, LazyCounts
 from snnc.compiler.ir import SPIKE
-from snnc.compiler.primitives.ops import row_key
+from snnc.compiler.primitives.ops import SPARSE_ROWS, SPARSE_WORK, row_key
 from snnc.runtime.numpy import parallel
 
 
@@ -71,10 +71,24 @@ def stages(g, parallel_time: bool | None, T: int = 0, B: int = 1, comps=None) ->
     return out
 
 
-def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tuple[dict[str, np.ndarray], Activity]:
-    """Run xs [T, B, F] from the initial state on NumpyRuntime `rt` (no early exit, nothing recorded)."""
+def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None,
+        listed: tuple = ()) -> tuple[dict[str, np.ndarray], Activity]:
+    """Run xs [T, B, F] from the initial state on NumpyRuntime `rt` (no early exit, nothing recorded).
+
+    The inputs in `listed` were not tested by check_inputs (its `listed`): they are tested here, in the
+    listing of their nonzeros that their Dense's event-driven product reads (or by check_inputs).
+    """
     prog, g = rt.program, rt.program.graph
     T, B = next(iter(xs.values())).shape[:2]
+    ops, _ = _fast_ops(rt)
+    if rt._components is None:  # (the graph's cycles, found once per runtime)
+        rt._components = components(g)
+    plan_stages = stages(g, parallel_time, T, B, rt._components)
+    listed = [n for n in listed if not _tested_in_listing(g, n, xs[n].reshape(T * B, -1), ops, plan_stages)]
+    if listed:
+        from snnc.runtime.inputs import check_inputs
+        check_inputs({n: prog.input_sizes[n] for n in listed}, {n: xs[n] for n in listed}, prog.dtype, "input",
+                     *rt._kinds())
     rt.reset(B)
     pending = rt._pending()
     if pending is not None:
@@ -83,10 +97,6 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     reused = pool.reused
     plans = prog.plans
     index = {p.name: k for k, p in enumerate(plans)}
-    ops, _ = _fast_ops(rt)
-    if rt._components is None:  # (the graph's cycles, found once per runtime)
-        rt._components = components(g)
-    plan_stages = stages(g, parallel_time, T, B, rt._components)
     whole = [n for w, names in plan_stages if w for n in names]
     rt.last_path = {"loop": "fast", "parallel": whole, "stepwise": [n for w, names in plan_stages if not w
                                                                     for n in names],
@@ -98,6 +108,8 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     start, sparse = ops.sparse_calls, []  # whole-sequence nodes whose product ran event-driven
     if ops.sparse:  # float32 only: float64 keeps BLAS's sums
         rt.last_path["sparse"] = sparse
+        # and the inputs tested in the listing of their nonzeros, not by check_inputs
+        rt.last_path["listed"] = [n for n in xs if row_key(xs[n].reshape(T * B, -1)) in ops.listings]
     collect = gc.isenabled()
     gc.disable()  # the loop makes no cycles, but its per-step dicts trigger full collections of the whole process
     try:
@@ -116,7 +128,7 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
     act = Activity(T, B, steps=rt.steps_run.copy())
     act.nonzero = _counts(prog, bufs, ops, T, B, [xs[n] for n in prog.inputs] + list(outs.values()))
     rt._pending = weakref.ref(act.nonzero)
-    ops.row_counts = {}  # (they hold this run's sequences, the caller's input among them)
+    ops.row_counts, ops.listings = {}, {}  # (they hold this run's sequences, the caller's input among them)
     for k, p in enumerate(plans):
         act.kinds[p.name] = p.node.out_kind
         act.sizes[p.name] = p.node.size
@@ -127,6 +139,23 @@ def run(rt, xs: dict[str, np.ndarray], parallel_time: bool | None = None) -> tup
             if T - 1 - d >= 0:
                 h[(T - 1 - d) % h.shape[0]] = bufs[index[n]][T - 1 - d]
     return outs, act
+
+
+def _tested_in_listing(g, name: str, x: np.ndarray, ops, plan_stages) -> bool:
+    """Whether input `name` (x: [T·B, F]) holds what its kind allows (0/1 for spikes, finite values), found
+    while listing its nonzeros for the event-driven product of a whole-sequence Dense reading it alone;
+    False when it does not, or when no such product will list it (check_inputs tests it then)."""
+    from snnc.compiler.primitives.ops import _csr_matvecs
+    whole = {n for w, names in plan_stages if w for n in names}
+    if not ops.sparse or _csr_matvecs() is None or x.dtype != ops.dtype or not x.flags.c_contiguous:
+        return False
+    for e in g.out_edges(name):
+        node = g.nodes[e.dst]
+        if (e.dst in whole and type(node).__name__ == "Dense" and e.delay == 0 and len(g.in_edges(e.dst)) == 1
+                and x.shape[0] >= SPARSE_ROWS
+                and x.shape[0] * x.shape[1] * node.size >= SPARSE_WORK):
+            return bool(ops.listing(x, node.size, check=g.nodes[name].kind))
+    return False
 
 
 def _stages(rt, plan_stages, seqs: dict, bufs: list, ops, sparse: list, T: int, B: int, pool) -> None:
@@ -170,7 +199,7 @@ def _fast_ops(rt) -> tuple:
         ops = NumpyOps(prog.dtype, sparse=prog.dtype == np.float32)
         rt._fast = ops, [_bound(p, ops) for p in prog.plans], {}  # (the third: each stage's generated step loop)
     ops = rt._fast[0]
-    ops.row_counts = {}  # (they keep this run's sequences alive)
+    ops.row_counts, ops.listings = {}, {}  # (they keep this run's sequences alive)
     return rt._fast[:2]
 
 

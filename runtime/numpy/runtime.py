@@ -221,10 +221,17 @@ class NumpyRuntime:
         """
         if self.noise:
             x = fill_noise(self.program.graph, x, self.noise_seed)
-        xs = check_inputs(self.program.input_sizes, x, self.dtype, "input", *self._kinds())
-        if self.exit is None and not self.record and not self.state_outputs and not progress:
+        fast = self.exit is None and not self.record and not self.state_outputs and not progress
+        # the fast loop's float32 products list an input's nonzeros: its value test (0/1 for a spike input, finite
+        # for a graded one) is made in that pass (one input only: with several, the first bad one in order is
+        # the error, as check_inputs finds it; not an integer input, which is tested for integers too)
+        kinds, integer = self._kinds()
+        listed = [n for n in kinds if n not in integer and len(self.program.inputs) == 1] \
+            if fast and self.dtype == np.float32 else []
+        xs = check_inputs(self.program.input_sizes, x, self.dtype, "input", kinds, integer, listed=listed)
+        if fast:
             from snnc.runtime.numpy import fastloop  # the same kernels without per-step bookkeeping
-            return fastloop.run(self, xs, self.parallel_time)
+            return fastloop.run(self, xs, self.parallel_time, [n for n in listed if _given(x, n).dtype == self.dtype])
         T, B = next(iter(xs.values())).shape[:2]
         self.reset(B)
         self.last_path = {"loop": "step", "parallel": [],
@@ -244,6 +251,11 @@ class NumpyRuntime:
                 outs[o][t] = v
         outs.update(self.decisions())
         return outs, self.activity(T)
+
+
+def _given(x, name: str) -> np.ndarray:
+    """The array given for input `name` (x: one array or a dict by name), as check_inputs read it."""
+    return np.asarray(x[name] if isinstance(x, Mapping) else x)
 
 
 def run(graph: Graph, x, dtype: str = "float64", record: bool | Iterable[str] = False) -> tuple[dict[str, np.ndarray], Activity]:
