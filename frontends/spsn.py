@@ -120,7 +120,7 @@ class _SPSNIntegrate(torch.autograd.Function):
             for t in range(len(gws) - 2, -1, -1):
                 torch.addcmul(gws[t], b, gws[t + 1], out=gws[t])
             if ctx.needs_input_grad[2]:  # v_t depends on beta through beta·v_{t−1} and (1−beta)·i_t
-                gb = ((gw[1:] * v[:-1]).sum(0) - (gw * i).sum(0)).sum_to_size(b_shape)
+                gb = (gw[1:] * v[:-1]).sum_to_size(b_shape) - (gw * i).sum_to_size(b_shape)  # one reduction each
             gI = gw.mul_(1 - b)  # dL/di through v
             if gi is not None:
                 gI += gi
@@ -132,7 +132,7 @@ class _SPSNIntegrate(torch.autograd.Function):
         for t in range(len(gIs) - 2, -1, -1):
             torch.addcmul(gIs[t], a, gIs[t + 1], out=gIs[t])
         if ctx.needs_input_grad[1]:
-            ga = (gI[1:] * i[:-1]).sum(0).sum_to_size(a_shape)
+            ga = (gI[1:] * i[:-1]).sum_to_size(a_shape)
         return gI, ga, gb
 
 
