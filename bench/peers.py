@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from report import CPU_NODE_MAJOR, NUMPY_STAGED, NUMPY_STEPWISE
+from report import CPU, CPU_NODE_MAJOR, CPU_STEPWISE, NUMPY_STAGED, NUMPY_STEPWISE
 
 
 @dataclass
@@ -176,14 +176,15 @@ def build_peers(arch: str, cfg: dict, x: np.ndarray, mode: str, skip: list[str],
     info = {"desc": f"zoo {arch} {'-'.join(map(str, full.get('sizes', [])))}", "ref": ref, "graph": graph,
             "trace_s": trace_s, "out": out}
 
-    def cpu_peer(aer: bool, node_major: bool = False) -> Callable[[], Peer]:
+    def cpu_peer(aer: bool, loop: bool | None = None) -> Callable[[], Peer]:
+        """The cpu backend: its default choice of loop (loop None), or node-major (True) or the stepwise kernel
+        (False) forced through parallel_time."""
         def build() -> Peer:
             from snnc.runtime.cpu.runtime import CpuRuntime
             t0 = time.perf_counter()
             rt = CpuRuntime(graph, "float32", threads=1, cache_dir=cache)
-            if node_major:
-                rt.parallel_time = True
-            else:
+            rt.parallel_time = loop
+            if loop is None:
                 info["lower_s"] = time.perf_counter() - t0
             if stream:
                 def call():
@@ -200,22 +201,26 @@ def build_peers(arch: str, cfg: dict, x: np.ndarray, mode: str, skip: list[str],
             t0 = time.perf_counter()
             y = call()
             jit = time.perf_counter() - t0
-            if node_major:
+            if loop:
                 if rt.last_path.get("loop") != "staged":
                     raise RuntimeError(f"no stage cut in this graph (last_path {rt.last_path})")
                 y = y[0][out]
                 prods = rt.last_path.get("products") or {}
                 note = ", ".join(f"{n}: {v}" for n, v in prods.items())
                 return Peer(call, y, setup_s=jit, note=f"products {note}" if note else "")
-            elif not aer and not stream:
+            elif loop is None and not aer and not stream:
                 info["activity"] = y[1]
                 y = y[0][out]
                 info["jit_s"] = jit
+                return Peer(call, y, setup_s=jit, note=f"{rt.last_path.get('loop')} loop by default")
+            elif not aer and not stream:
+                y = y[0][out]
             return Peer(call, y, setup_s=jit)
         return build
-    add("snnc cpu (compiled)", cpu_peer(False))
+    add(CPU, cpu_peer(False))
     if not stream and any(parallel.linear_states(n) or parallel.alone(n) for n in graph.nodes.values()):
-        add(CPU_NODE_MAJOR, cpu_peer(False, node_major=True))
+        add(CPU_STEPWISE, cpu_peer(False, loop=False))
+        add(CPU_NODE_MAJOR, cpu_peer(False, loop=True))
     if not stream and graph.nodes[graph.inputs[0]].out_kind == "spike":
         add("snnc cpu (compiled, AER input)", cpu_peer(True))
     return peers, info
