@@ -28,6 +28,7 @@ class Buffers:
         ("PF", "PI", "SF", "SI", "RF", "RI", "MF", "MI", "IX", "OUT", "NZ"), 0))
     init: dict = field(default_factory=lambda: {"PF": [], "PI": [], "SF": [], "SI": []})
     seqs: list = field(default_factory=list)  # (name, n, integer) of each output sequence
+    head: list = field(default_factory=list)  # node-major: lines run once per call, before the loop over samples
 
     def sequence(self, integer: bool, n: int) -> str:
         """A new [T, n] output sequence (float, or int64 for fixed point); its array's name."""
@@ -411,6 +412,7 @@ def module_source(dtype, inputs, bufs: Buffers, bodies: list[tuple[list[str], li
     # a sequence first reads every parameter once, in order: from a cold cache (another program ran since the last
     # call) the lines then stream in at full bandwidth instead of missing one weight row at a time (shd batch 1,
     # caches flushed: 1.38 -> 1.11 us/step); a streaming call (one step) skips it
+    head += bufs.head
     head += ["if T > 1:",
              "    warm = 0",
              "    for i in range(0, PF.size, 16):",

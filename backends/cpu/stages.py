@@ -8,7 +8,8 @@ layer's weights at every step. Blocks bound the sequence buffers (BLOCK steps of
 reads) whatever T is. A cut is placed before each weight-holding node where no edge crosses it
 backwards (a recurrence) and no delayed edge crosses it at all (delay rings stay inside one stage).
 A Dense reading an earlier stage's output (or a dense graph input) then runs as one product over the
-block's steps before its stage's loop (`hoist`): BLAS for dense sequences, event-driven sums for sparse ones.
+block's steps before its stage's loop (`hoist`): table sums for dense spike sequences, BLAS for dense values,
+event-driven sums for sparse ones.
 """
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def cuts(graph: Graph, order: list[str]) -> list[list[str]] | None:
 
 
 BLOCK = 1024  # steps per block: each stage runs a block's steps before the next stage (sequence buffers of this length)
-DENSE_PRODUCT = 4  # one BLAS product over a block where more than 1/4 of its inputs are nonzero (see hoist)
+DENSE_PRODUCT = 4  # one dense product (table or BLAS) over a block where more than 1/4 of its inputs are nonzero (see hoist)
+CHUNK = 8  # spikes per table lookup in a dense product over spikes (`_table`)
 UNROLL = 8  # the event-driven product adds up to this many weight rows per pass over its output row
 
 
@@ -50,9 +52,10 @@ def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str], bufs: Buffer
     computed for the block's steps before the stage's loop; the loop reads its row t - s0.
 
     Returns (code before the stage's loop, values, sinks) of the stage reading that product, or None. Per
-    sample and block the kernel takes BLAS when more than 1/DENSE_PRODUCT of the block's inputs are nonzero:
-    at 50 % spikes BLAS takes 1.3 µs per step for 256x256 float32 (ff-spsn, 1 thread); sparser sequences take
-    the event-driven sums (`_events`). PATHS[b, i] counts the blocks that took BLAS.
+    sample and block the kernel takes a dense product when more than 1/DENSE_PRODUCT of the block's inputs are
+    nonzero: table sums for spikes (`_table`), BLAS for other values (at 50 % spikes BLAS takes 1.2 µs per step
+    for 256x256 float32, ff-spsn, 1 thread); sparser sequences take the event-driven sums (`_events`).
+    PATHS[b, i] counts the blocks that took the dense product.
     """
     cands = [v for v in values if v.op == "matmul" and v.meta["W"][0] == "PF" and v.args[0].kind == "f"
              and ((v.args[0].op == "ew" and v.args[0].code == "{0}" and v.args[0].args[0].op == "leaf"
@@ -88,7 +91,8 @@ def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str], bufs: Buffer
         pre = [f"{nz} = 0", "for t in range(s0, s1):", f"    {nz} += NZ[t, b, {src.meta['nz']}]",
                f"if {nz} * {DENSE_PRODUCT} > (s1 - s0) * {n_in}:",
                f"    PATHS[b, {i}] += 1",
-               f"    {h} = np.dot({seq}, PF[{woff}:{woff + n_in * n_out}].reshape(({n_in}, {n_out})))",
+               *(["    " + ln for ln in _table(h, seq, woff, n_in, n_out, f"TB{v.id}", bufs)] if binary else
+                 [f"    {h} = np.dot({seq}, PF[{woff}:{woff + n_in * n_out}].reshape(({n_in}, {n_out})))"]),
                "else:",
                f"    {h} = np.empty((s1 - s0, {n_out}), DT)",
                *["    " + ln for ln in events]]
@@ -145,6 +149,52 @@ def _events(h: str, n_out: int, woff: int, setup: list[str], index: str, binary:
             *["        " + ln for ln in add(UNROLL // 2)],
             f"    while {q} < c:",
             *["        " + ln for ln in add(1)]]
+
+
+def _table(h: str, seq: str, woff: int, n_in: int, n_out: int, tb: str, bufs: Buffers) -> list[str]:
+    """Code filling h[t] = the sum of the weight rows of the spikes in row t of `seq` (0/1 values), by table.
+
+    The inputs in chunks of CHUNK: table `tb`[c, m] holds the sum of chunk c's rows whose bits are set in m
+    (built once per call, on the first block that needs it: CHUNK / n_in of the product's adds per sample-step,
+    2^CHUNK rows per chunk), so a step adds one table row per chunk instead of one weight row per spike or a
+    row-times-column product (ff-spsn 256x256 at 50 % spikes, float32, 1 thread: 0.6 µs per sample-step, BLAS
+    1.2). A chunk's entry adds its rows from its lowest set bit's up (m = m without its lowest bit, plus that row).
+    """
+    nc, G = -(-n_in // CHUNK), CHUNK
+    codes = bufs.alloc("MI", nc)
+    bufs.head.append(f"{tb} = np.empty((0, {1 << G}, {n_out}), DT)")
+    acc = "ht[o]"
+    for r in range(4):
+        acc = f"({acc} + r{r}[o])"
+    return [f"if {tb}.shape[0] == 0:",
+            f"    {tb} = np.zeros(({nc}, {1 << G}, {n_out}), DT)",
+            f"    for c in range({nc}):",
+            f"        for m in range(1, 1 << min({G}, {n_in} - {G} * c)):",
+            "            r = trailing_zeros(m)",
+            f"            prev = {tb}[c, m & (m - 1)]",
+            f"            w = PF[{woff} + ({G} * c + r) * {n_out}:{woff} + ({G} * c + r + 1) * {n_out}]",
+            f"            d = {tb}[c, m]",
+            f"            for o in range({n_out}):",
+            "                d[o] = w[o] + prev[o]",
+            f"{h} = np.empty((s1 - s0, {n_out}), DT)",
+            "for t in range(s0, s1):",
+            f"    xt = {seq}[t - s0]",
+            f"    ht = {h}[t - s0]",
+            f"    for c in range({nc}):",
+            "        m = 0",
+            f"        for g in range(min({G}, {n_in} - {G} * c)):",
+            f"            m |= np.int64(xt[{G} * c + g] != 0) << g",
+            f"        MI[{codes} + c] = m",
+            f"    for o in range({n_out}):",
+            "        ht[o] = DT(0)",
+            f"    for c in range(0, {nc - 3}, 4):",
+            *[f"        r{r} = {tb}[c + {r}, MI[{codes} + c + {r}]]" for r in range(4)],
+            f"        for o in range({n_out}):",
+            f"            ht[o] = {acc[1:-1]}",
+            f"    for c in range({nc - nc % 4}, {nc}):",
+            f"        r0 = {tb}[c, MI[{codes} + c]]",
+            f"        for o in range({n_out}):",
+            "            ht[o] += r0[o]"]
 
 
 def _copy(u: Sym, **fields) -> Sym:

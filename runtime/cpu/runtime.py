@@ -60,7 +60,7 @@ class CpuRuntime:
         # True: node-major wherever the graph has stage cuts; False: stepwise
         self.parallel_time: bool | None = None
         # {"loop": "staged" | "stepwise", "stages": [[node, ...], ...]}; node-major also "products": {node:
-        # "dense" | "events" | "mixed"}, how the Dense nodes over whole sequences ran (one product, or index lists)
+        # "dense" | "events" | "mixed"}, how the Dense nodes over whole sequences ran (a dense product, or index lists)
         self.last_path: dict | None = None
 
     def _program(self, aer: frozenset) -> CpuProgram:
@@ -133,7 +133,7 @@ class CpuRuntime:
             list(kernels.pool(n).map(lambda i: fn(T, t0, bounds[i], bounds[i + 1], *xargs, *rest), range(n)))
         self.t += T
         if hoisted is not None and self.last_path is not None:
-            blocks = -(-T // program.meta["block"])  # PATHS: per sample, the blocks whose product was one BLAS call
+            blocks = -(-T // program.meta["block"])  # PATHS: per sample, the blocks whose product was dense
             self.last_path["products"] = {n: "dense" if (paths[:, i] == blocks).all() else "events"
                                           if not paths[:, i].any() else "mixed" for i, n in enumerate(hoisted)}
         bad = [n for k, (n, _, _) in enumerate(program.inputs) if n in program.meta["finite"] and fin[:, k].any()]
