@@ -43,6 +43,7 @@ def cuts(graph: Graph, order: list[str]) -> list[list[str]] | None:
 
 BLOCK = 1024  # steps per block: each stage runs a block's steps before the next stage (sequence buffers of this length)
 DENSE_PRODUCT = 4  # one dense product (table or BLAS) over a block where more than 1/4 of its inputs are nonzero (see hoist)
+TABLE = 1 << 22  # the most values of one `_table` (16 MB float32: it stays in L3; 256x256 takes 2 M)
 CHUNK = 8  # spikes per table lookup in a dense product over spikes (`_table`)
 UNROLL = 8  # the event-driven product adds up to this many weight rows per pass over its output row
 
@@ -70,6 +71,7 @@ def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str], bufs: Buffer
     h, i, nz, seq = f"HQ{v.id}", len(hoisted), f"nz{v.id}", src.meta.get("seq")
     # internal spikes are exactly 1 (the step loop adds their rows unscaled too)
     binary = bool(x.meta.get("events")) and all(ev.value is None for ev in x.meta["events"])
+    table = binary and (-(-n_in // CHUNK) * n_out << CHUNK) <= TABLE  # else the table leaves the caches: BLAS
     # the input's activity count, where this stage counts it, is the length of its index list
     counts = [sk for sk in sinks if sk.kind == "count" and sk.value is x]
     # a dense graph input's NaN and inf test: in the pass listing its nonzero values (the only pass over it)
@@ -91,7 +93,7 @@ def hoist(values: list[Sym], sinks: list[Sink], hoisted: list[str], bufs: Buffer
         pre = [f"{nz} = 0", "for t in range(s0, s1):", f"    {nz} += NZ[t, b, {src.meta['nz']}]",
                f"if {nz} * {DENSE_PRODUCT} > (s1 - s0) * {n_in}:",
                f"    PATHS[b, {i}] += 1",
-               *(["    " + ln for ln in _table(h, seq, woff, n_in, n_out, f"TB{v.id}", bufs)] if binary else
+               *(["    " + ln for ln in _table(h, seq, woff, n_in, n_out, f"TB{v.id}", bufs)] if table else
                  [f"    {h} = np.dot({seq}, PF[{woff}:{woff + n_in * n_out}].reshape(({n_in}, {n_out})))"]),
                "else:",
                f"    {h} = np.empty((s1 - s0, {n_out}), DT)",
