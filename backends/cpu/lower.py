@@ -26,7 +26,7 @@ from snnc.compiler.ir import SPIKE, Graph
 from snnc.compiler.verify import verify
 
 BACKEND = "cpu"
-KERNEL_VERSION = 9  # part of the source hash: bump when the generated code's conventions change
+KERNEL_VERSION = 10  # part of the source hash: bump when the generated code's conventions change
 
 
 @dataclass
