@@ -222,19 +222,20 @@ def test_every_state_as_an_output_on_the_trained_ecg_fixture():
             assert np.array_equal(got[o], ref[o]), o
 
 
-def _feed_forward(seed: int = 0) -> Graph:
+def _feed_forward(seed: int = 0, sizes: tuple[int, int, int, int] = (10, 8, 7, 3)) -> Graph:
     """Input -> Dense -> SPSN (deterministic) -> Dense -> CubaLIF -> Dense -> LI: no cycle anywhere."""
     from snnc.compiler.primitives import SPSN, CubaLIF, Dense
     rng = np.random.default_rng(seed)
+    n0, n1, n2, n3 = sizes
     g = Graph(meta={"dt": 1.0})
-    g.add("x", Input(10, "spike"))
-    g.add("fc1", Dense(rng.normal(0, 1, (8, 10)), rng.normal(0, 0.1, 8)))
-    g.add("spsn", SPSN(rng.uniform(0.5, 0.95, 8), rng.uniform(0.8, 0.99, 8), False))
-    g.add("fc2", Dense.of(rng.normal(0, 1, (7, 8))))
-    g.add("cuba", CubaLIF(rng.uniform(0.5, 0.9, 7), rng.uniform(0.8, 0.99, 7), rng.uniform(0.1, 1, 7),
-                          rng.uniform(15.0, 30.0, 7), reset="subtract"))
-    g.add("fc3", Dense.of(rng.normal(0, 1, (3, 7))))
-    g.add("out", LI(rng.uniform(0.8, 0.99, 3), rng.uniform(0.1, 1, 3)))
+    g.add("x", Input(n0, "spike"))
+    g.add("fc1", Dense(rng.normal(0, 1, (n1, n0)), rng.normal(0, 0.1, n1)))
+    g.add("spsn", SPSN(rng.uniform(0.5, 0.95, n1), rng.uniform(0.8, 0.99, n1), False))
+    g.add("fc2", Dense.of(rng.normal(0, 1, (n2, n1))))
+    g.add("cuba", CubaLIF(rng.uniform(0.5, 0.9, n2), rng.uniform(0.8, 0.99, n2), rng.uniform(0.1, 1, n2),
+                          rng.uniform(15.0, 30.0, n2), reset="subtract"))
+    g.add("fc3", Dense.of(rng.normal(0, 1, (n3, n2))))
+    g.add("out", LI(rng.uniform(0.8, 0.99, n3), rng.uniform(0.1, 1, n3)))
     for a, b in (("x", "fc1"), ("fc1", "spsn"), ("spsn", "fc2"), ("fc2", "cuba"), ("cuba", "fc3"), ("fc3", "out")):
         g.connect(a, b)
     g.outputs = ["out"]
@@ -245,7 +246,7 @@ def _feed_forward(seed: int = 0) -> Graph:
 @pytest.mark.parametrize("case", ["feed-forward", "recurrent"])
 def test_node_major_equals_stepwise(case, block, monkeypatch):
     """The node-major kernel (each stage loops over a block of steps, all 40 or 16, 16 and 8) against the
-    stepwise one: the same outputs (within 1e-6: a BLAS product sums in another order), spikes, traces and
+    stepwise one: the same outputs (within 1e-6: a dense product sums in another order), spikes, traces and
     activity in float64, and the states and delay rings it leaves let step() continue the same."""
     from snnc.backends.cpu import stages
     if block:
@@ -294,6 +295,34 @@ def test_node_major_equals_stepwise(case, block, monkeypatch):
     ya, _ = rt.run_events({"x": (t, b, i)}, T=40, B=3)
     assert rt.last_path["loop"] == "staged" and rt.last_path["products"] == want
     np.testing.assert_array_equal(ya["out"], y1["out"])
+
+
+@pytest.mark.parametrize("table", [True, False])
+def test_node_major_spike_table_over_several_and_partial_chunks(table, monkeypatch):
+    """A dense product over spikes sums table rows (each CHUNK inputs' weight-row sums, stages._table) or, with
+    the table off, one BLAS product: layers of 70 and 13 inputs (two 64-input masks, nine chunks of which the
+    last is partial, so both the four-chunk and the one-chunk sums run; one chunk and a part) give
+    the NumPy reference's spikes exactly and its outputs within 1e-9 in float64, and the same again through
+    step() from the states the run left."""
+    from snnc.backends.cpu import stages
+    if not table:
+        monkeypatch.setattr(stages, "TABLE", 0)
+    g = _feed_forward(seed=2, sizes=(30, 70, 13, 4))
+    x = spikes(60, 2, 30, 0.4, seed=1)
+    rt = CpuRuntime(g, "float64", record=list(g.nodes), threads=1)
+    y, act = rt.run(x)
+    assert rt.last_path["loop"] == "staged" and rt.last_path["products"]["fc2"] in ("dense", "mixed")
+    prog = rt._programs[("staged", frozenset())]
+    assert ("TB" in prog.source) is table  # the table buffers (TB<value id>) are in the kernel, or BLAS is
+    ref = NumpyRuntime(g, "float64", record=list(g.nodes))
+    yn, an = ref.run(x)
+    for n in ("spsn", "cuba"):
+        assert an.nonzero[n].sum() > 0
+        np.testing.assert_array_equal(act.nonzero[n], an.nonzero[n], err_msg=n)
+    np.testing.assert_allclose(y["out"], yn["out"], rtol=1e-9, atol=1e-9)
+    xm = spikes(5, 2, 30, 0.4, seed=9)
+    for t in range(5):
+        np.testing.assert_allclose(rt.step(xm[t])["out"], ref.step(xm[t])["out"], rtol=1e-9, atol=1e-9)
 
 
 def test_node_major_nan_or_inf_input_is_found_by_the_kernel():
